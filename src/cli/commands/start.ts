@@ -1,0 +1,76 @@
+/**
+ * `helpdesk start [--roles api,...] [--no-migrate]`: migrates, then runs the roles in this
+ * process until SIGTERM/SIGINT, when it stops taking work, finishes what is in flight,
+ * closes everything and exits 0.
+ */
+import http from 'node:http';
+import { config } from '../../config';
+import { db } from '../../db/knex';
+import { migrateLatest } from '../../db/migrate';
+import { openDatabase } from '../../db/open';
+import { createApp } from '../../http/app';
+import { logger } from '../../logger';
+import { UsageError, parse } from '../args';
+
+/** The roles this build can run; the others arrive with their issues. */
+export const AVAILABLE_ROLES = ['api'] as const;
+const ALL_ROLES = ['api', 'imap', 'mailer', 'scheduler'];
+
+interface RunningRole {
+  name: string;
+  stop(): Promise<void>;
+}
+
+function startApi(): Promise<RunningRole> {
+  const cfg = config();
+  const server = http.createServer(createApp().callback());
+  server.keepAliveTimeout = 5_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : cfg.port;
+      logger.info({ host: cfg.host, port }, 'api listening');
+      resolve({
+        name: 'api',
+        stop: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}
+
+export async function startCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    roles: { type: 'string', default: AVAILABLE_ROLES.join(',') },
+    'no-migrate': { type: 'boolean', default: false },
+  });
+  const roles = String(values.roles).split(',').map((r) => r.trim()).filter(Boolean);
+  for (const r of roles) {
+    if (!ALL_ROLES.includes(r)) throw new UsageError(`unknown role ${r}; roles are ${ALL_ROLES.join(', ')}`);
+    if (!(AVAILABLE_ROLES as readonly string[]).includes(r)) throw new UsageError(`role ${r} is not part of this build yet`);
+  }
+  const database = await openDatabase(config());
+  if (!values['no-migrate']) {
+    const applied = await migrateLatest(db());
+    logger.info({ applied }, 'migrations applied');
+  }
+  const running: RunningRole[] = [];
+  if (roles.includes('api')) running.push(await startApi());
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  for (const role of running.reverse()) await role.stop();
+  await database.close();
+  logger.info('stopped');
+  return 0;
+}

@@ -1,0 +1,62 @@
+/**
+ * The `helpdesk` binary: one entry, one command per role or task.
+ */
+import { ConfigError, config } from '../config';
+import { logger } from '../logger';
+import { UsageError } from './args';
+import { migrateCommand } from './commands/migrate';
+import { startCommand } from './commands/start';
+import { tokenCommand, userCommand } from './commands/users';
+
+const USAGE = `usage: helpdesk <command>
+
+  start [--roles api] [--no-migrate]    run the roles in this process (default: all available)
+  migrate [--rollback]                  apply (or roll back) migrations
+  user create --email E --name N [--role admin|agent]
+                                        create a user; prints one new API token
+  token create --email E                print a new API token for the user
+  token revoke --email E                revoke all of the user's tokens
+`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  start: startCommand,
+  migrate: migrateCommand,
+  user: userCommand,
+  token: tokenCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(name && name !== 'help' && name !== '--help' ? `unknown command ${name}\n\n${USAGE}` : USAGE);
+    return name && name !== 'help' && name !== '--help' ? 64 : 0;
+  }
+  try {
+    config();
+    return await command(rest);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof UsageError) {
+      process.stderr.write(`helpdesk: ${e.message}\n`);
+      return e instanceof UsageError ? 64 : 1;
+    }
+    logger.error({ err: e }, 'command failed');
+    process.stderr.write(`helpdesk: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.on('unhandledRejection', (reason) => {
+  logger.fatal({ err: reason }, 'unhandled rejection; exiting so the supervisor restarts a clean process');
+  process.exit(70);
+});
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      logger.fatal({ err: e }, 'fatal');
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * The one place that reads process.env. Every setting is validated at start; a bad value
+ * stops the process with a message naming the variable.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const MB = 1024 * 1024;
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const seconds = (def: number) => z.coerce.number().positive().default(def);
+
+const schema = z
+  .object({
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+    HELPDESK_DATA_DIR: z.string().min(1).default('./data'),
+    BLOB_STORE: z.enum(['database', 'filesystem']).default('database'),
+    BLOB_DIR: z.string().min(1).optional(),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: int(3000, 0).refine((p) => p < 65536, 'must be a port number'),
+    HELPDESK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+      .optional(),
+    MAIL_FROM: z.string().email().default('helpdesk@localhost'),
+    MAIL_DOMAIN: z.string().min(1).optional(),
+    CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    IMAP_POLL_SECONDS: seconds(30),
+    INBOUND_MAX_BYTES: int(50 * MB, 1),
+    ATTACHMENT_MAX_BYTES: int(25 * MB, 1),
+    JSON_BODY_MAX_BYTES: int(2 * MB, 1),
+    AUTO_MAIL_PER_HOUR: int(10, 0),
+    EMBEDDED_PG_PORT: int(54329, 1).refine((p) => p < 65536, 'must be a port number'),
+    CONTENT_URL_TTL_SECONDS: seconds(7 * 24 * 3600),
+    DB_POOL_MAX: int(10, 1),
+  })
+  .superRefine((env, ctx) => {
+    if (env.DATABASE_URL && !env.HELPDESK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HELPDESK_SECRET'],
+        message: 'is required when DATABASE_URL is set',
+      });
+    }
+  });
+
+export interface Config {
+  readonly databaseUrl?: string;
+  readonly dataDir: string;
+  readonly blobStore: 'database' | 'filesystem';
+  readonly blobDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly secret?: string;
+  readonly smtpUrl?: string;
+  readonly mailFrom: string;
+  readonly mailDomain: string;
+  readonly chromiumPath: string;
+  readonly logLevel: string;
+  readonly imapPollSeconds: number;
+  readonly inboundMaxBytes: number;
+  readonly attachmentMaxBytes: number;
+  readonly jsonBodyMaxBytes: number;
+  readonly autoMailPerHour: number;
+  readonly embeddedPgPort: number;
+  readonly contentUrlTtlSeconds: number;
+  readonly dbPoolMax: number;
+}
+
+/** Raised when the environment holds a bad value; `problems` names each variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** Parses an environment (process.env by default) into a frozen Config. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.HELPDESK_DATA_DIR);
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    blobStore: e.BLOB_STORE,
+    blobDir: path.resolve(e.BLOB_DIR ?? path.join(dataDir, 'blobs')),
+    host: e.HOST,
+    port: e.PORT,
+    secret: e.HELPDESK_SECRET,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    mailDomain: e.MAIL_DOMAIN ?? e.MAIL_FROM.split('@')[1]!,
+    chromiumPath: e.CHROMIUM_PATH,
+    logLevel: e.LOG_LEVEL,
+    imapPollSeconds: e.IMAP_POLL_SECONDS,
+    inboundMaxBytes: e.INBOUND_MAX_BYTES,
+    attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
+    jsonBodyMaxBytes: e.JSON_BODY_MAX_BYTES,
+    autoMailPerHour: e.AUTO_MAIL_PER_HOUR,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    contentUrlTtlSeconds: e.CONTENT_URL_TTL_SECONDS,
+    dbPoolMax: e.DB_POOL_MAX,
+  });
+}
+
+let current: Config | undefined;
+
+/** The process's configuration, read from process.env on first use. */
+export function config(): Config {
+  current ??= loadConfig();
+  return current;
+}
+
+/** Replaces the process's configuration (tests, and the CLI after it resolved defaults). */
+export function setConfig(next: Config): void {
+  current = next;
+}

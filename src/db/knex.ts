@@ -1,0 +1,43 @@
+/**
+ * Builds the Knex instance and binds Objection's models to it.
+ */
+import knexFactory, { Knex } from 'knex';
+import { Model } from 'objection';
+import pg from 'pg';
+
+// int8 (count(*), bigserial) and numeric come back as strings by default: numbers fit here.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+pg.types.setTypeParser(1700, (v) => Number.parseFloat(v));
+
+/** A Knex instance over PostgreSQL at `url`. */
+export function createKnex(url: string, poolMax = 10): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: url,
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+let current: Knex | undefined;
+
+/** The process's database (set by `useDatabase`). */
+export function db(): Knex {
+  if (!current) throw new Error('database not opened');
+  return current;
+}
+
+/** Makes `knex` the process's database and binds the models to it. */
+export function useDatabase(knex: Knex): void {
+  current = knex;
+  Model.knex(knex);
+}
+
+/** Closes the process's database pool. */
+export async function closeDatabase(): Promise<void> {
+  const k = current;
+  current = undefined;
+  if (k) await k.destroy();
+}
+
+export type { Knex };

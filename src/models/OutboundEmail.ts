@@ -1,0 +1,36 @@
+import { BaseModel } from './BaseModel';
+
+export interface Address {
+  name?: string;
+  address: string;
+}
+
+export type OutboundState = 'queued' | 'sent' | 'failed' | 'bounced' | 'suppressed';
+
+/** A row of the transactional outbox: one message to send, with its fixed Message-ID. */
+export class OutboundEmail extends BaseModel {
+  static override tableName = 'outbound_emails';
+  static override get jsonAttributes() {
+    return ['data', 'to_addresses', 'cc_addresses'];
+  }
+
+  declare id: number;
+  declare message_id: string;
+  declare ticket_id: number | null;
+  declare reply_id: number | null;
+  declare recipient_user_id: number | null;
+  declare template: string;
+  declare data: Record<string, unknown>;
+  declare to_addresses: Address[];
+  declare cc_addresses: Address[];
+  declare subject: string | null;
+  declare in_reply_to: string | null;
+  declare references: string | null;
+  declare automatic: boolean;
+  declare state: OutboundState;
+  declare suppressed_reason: string | null;
+  declare attempts: number;
+  declare next_attempt_at: Date | null;
+  declare last_error: string | null;
+  declare sent_at: Date | null;
+}

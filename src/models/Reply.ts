@@ -1,0 +1,20 @@
+import { BaseModel } from './BaseModel';
+
+/** A message on a ticket: from the customer, an agent's answer, or an internal note. */
+export class Reply extends BaseModel {
+  static override tableName = 'replies';
+
+  declare id: number;
+  declare ticket_id: number;
+  declare body: string;
+  declare origin: string;
+  declare author_type: string;
+  declare author_id: number | null;
+  declare contact_id: number | null;
+  declare seen_at: Date | null;
+  declare customer_visible: boolean;
+  declare copy_to_sales: boolean;
+  declare auto_closure_message: boolean;
+  declare created_at: Date;
+  declare updated_at: Date;
+}

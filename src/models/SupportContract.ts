@@ -1,0 +1,22 @@
+import { BaseModel } from './BaseModel';
+
+/** A point-based support commitment for a customer. */
+export class SupportContract extends BaseModel {
+  static override tableName = 'support_contracts';
+
+  declare id: number;
+  declare support_contracteable_type: string;
+  declare support_contracteable_id: number;
+  declare type: number;
+  declare points_total: number;
+  declare points_init: number;
+  declare points_init_memory: number;
+  declare points_current: number;
+  declare points_alert: number;
+  declare points_auto_renew: number;
+  declare points_auto_added: number;
+  declare signed_at: Date | null;
+  declare started_at: Date | null;
+  declare expires_at: Date | null;
+  declare last_notified_at: Date | null;
+}

@@ -1,0 +1,36 @@
+/**
+ * The ticketing config (`/v1/ticketing/config`): typed keys with defaults, stored as rows of
+ * the `config` table. Readers get every key, a stored value or its default.
+ */
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { isTimeZone } from '../../datetime';
+import { conn } from '../../db/transaction';
+
+const emails = z.array(z.email()).max(100);
+
+/** Every config key with its type and default. */
+export const settingsSchema = z.object({
+  timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').default('UTC'),
+  points_per_hour: z.number().min(0).default(1),
+  points_priority_weights: z.record(z.string().regex(/^\d+$/), z.number().min(0)).default({}),
+  closure_delay_hours: z.number().int().min(0).max(24 * 365).default(48),
+  auto_closure_enabled: z.boolean().default(true),
+  auto_closure_delay_days: z.number().int().min(1).max(365).default(7),
+  auto_closure_reminders: z.number().int().min(0).max(20).default(2),
+  reopen_window_days: z.number().int().min(0).max(3650).default(30),
+  team_report_emails: emails.default([]),
+  points_alert_emails: emails.default([]),
+  auto_acknowledge: z.boolean().default(false),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Every setting, stored or default. */
+export async function getSettings(trx?: Knex): Promise<Settings> {
+  const rows = await conn(trx)('config').select('key', 'value');
+  const stored = Object.fromEntries(rows.map((r: { key: string; value: unknown }) => [r.key, r.value]));
+  const known = Object.fromEntries(Object.entries(stored).filter(([k]) => k in settingsSchema.shape));
+  const parsed = settingsSchema.safeParse(known);
+  return parsed.success ? parsed.data : settingsSchema.parse({});
+}

@@ -1,0 +1,90 @@
+/**
+ * Closing, opening, reopening, freeing and assigning a ticket.
+ */
+import type { Knex } from 'knex';
+import { now } from '../../clock';
+import { inTransaction } from '../../db/transaction';
+import { AppError, notFound } from '../../errors';
+import type { Ticket } from '../../models/Ticket';
+import { User } from '../../models/User';
+import { queueEmail } from '../outbox/queueEmail';
+import { loadTicket } from './loadTicket';
+
+/** Closes the ticket now; a pending closure request is settled by it. */
+export async function closeTicket(id: number, trx?: Knex): Promise<Ticket> {
+  return inTransaction(trx, async (t) => {
+    const ticket = await loadTicket(t, id, { lock: true });
+    if (!ticket.open) return ticket;
+    return ticket.$query(t).patchAndFetch({ open: false, closed_at: now(), closure: false, closure_requested_at: null });
+  });
+}
+
+/** Cancels a pending closure request and opens the ticket if it was closed. */
+export async function reopenTicket(id: number, trx?: Knex): Promise<Ticket> {
+  return inTransaction(trx, async (t) => {
+    const ticket = await loadTicket(t, id, { lock: true });
+    return ticket.$query(t).patchAndFetch({ open: true, closed_at: null, closure: false, closure_requested_at: null });
+  });
+}
+
+/**
+ * Opens the ticket; when a closure is pending this is a reopen (the closure is cancelled)
+ * and the caller answers as `reopen` does.
+ */
+export async function openTicket(id: number, trx?: Knex): Promise<{ ticket: Ticket; wasPendingClosure: boolean }> {
+  return inTransaction(trx, async (t) => {
+    const ticket = await loadTicket(t, id, { lock: true });
+    if (ticket.closure) return { ticket: await reopenTicket(id, t), wasPendingClosure: true };
+    const opened = await ticket.$query(t).patchAndFetch({ open: true, closed_at: null });
+    return { ticket: opened, wasPendingClosure: false };
+  });
+}
+
+/** Removes the assignee. */
+export async function freeTicket(id: number, trx?: Knex): Promise<Ticket> {
+  return inTransaction(trx, async (t) => {
+    const ticket = await loadTicket(t, id, { lock: true });
+    return ticket.$query(t).patchAndFetch({ assignee_id: null, assigned_by: null, assigned_at: null });
+  });
+}
+
+/**
+ * Assigns the ticket to `assigneeId` (404 when no such user, as the seed says) and queues
+ * the assignment notification for the assignee when someone else assigned it.
+ */
+export async function assignTicket(
+  opts: { id: number; assigneeId: number; actorId: number },
+  trx?: Knex,
+): Promise<User> {
+  return inTransaction(trx, async (t) => {
+    const ticket = await loadTicket(t, opts.id, { lock: true });
+    const assignee = await User.query(t).findById(opts.assigneeId);
+    if (!assignee) throw notFound('user', opts.assigneeId);
+    if (!assignee.active) {
+      throw new AppError(400, 'validation_failed', 'the assignee is not an active user', {
+        fields: { assignee_id: 'is not an active user' },
+      });
+    }
+    await ticket.$query(t).patch({ assignee_id: assignee.id, assigned_by: opts.actorId, assigned_at: now() });
+    if (assignee.id !== opts.actorId) {
+      await queueEmail({
+        trx: t,
+        template: 'ticket_assigned',
+        to: [{ name: assignee.name, address: assignee.email }],
+        ticketId: ticket.id,
+        recipientUserId: assignee.id,
+        data: { ticket_id: ticket.id, assigned_by: opts.actorId },
+        automatic: true,
+      });
+    }
+    return assignee;
+  });
+}
+
+/** Deletes the ticket; its replies, contacts links, time and message ids go with it. */
+export async function deleteTicket(id: number, trx?: Knex): Promise<void> {
+  await inTransaction(trx, async (t) => {
+    const ticket = await loadTicket(t, id, { lock: true });
+    await ticket.$query(t).delete();
+  });
+}
