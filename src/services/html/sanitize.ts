@@ -14,6 +14,8 @@ export interface SanitizeOptions {
   resolveCid?: (contentId: string) => string | undefined;
 }
 
+const keep = (attribs: Record<string, string>, ok: boolean): Record<string, string> => (ok ? attribs : {});
+
 /** A body reduced to the allowlist. */
 export function sanitizeBody(html: string, options: SanitizeOptions = {}): string {
   return sanitizeHtml(html, {
@@ -27,16 +29,15 @@ export function sanitizeBody(html: string, options: SanitizeOptions = {}): strin
     transformTags: {
       // Relative URLs carry no scheme, so sanitize-html would let them through: only
       // absolute http(s)/mailto links and http(s)/cid images stay.
-      a: (tagName, attribs) => ({
-        tagName,
-        attribs: /^(https?:\/\/|mailto:)/i.test(attribs.href ?? '') ? { href: attribs.href! } : {},
-      }),
+      a: (tagName, attribs) => {
+        const href = attribs.href ?? '';
+        return { tagName, attribs: keep({ href }, /^(https?:\/\/|mailto:)/i.test(href)) };
+      },
       img: (tagName, attribs) => {
         const src = (attribs.src ?? '').trim();
-        if (/^https?:\/\//i.test(src)) return { tagName, attribs: { src } };
-        if (!/^cid:/i.test(src)) return { tagName, attribs: {} };
+        if (!/^cid:/i.test(src)) return { tagName, attribs: keep({ src }, /^https?:\/\//i.test(src)) };
         const url = options.resolveCid?.(src.slice(4).replace(/^<|>$/g, ''));
-        return url ? { tagName, attribs: { src: url } } : { tagName, attribs: {} };
+        return { tagName, attribs: keep({ src: url ?? '' }, url !== undefined) };
       },
     },
     exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,

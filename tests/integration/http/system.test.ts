@@ -1,0 +1,48 @@
+import { api, makeUser } from '../../helpers/factories';
+import { useTestDatabase } from '../../helpers/useTestDatabase';
+
+useTestDatabase();
+
+describe('system routes', () => {
+  it('answers health without a token', async () => {
+    await api().get('/api/health').expect(200, { status: 'ok', database: 'ok' });
+  });
+
+  it('describes every route in OpenAPI 3.1', async () => {
+    const res = await api().get('/api/openapi.json').expect(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const paths = res.body.paths;
+    for (const [p, m] of [
+      ['/api/v1/tickets', 'get'],
+      ['/api/v1/tickets', 'post'],
+      ['/api/v1/tickets/{id}', 'put'],
+      ['/api/v1/tickets/search', 'get'],
+      ['/api/v1/tickets/assign/{id}', 'put'],
+      ['/api/v1/replies', 'post'],
+      ['/api/v1/customers/{id}', 'delete'],
+      ['/api/v1/users/{id}/tokens', 'post'],
+    ]) {
+      expect(paths[p!]?.[m!]).toBeDefined();
+    }
+    const create = paths['/api/v1/tickets'].post;
+    expect(create.requestBody.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['subject', 'body', 'priority_id', 'ticket_category_id', 'ticket_sub_category_id']),
+    );
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '404']));
+    const search = paths['/api/v1/tickets/search'].get.parameters.map((p: { name: string }) => p.name);
+    expect(search).toEqual(expect.arrayContaining(['filter[number]', 'filter[my_teams_tickets]', 'include', 'page', 'per_page']));
+    expect(paths['/api/v1/users'].post['x-required-role']).toBe('admin');
+  });
+
+  it('serves a docs page', async () => {
+    const res = await api().get('/api/docs').expect(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.text).toContain('/api/openapi.json');
+  });
+
+  it('answers unknown routes with the error shape', async () => {
+    const u = await makeUser();
+    const res = await api().get('/api/v1/nothing-here').set(u.auth).expect(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+});
