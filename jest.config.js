@@ -17,6 +17,7 @@ module.exports = {
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
       setupFiles: ['<rootDir>/tests/helpers/env.ts'],
       globalSetup: '<rootDir>/tests/helpers/globalSetup.ts',
+      globalTeardown: '<rootDir>/tests/helpers/globalTeardown.ts',
       slowTestThreshold: 30,
     },
   ],

@@ -62,7 +62,11 @@ async function ensureDatabase(baseUrl: string): Promise<void> {
 
 /** Connects to (or starts) the embedded server and returns its URL. */
 export async function openEmbedded(cfg: Config): Promise<EmbeddedDatabase> {
-  fs.mkdirSync(cfg.dataDir, { recursive: true });
+  fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o755 });
+  if (process.getuid?.() === 0 && (fs.statSync(cfg.dataDir).mode & 0o001) === 0) {
+    // As root the server runs as the `postgres` user, which must reach the folder.
+    throw new Error(`HELPDESK_DATA_DIR (${cfg.dataDir}) must be searchable by the postgres user: chmod o+x it`);
+  }
   const pgdata = path.join(cfg.dataDir, 'postgres');
   const { password } = credentials(cfg.dataDir);
   const base = (port: number) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;

@@ -6,7 +6,19 @@ import crypto from 'node:crypto';
 import pg from 'pg';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const TEMPLATE_DATABASE = 'helpdesk_test_template';
+/**
+ * Each run has its own template, named after the run's main process (global setup sets it
+ * before the workers start), so two runs on one server never touch each other's databases.
+ */
+export function templateDatabase(): string {
+  return process.env.HELPDESK_TEST_TEMPLATE ?? `hd_test_${process.pid}_template`;
+}
+
+/** The pid a test database was named after (`hd_test_<pid>_...`). */
+export function ownerPid(datname: string): number | undefined {
+  const m = /^hd_test_(\d+)_/.exec(datname);
+  return m ? Number(m[1]) : undefined;
+}
 
 /** The URL of database `name` on the test server. */
 export function databaseUrl(name: string): string {
@@ -28,10 +40,11 @@ export async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise
 
 /** Creates a fresh database cloned from the migrated template; returns its name. */
 export async function cloneTemplate(): Promise<string> {
-  const name = `hd_test_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
+  const runPid = ownerPid(templateDatabase()) ?? process.pid;
+  const name = `hd_test_${runPid}_${crypto.randomBytes(4).toString('hex')}`;
   for (let attempt = 0; ; attempt++) {
     try {
-      await admin((c) => c.query(`create database ${name} template ${TEMPLATE_DATABASE}`));
+      await admin((c) => c.query(`create database ${name} template ${templateDatabase()}`));
       return name;
     } catch (e) {
       // "source database is being accessed by other users": another file is cloning now

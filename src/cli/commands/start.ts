@@ -53,6 +53,10 @@ export async function startCommand(argv: string[]): Promise<number> {
     if (!ALL_ROLES.includes(r)) throw new UsageError(`unknown role ${r}; roles are ${ALL_ROLES.join(', ')}`);
     if (!(AVAILABLE_ROLES as readonly string[]).includes(r)) throw new UsageError(`role ${r} is not part of this build yet`);
   }
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const database = await openDatabase(config());
   if (!values['no-migrate']) {
     const applied = await migrateLatest(db());
@@ -61,14 +65,8 @@ export async function startCommand(argv: string[]): Promise<number> {
   const running: RunningRole[] = [];
   if (roles.includes('api')) running.push(await startApi());
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const signal = await stopRequested;
+  logger.info({ signal }, 'stopping');
   for (const role of running.reverse()) await role.stop();
   await database.close();
   logger.info('stopped');
