@@ -8,6 +8,8 @@ import pg from 'pg';
 // int8 (count(*), bigserial) and numeric come back as strings by default: numbers fit here.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 pg.types.setTypeParser(1700, (v) => Number.parseFloat(v));
+// A calendar date stays the text `Y-m-d`: turning it into a Date would shift it by the zone.
+pg.types.setTypeParser(1082, (v) => v);
 
 /** A Knex instance over PostgreSQL at `url`. */
 export function createKnex(url: string, poolMax = 10): Knex {

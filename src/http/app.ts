@@ -11,12 +11,19 @@ import { bearerAuth } from './middleware/auth';
 import { errorHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json';
 import { requestLog } from './middleware/requestLog';
+import { registerCatalogRoutes } from './routes/catalog/router';
+import { registerConfigRoutes } from './routes/config/router';
 import { registerContactRoutes } from './routes/contacts/router';
+import { registerContractRoutes } from './routes/contracts/router';
 import { registerCustomerRoutes } from './routes/customers/router';
 import { registerDocsRoutes } from './routes/docs/router';
 import { registerHealthRoutes } from './routes/health/router';
 import { registerReplyRoutes } from './routes/replies/router';
+import { registerSupportSheetRoutes } from './routes/sheets/router';
+import { registerTeamRoutes } from './routes/teams/router';
+import { registerTemplateRoutes } from './routes/templates/router';
 import { registerTicketRoutes } from './routes/tickets/router';
+import { registerTimeRoutes } from './routes/time/router';
 import { registerUserRoutes } from './routes/users/router';
 
 /** Every route module, in registration order (fixed paths before `:id` ones). */
@@ -28,6 +35,13 @@ const ROUTE_MODULES = [
   registerCustomerRoutes,
   registerContactRoutes,
   registerUserRoutes,
+  registerCatalogRoutes,
+  registerTeamRoutes,
+  registerContractRoutes,
+  registerSupportSheetRoutes,
+  registerTimeRoutes,
+  registerTemplateRoutes,
+  registerConfigRoutes,
 ];
 
 /** A router with every API route, prefixed `/api`. */

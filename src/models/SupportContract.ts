@@ -15,7 +15,8 @@ export class SupportContract extends BaseModel {
   declare points_alert: number;
   declare points_auto_renew: number;
   declare points_auto_added: number;
-  declare signed_at: Date | null;
+  /** `Y-m-d` (shown as d/m/Y). */
+  declare signed_at: string | null;
   declare started_at: Date | null;
   declare expires_at: Date | null;
   declare last_notified_at: Date | null;

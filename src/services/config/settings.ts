@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import { z } from 'zod';
+import { now } from '../../clock';
 import { isTimeZone } from '../../datetime';
 import { conn } from '../../db/transaction';
 
@@ -33,4 +34,16 @@ export async function getSettings(trx?: Knex): Promise<Settings> {
   const known = Object.fromEntries(Object.entries(stored).filter(([k]) => k in settingsSchema.shape));
   const parsed = settingsSchema.safeParse(known);
   return parsed.success ? parsed.data : settingsSchema.parse({});
+}
+
+/** Stores the given settings (already validated) and returns them all. */
+export async function updateSettings(patch: Partial<Settings>, trx?: Knex): Promise<Settings> {
+  const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
+  if (entries.length) {
+    await conn(trx)('config')
+      .insert(entries.map(([key, value]) => ({ key, value: JSON.stringify(value), updated_at: now() })))
+      .onConflict('key')
+      .merge();
+  }
+  return getSettings(trx);
 }

@@ -8,8 +8,8 @@ import { inTransaction } from '../../db/transaction';
 import { AppError } from '../../errors';
 import type { Ticket } from '../../models/Ticket';
 import { TimeSegment } from '../../models/TimeSegment';
+import { syncTicketPoints } from '../contracts/points';
 import { createTicket } from './createTicket';
-import { refreshTicketTime } from './ticketTime';
 import { CUSTOMER_TYPE, requireTicketable } from './ticketRules';
 
 export interface InvoicingInput {
@@ -67,7 +67,7 @@ export async function createInvoicingTicket(input: InvoicingInput, trx?: Knex): 
       minutes: input.time,
       billable: true,
     });
-    await refreshTicketTime(t, ticket.id);
+    await syncTicketPoints(t, ticket.id);
     return ticket.$query(t);
   });
 }

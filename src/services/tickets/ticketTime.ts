@@ -1,19 +1,13 @@
 /**
- * Time on a ticket: `ticket.time` is the sum of its segments, amendments included.
+ * Amending the time on a ticket: `ticket.time` is the sum of its segments, corrections
+ * included, and its points follow.
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
 import { inTransaction } from '../../db/transaction';
 import { TimeSegment } from '../../models/TimeSegment';
+import { syncTicketPoints } from '../contracts/points';
 import { loadTicket } from './loadTicket';
-
-/** Recomputes `ticket.time` from its segments. */
-export async function refreshTicketTime(trx: Knex, ticketId: number): Promise<number> {
-  const [{ total }] = await trx('time_segments').where({ ticket_id: ticketId }).sum({ total: 'minutes' });
-  const minutes = Number(total ?? 0);
-  await trx('tickets').where({ id: ticketId }).update({ time: minutes, updated_at: now() });
-  return minutes;
-}
 
 /** Adds a signed correction of `minutes` to the ticket's time. */
 export async function amendTime(opts: { id: number; minutes: number; actorId: number }, trx?: Knex): Promise<void> {
@@ -29,6 +23,6 @@ export async function amendTime(opts: { id: number; minutes: number; actorId: nu
       minutes: opts.minutes,
       billable: ticket.billable,
     });
-    await refreshTicketTime(t, ticket.id);
+    await syncTicketPoints(t, ticket.id);
   });
 }

@@ -6,6 +6,7 @@ import { now } from '../../clock';
 import { inTransaction } from '../../db/transaction';
 import type { Ticket } from '../../models/Ticket';
 import { sanitizeBody, stripTags } from '../html/sanitize';
+import { syncTicketPoints } from '../contracts/points';
 import { loadTicket } from './loadTicket';
 import { checkTicketRefs, requireTicketable } from './ticketRules';
 
@@ -92,6 +93,15 @@ export async function updateTicket(
       Object.assign(changes, { open: false, closed_at: at, closure: false, closure_requested_at: null });
     }
     if (Object.keys(changes).length === 0) return ticket;
-    return ticket.$query(t).patchAndFetch(changes);
+    const pointsChange = (['priority_id', 'contract_id', 'billable', 'ticketable_id'] as const).some(
+      (k) => changes[k] !== undefined && changes[k] !== ticket[k],
+    );
+    const previousContractId = ticket.contract_id;
+    const updated = await ticket.$query(t).patchAndFetch(changes);
+    if (pointsChange) {
+      await syncTicketPoints(t, ticket.id, previousContractId);
+      return updated.$query(t);
+    }
+    return updated;
   });
 }

@@ -1,0 +1,84 @@
+/**
+ * Registers the five routes of a plain resource: list (paged), show, create (201),
+ * update (200), delete (200 with `{"response": "element deleted"}`).
+ */
+import type Router from '@koa/router';
+import type { Model } from 'objection';
+import { z } from 'zod';
+import type { Crud } from '../services/crud';
+import { pagedBody } from './pagination';
+import { type Access, route } from './route';
+import { pageQuery, pathId } from './validation';
+
+export interface CrudRoutes<M extends Model> {
+  path: string;
+  tag: string;
+  /** Singular name used in summaries and 404 messages. */
+  what: string;
+  service: Crud<M>;
+  /** Schema of a create; an update takes any subset of it (unless `updateBody` is given). */
+  body: z.ZodObject;
+  updateBody?: z.ZodObject;
+  /** Extra list filters from the query string. */
+  listQuery?: z.ZodRawShape;
+  present?: (row: M) => unknown;
+  writeAccess?: Access;
+  /** Write statuses: the seed's quirks (e.g. PUT answering 201) where it names them. */
+  updateStatus?: number;
+  /** Leave out some of the five. */
+  only?: ('list' | 'show' | 'create' | 'update' | 'delete')[];
+  describe?: Partial<Record<'list' | 'show' | 'create' | 'update' | 'delete', string>>;
+}
+
+export function crudRoutes<M extends Model>(router: Router, spec: CrudRoutes<M>): void {
+  const present = spec.present ?? ((row: M) => row.toJSON());
+  const has = (op: NonNullable<CrudRoutes<M>['only']>[number]) => !spec.only || spec.only.includes(op);
+  const write = spec.writeAccess ?? 'admin';
+  const item = `${spec.path}/:id`;
+  const listQuery = z.object({ ...(spec.listQuery ?? {}), ...pageQuery });
+  const text = (op: keyof NonNullable<CrudRoutes<M>['describe']>, fallback: string) => spec.describe?.[op] ?? fallback;
+
+  if (has('list')) {
+    route(router, {
+      method: 'get', path: spec.path, tag: spec.tag, summary: text('list', `List ${spec.what} records`),
+      query: listQuery,
+      handler: async ({ query, ctx }) => {
+        const q = query as Record<string, unknown> & { page: number; per_page: number };
+        return pagedBody(ctx, await spec.service.list({ ...q, page: { page: q.page, per_page: q.per_page } }), present);
+      },
+    });
+  }
+  if (has('create')) {
+    route(router, {
+      method: 'post', path: spec.path, tag: spec.tag, status: 201, access: write, errors: [409],
+      summary: text('create', `Create a ${spec.what}`),
+      body: spec.body,
+      handler: async ({ body }) => present(await spec.service.create(body as Record<string, unknown>)),
+    });
+  }
+  if (has('show')) {
+    route(router, {
+      method: 'get', path: item, tag: spec.tag, summary: text('show', `Show a ${spec.what}`),
+      handler: async ({ params }) => present(await spec.service.show(pathId(params.id, spec.what))),
+    });
+  }
+  if (has('update')) {
+    route(router, {
+      method: 'put', path: item, tag: spec.tag, status: spec.updateStatus ?? 200, access: write, errors: [409],
+      summary: text('update', `Update a ${spec.what} (only the fields given)`),
+      body: spec.updateBody ?? spec.body.partial(),
+      handler: async ({ params, body }) =>
+        present(await spec.service.update(pathId(params.id, spec.what), body as Record<string, unknown>)),
+    });
+  }
+  if (has('delete')) {
+    route(router, {
+      method: 'delete', path: item, tag: spec.tag, access: write, errors: [409],
+      summary: text('delete', `Delete a ${spec.what}`),
+      handler: async ({ params }) => {
+        await spec.service.remove(pathId(params.id, spec.what));
+        return { response: 'element deleted' };
+      },
+    });
+  }
+}
