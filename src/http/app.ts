@@ -62,6 +62,7 @@ export function createApp(): Koa {
   app.use(
     bodyParser({
       enableTypes: ['json'],
+      parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
       jsonLimit: config().jsonBodyMaxBytes,
       jsonStrict: true,
       onError: (err) => {
