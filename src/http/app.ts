@@ -11,6 +11,7 @@ import { bearerAuth } from './middleware/auth';
 import { errorHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json';
 import { requestLog } from './middleware/requestLog';
+import { registerAttachmentRoutes } from './routes/attachments/router';
 import { registerCatalogRoutes } from './routes/catalog/router';
 import { registerConfigRoutes } from './routes/config/router';
 import { registerContactRoutes } from './routes/contacts/router';
@@ -42,6 +43,7 @@ const ROUTE_MODULES = [
   registerTimeRoutes,
   registerTemplateRoutes,
   registerConfigRoutes,
+  registerAttachmentRoutes,
 ];
 
 /** A router with every API route, prefixed `/api`. */

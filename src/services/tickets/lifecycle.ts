@@ -7,6 +7,9 @@ import { inTransaction } from '../../db/transaction';
 import { AppError, notFound } from '../../errors';
 import type { Ticket } from '../../models/Ticket';
 import { User } from '../../models/User';
+import { ticketBlobs } from '../attachments/attachments';
+import { releaseBlob } from '../blobs/blobStore';
+import { refreshContractPoints } from '../contracts/points';
 import { queueEmail } from '../outbox/queueEmail';
 import { loadTicket } from './loadTicket';
 
@@ -81,10 +84,16 @@ export async function assignTicket(
   });
 }
 
-/** Deletes the ticket; its replies, contacts links, time and message ids go with it. */
+/**
+ * Deletes the ticket; its replies, contact links, time, message ids and attachments go
+ * with it, and the files nothing else uses. Its contract gets the points back.
+ */
 export async function deleteTicket(id: number, trx?: Knex): Promise<void> {
   await inTransaction(trx, async (t) => {
     const ticket = await loadTicket(t, id, { lock: true });
+    const blobs = await ticketBlobs(t, ticket.id);
     await ticket.$query(t).delete();
+    for (const sha of blobs) await releaseBlob(t, sha);
+    if (ticket.contract_id) await refreshContractPoints(t, ticket.contract_id);
   });
 }

@@ -46,3 +46,28 @@ describe('system routes', () => {
     expect(res.body.error.code).toBe('not_found');
   });
 });
+
+describe('every declared route', () => {
+  const { declaredRoutes } = require('../../../src/http/route') as typeof import('../../../src/http/route');
+  const { apiRouter } = require('../../../src/http/app') as typeof import('../../../src/http/app');
+  apiRouter();
+  const routes = declaredRoutes().map((r) => [r.method, `/api${r.path.replace(/:[a-z_]+/g, '1')}`, r.access ?? 'agent'] as const);
+
+  it('is declared (sanity)', () => {
+    expect(routes.length).toBeGreaterThan(60);
+  });
+
+  it.each(routes.filter(([, , access]) => access !== 'public'))('%s %s answers 401 without a token', async (method, path) => {
+    const res = await (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path);
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('unauthorized');
+  });
+
+  it.each(routes.filter(([, , access]) => access === 'admin'))('%s %s answers 403 to an agent', async (method, path) => {
+    const agent = await makeUser('agent');
+    const res = await (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path)
+      .set(agent.auth)
+      .send({});
+    expect(res.status).toBe(403);
+  });
+});

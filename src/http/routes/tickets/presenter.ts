@@ -2,9 +2,11 @@
  * The shape of a ticket in answers, fields in the seed's order. Dates leave as
  * `Y-m-d H:i:s` through the JSON middleware.
  */
+import type { Attachment } from '../../../models/Attachment';
 import type { Ticket } from '../../../models/Ticket';
 import type { ListedTicket } from '../../../services/tickets/listTickets';
 import type { TicketDetail } from '../../../services/tickets/ticketDetail';
+import { presentAttachment } from '../attachments/presenter';
 import { presentCustomer } from '../customers/presenter';
 import { presentReply } from '../replies/presenter';
 
@@ -66,10 +68,7 @@ function withRelations(t: Ticket, out: Record<string, unknown>): Record<string, 
   }
   if ('replies' in loaded) out.replies = (loaded.replies as never[]).map(presentReply);
   if ('contacts' in loaded) out.contacts = (loaded.contacts as { toJSON(): unknown }[]).map((c) => c.toJSON());
-  if ('attachments' in loaded) {
-    const docs = (loaded.attachments as { toJSON(): unknown }[]).map((a) => a.toJSON());
-    out.attachments = docs;
-  }
+  if ('attachments' in loaded) out.attachments = (loaded.attachments as Attachment[]).map(presentAttachment);
   return out;
 }
 

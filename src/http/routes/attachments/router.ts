@@ -1,0 +1,105 @@
+import type Router from '@koa/router';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { config } from '../../../config';
+import { db } from '../../../db/knex';
+import { invalid, unauthorized } from '../../../errors';
+import {
+  addAttachment,
+  deleteAttachment,
+  listAttachments,
+  showAttachment,
+  updateAttachment,
+} from '../../../services/attachments/attachments';
+import { verifyContentSignature } from '../../../services/attachments/contentUrl';
+import { readBlob } from '../../../services/blobs/blobStore';
+import { pagedBody } from '../../pagination';
+import { route } from '../../route';
+import { receiveUpload } from '../../upload';
+import { id, pageQuery, pathId, queryId } from '../../validation';
+import { downloadType, presentAttachment } from './presenter';
+
+const tag = 'Attachments';
+const path = '/v1/ticketing/attachments';
+
+/** An id from a form field, or a 400 naming it. */
+function formId(value: string | undefined, field: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^[1-9][0-9]{0,9}$/.test(value)) throw invalid({ [field]: 'must be a positive integer id' });
+  return Number(value);
+}
+
+export function registerAttachmentRoutes(router: Router): void {
+  route(router, {
+    method: 'get', path, tag, summary: 'Attachments (filter by ticket or reply)',
+    query: z.object({ ticket_id: queryId().optional(), reply_id: queryId().optional(), ...pageQuery }),
+    handler: async ({ query, ctx }) => pagedBody(ctx, await listAttachments({ ...query, page: query }), presentAttachment),
+  });
+
+  route(router, {
+    method: 'post', path, tag, status: 201, errors: [413, 415],
+    summary: 'Upload a file (multipart/form-data, field "file") to a ticket or a reply',
+    description:
+      'Give ticket_id or reply_id as query parameters, or as form fields before the file. ' +
+      'The file is stored once by sha256; over ATTACHMENT_MAX_BYTES is a 413.',
+    query: z.object({ ticket_id: queryId().optional(), reply_id: queryId().optional() }),
+    handler: async ({ query, ctx, actor }) => {
+      const max = config().attachmentMaxBytes;
+      const row = await receiveUpload(ctx, max, async (file) => {
+        const ticketId = query.ticket_id ?? formId(file.fields.ticket_id, 'ticket_id');
+        const replyId = query.reply_id ?? formId(file.fields.reply_id, 'reply_id');
+        return addAttachment({
+          ticketId,
+          replyId,
+          filename: file.filename,
+          declaredType: file.mimeType,
+          uploadedBy: actor.id,
+          content: file.stream,
+          maxBytes: max,
+        });
+      });
+      return presentAttachment(row);
+    },
+  });
+
+  route(router, {
+    method: 'get', path: `${path}/:id`, tag, summary: "An attachment's metadata",
+    handler: async ({ params }) => presentAttachment(await showAttachment(pathId(params.id, 'attachment'))),
+  });
+
+  route(router, {
+    method: 'put', path: `${path}/:id`, tag, summary: 'Rename an attachment or move it to another ticket or reply',
+    body: z.object({ filename: z.string().min(1).max(1000), ticket_id: id().nullable(), reply_id: id().nullable() }).partial(),
+    handler: async ({ params, body }) => presentAttachment(await updateAttachment(pathId(params.id, 'attachment'), body)),
+  });
+
+  route(router, {
+    method: 'delete', path: `${path}/:id`, tag, summary: 'Delete an attachment (and its bytes when nothing else uses them)',
+    handler: async ({ params }) => {
+      await deleteAttachment(pathId(params.id, 'attachment'));
+      return { response: 'element deleted' };
+    },
+  });
+
+  route(router, {
+    method: 'get', path: `${path}/:id/content`, tag, access: 'public', produces: 'application/octet-stream',
+    summary: 'Download the file, with a bearer token or a signed content_url',
+    query: z.object({ expires: z.coerce.number().int().optional(), signature: z.string().max(200).optional() }),
+    errors: [401, 404],
+    handler: async ({ params, query, ctx }) => {
+      const attachmentId = pathId(params.id, 'attachment');
+      const signed = query.expires !== undefined && query.signature !== undefined && verifyContentSignature(attachmentId, query.expires, query.signature);
+      if (!ctx.state.actor && !signed) throw unauthorized('a bearer token or a valid, unexpired signature is required');
+      const a = await showAttachment(attachmentId);
+      ctx.set('Content-Type', downloadType(a));
+      ctx.set('Content-Length', String(a.size));
+      ctx.set('Content-Disposition', `attachment; filename="${a.filename.replace(/["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(a.filename)}`);
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.set('Content-Security-Policy', "default-src 'none'; sandbox");
+      ctx.set('Cache-Control', 'private, max-age=3600');
+      ctx.status = 200;
+      ctx.body = Readable.from(readBlob(db(), a.blob_sha256));
+      return undefined;
+    },
+  });
+}

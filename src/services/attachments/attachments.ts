@@ -1,0 +1,118 @@
+/**
+ * Attachments: files on a ticket or a reply. The bytes go to the blob store once per
+ * content; the row keeps the (sanitized) name, the declared and the sniffed type. Deleting
+ * the last reference removes the bytes.
+ */
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { conn, inTransaction } from '../../db/transaction';
+import { invalid } from '../../errors';
+import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { Attachment } from '../../models/Attachment';
+import { putBlob, releaseBlob } from '../blobs/blobStore';
+import { sniffMimeType } from '../blobs/sniff';
+import { found } from '../lookup';
+
+/** A file name with no path, no control characters, at most 255 characters. */
+export function sanitizeFilename(name: string | undefined): string {
+  const base = path.posix.basename(String(name ?? '').replace(/\\/g, '/'));
+  // eslint-disable-next-line no-control-regex
+  const clean = base.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '').replace(/^\.+/, '').trim().slice(0, 255);
+  return clean || 'attachment';
+}
+
+/** Checks the ticket or reply an attachment belongs to; a reply implies its ticket. */
+async function resolveTarget(t: Knex, ticketId?: number | null, replyId?: number | null) {
+  if (!ticketId && !replyId) throw invalid({ ticket_id: 'give ticket_id or reply_id' });
+  let ticket = ticketId ?? null;
+  if (replyId) {
+    const reply = await t('replies').where({ id: replyId }).first('ticket_id');
+    if (!reply) throw invalid({ reply_id: `no reply with id ${replyId}` });
+    if (ticket && ticket !== reply.ticket_id) throw invalid({ reply_id: 'belongs to another ticket' });
+    ticket = reply.ticket_id;
+  }
+  if (ticket && !(await t('tickets').where({ id: ticket }).first('id'))) {
+    throw invalid({ ticket_id: `no ticket with id ${ticket}` });
+  }
+  return { ticket_id: ticket, reply_id: replyId ?? null };
+}
+
+export interface NewAttachment {
+  ticketId?: number | null;
+  replyId?: number | null;
+  filename?: string;
+  declaredType?: string;
+  contentId?: string | null;
+  inline?: boolean;
+  uploadedBy?: number | null;
+  content: AsyncIterable<Buffer>;
+  maxBytes: number;
+}
+
+/** Stores the content and links it; in the caller's transaction when given. */
+export async function addAttachment(input: NewAttachment, trx?: Knex): Promise<Attachment> {
+  return inTransaction(trx, async (t) => {
+    const blob = await putBlob(t, input.content, input.maxBytes);
+    const target = await resolveTarget(t, input.ticketId, input.replyId);
+    return Attachment.query(t).insertAndFetch({
+      blob_sha256: blob.sha256,
+      filename: sanitizeFilename(input.filename),
+      declared_type: input.declaredType?.slice(0, 255) ?? null,
+      sniffed_type: sniffMimeType(blob.head) ?? null,
+      size: blob.size,
+      content_id: input.contentId ?? null,
+      inline: input.inline ?? false,
+      ...target,
+      uploaded_by: input.uploadedBy ?? null,
+    } as Partial<Attachment>);
+  });
+}
+
+export async function listAttachments(
+  opts: { page: PageRequest; ticket_id?: number; reply_id?: number },
+  trx?: Knex,
+): Promise<Page<Attachment>> {
+  const q = Attachment.query(conn(trx)).orderBy('id');
+  if (opts.ticket_id) q.where({ ticket_id: opts.ticket_id });
+  if (opts.reply_id) q.where({ reply_id: opts.reply_id });
+  return fetchModelPage(q, opts.page);
+}
+
+export async function showAttachment(id: number, trx?: Knex): Promise<Attachment> {
+  return found(await Attachment.query(conn(trx)).findById(id), 'attachment', id);
+}
+
+/** Renames or moves an attachment to another ticket or reply. */
+export async function updateAttachment(
+  id: number,
+  fields: { filename?: string; ticket_id?: number | null; reply_id?: number | null },
+  trx?: Knex,
+): Promise<Attachment> {
+  return inTransaction(trx, async (t) => {
+    const row = found(await Attachment.query(t).findById(id).forUpdate(), 'attachment', id);
+    const patch: Partial<Attachment> = {};
+    if (fields.filename !== undefined) patch.filename = sanitizeFilename(fields.filename);
+    if (fields.ticket_id !== undefined || fields.reply_id !== undefined) {
+      Object.assign(patch, await resolveTarget(t, fields.ticket_id ?? (fields.reply_id ? null : row.ticket_id), fields.reply_id));
+    }
+    return row.$query(t).patchAndFetch(patch);
+  });
+}
+
+/** Deletes the attachment, and its bytes when nothing else uses them. */
+export async function deleteAttachment(id: number, trx?: Knex): Promise<void> {
+  await inTransaction(trx, async (t) => {
+    const row = found(await Attachment.query(t).findById(id).forUpdate(), 'attachment', id);
+    await row.$query(t).delete();
+    await releaseBlob(t, row.blob_sha256);
+  });
+}
+
+/** The blobs a ticket's attachments (its own and its replies') use, for release after deleting it. */
+export async function ticketBlobs(t: Knex, ticketId: number): Promise<string[]> {
+  const rows = await t('attachments')
+    .where({ ticket_id: ticketId })
+    .orWhereIn('reply_id', t('replies').where({ ticket_id: ticketId }).select('id'))
+    .distinct('blob_sha256');
+  return rows.map((r: { blob_sha256: string }) => r.blob_sha256);
+}
