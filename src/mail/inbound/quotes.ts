@@ -1,0 +1,185 @@
+/**
+ * Cuts the quoted history and the device signature from a reply written in plain text,
+ * so a ticket shows what the customer just wrote. Each line is classified (text, empty,
+ * quote, separator, device signature, header of an embedded mail, "On ... wrote:" marker)
+ * and the reply is what comes before the first quoted block. Works in linear time on
+ * pathological input; the raw message stays available whatever this cuts.
+ */
+
+/** Our own "reply above this line" marker, in the text and HTML of every mail we send. */
+export const REPLY_ABOVE_MARKER = '##- Please type your reply above this line -##';
+
+export type LineKind = 'e' | 'd' | 's' | 'b' | 'h' | 'q' | 't';
+
+const MAX_LINE = 2000;
+
+/** Lines that open an embedded mail: "On <date>, <someone> wrote:" and its translations. */
+const WROTE_MARKERS: RegExp[] = [
+  /^[\s>-]*(on|at)\s.{1,300}?\b(wrote|writes|said|says)[\s.:>-]*$/i,
+  /^[\s>-]*in message\s.{1,300}?\bwrites[\s.:>-]*$/i,
+  /^[\s>-]*le\s.{1,300}?\ba\s+[ée]crit[\s.:>-]*$/i,
+  /^[\s>-]*am\s.{1,300}?\b(schrieb|geschrieben)\b.{0,200}:?\s*$/i,
+  /^[\s>-]*op\s.{1,300}?\b(schreef|het volgende geschreven)\b.{0,200}:?\s*$/i,
+  /^[\s>-]*el\s.{1,300}?\bescribi[óo][\s.:>-]*$/i,
+  /^[\s>-]*em\s.{1,300}?\bescreveu[\s.:>-]*$/i,
+  /^[\s>-]*il\s.{1,300}?\bha scritto[\s.:>-]*$/i,
+  /^[\s>-]*(dnia|dňa)\s.{1,300}?\bnapisał(\(a\))?[\s.:>-]*$/i,
+  /^[\s>-]*den\s.{1,300}?\bskrev\b.{0,200}:\s*$/i,
+  /\d{4}.{1,80}\bnapisał\(a\):\s*$/i,
+  /^.{1,200}\bwrote\s+on\s.{1,200}:\s*$/i,
+  /^.{1,200}\bschrieb\s+am\s.{1,200}:\s*$/i,
+  /^.{1,200}\svia\s.{1,200}\s(wrote|schrieb):?\s*$/i,
+  /^.{0,200}\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b.{0,200}\bwrote:?\s*$/i,
+  /\d{4}.{1,80}<[^@<>\s]+@[^@<>\s]+\.[^@<>\s]+>:\s*$/,
+  /^[\s>]*20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d .{0,200}$/,
+  /\d{4}.{1,160}(написал|пише|napisał\(a\))\s*:\s*$/i,
+  /^[\s>]*posted by .+ on \d{2}\/\d{2}\/\d{4}$/i,
+  /^.{0,10}在.{1,200}写道[\s.:>-]*$/,
+];
+
+/** Lines that open a forwarded or "original" message. */
+const FORWARD_MARKERS: RegExp[] = [
+  /^[\s>]*begin forwarded message:/i,
+  /^[\s>*]*-{2,}\s*(forwarded|original|reply) message\s*-{2,}/i,
+  /^[\s>*]*-{2,}\s*(message transf[ée]r[ée]|urspr[üu]ngliche nachricht|mensaje original|原始邮件)\s*-{2,}/i,
+  /^[\s>]*d[ée]but du message transf[ée]r[ée]\s*:/i,
+];
+
+/** Header lines of an embedded mail ("From: ...", "Sent: ...") in several languages. */
+const HEADER_LINE =
+  /^[\s*]*(от|отправлено|кому|копия|тема|дата|from|to|cc|bcc|reply-to|subject|sent|date|de|para|assunto|asunto|enviado|enviada em|fecha|von|an|betreff|gesendet|datum|van|aan|onderwerp|da|a|oggetto|data|fra|til|emne|sendt|fr[åa]n|till|[äa]mne|skickat|exp[ée]diteur|destinataire|objet|r[ée]pondre [àa]|envoy[ée]|发件人|收件人|主题|发送时间)[\s*]*:\s*\S/i;
+
+/** Device and app signatures ("Sent from my iPhone"), short lines only. */
+const DEVICE_SIGNATURE: RegExp[] = [
+  /^\s*[(<]*sent (from|via|with|by) (my |a |the )?[^,.;!?\n]{1,60}([,.]\s*(please|pls|excuse|sorry|apolog|typos|brevity)[^\n]{0,80}|\s*[<(]?https?:\/\/\S+[>)]?)?[)>.\s]*$/i,
+  /^\s*(from my|sent using) [\w.\s-]{1,25}$/i,
+  /^\s*\w+ from mobile\s*$/i,
+  /^\s*get outlook for \w+/i,
+  /^\s*envoy[ée] (depuis|de) (mon|ma|yahoo)\b/i,
+  /^\s*von meinem .{1,60} gesendet\s*$/i,
+  /^\s*diese nachricht wurde von .{1,80} gesendet\.?\s*$/i,
+  /^\s*(inviato da|sendt fra min|enviado do meu|enviado desde mi|verzonden met|verstuurd vanaf mijn|fr[åa]n min) /i,
+  /^\s*從我的 iphone 傳送/i,
+];
+
+const SEPARATOR = /^\s*[-_,=+~#*ᐧ—]+\s*$/;
+
+/** Markers a mail client may wrap over several lines; each match is joined into one line. */
+const SPANNING_MARKERS: RegExp[] = [
+  /^[ \t>-]*(on|at|le|am|op|el|em|il|den|dnia|dňa)\s[^\n]{1,200}(?:\n[^\n]{0,200}){0,4}?\b(wrote|a\s+[ée]crit|schrieb|geschrieben|schreef|het\s+volgende\s+geschreven|escribi[óo]|escreveu|ha scritto|skrev|napisał(?:\(a\))?)(?:[^\n]{0,100}:|[\s.>-]*)$/gim,
+  /^[^\n]{0,120}\d{4}[^\n]{0,120}(?:\n[^\n]{0,120})?(написал|пише|napisał\(a\))\s*:\s*$/gim,
+  /^[ \t>]*20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d [^\n]{0,100}(?:\n[^\n]{0,100})?>:\s*$/gm,
+  /^[^\n]{1,200}\bschrieb am\b[^\n]{0,200}(?:\n[^\n]{0,100})?:\s*$/gim,
+];
+
+function joinSpanningMarkers(text: string): string {
+  let out = text;
+  for (const re of SPANNING_MARKERS) {
+    out = out.replace(re, (m) => (m.includes('\n') ? m.replace(/\n[\s>-]*/g, ' ') : m));
+  }
+  return out;
+}
+
+/** The kind of one line: empty, separator, device signature, marker, header, quote or text. */
+export function kindOf(raw: string): LineKind {
+  if (raw.length > MAX_LINE) return 't';
+  const line = raw.replace(/\[([^\]]{1,200})\]\([^)]{1,500}\)/g, '$1'); // markdown links read as their text
+  if (/^\s*$/.test(line)) return 'e';
+  if (SEPARATOR.test(line)) return 'd';
+  if (DEVICE_SIGNATURE.some((r) => r.test(line))) return 's';
+  if (FORWARD_MARKERS.some((r) => r.test(line)) || WROTE_MARKERS.some((r) => r.test(line))) return 'b';
+  if (HEADER_LINE.test(line)) return 'h';
+  if (/^\s*>/.test(line)) return 'q';
+  return 't';
+}
+
+/** Line kinds, with fenced code blocks (```) always text. */
+function classifyLines(lines: string[]): LineKind[] {
+  let fenced = false;
+  return lines.map((line) => {
+    if (/^\s*```/.test(line)) {
+      fenced = !fenced;
+      return 't';
+    }
+    return fenced ? 't' : kindOf(line);
+  });
+}
+
+/** A working copy of the lines and their kinds, cut and filtered together. */
+class Lines {
+  constructor(
+    public lines: string[],
+    public kinds: LineKind[],
+  ) {}
+
+  get pattern(): string {
+    return this.kinds.join('');
+  }
+
+  /** Keeps lines [0, end). */
+  keepBefore(end: number): void {
+    this.lines = this.lines.slice(0, end);
+    this.kinds = this.kinds.slice(0, end);
+  }
+
+  /** Drops lines [0, start). */
+  dropBefore(start: number): void {
+    this.lines = this.lines.slice(start);
+    this.kinds = this.kinds.slice(start);
+  }
+
+  drop(kinds: LineKind[]): void {
+    const keep = this.kinds.map((k) => !kinds.includes(k));
+    this.lines = this.lines.filter((_, i) => keep[i]);
+    this.kinds = this.kinds.filter((_, i) => keep[i]);
+  }
+
+  /** Cuts after the text line where `re` (which starts with t) matches. */
+  cutAfterText(re: RegExp): boolean {
+    const m = re.exec(this.pattern);
+    if (!m) return false;
+    this.keepBefore(m.index + 1);
+    return true;
+  }
+}
+
+/** The part of a plain-text reply above its quoted history, without device signatures. */
+export function visibleReplyText(text: string): string {
+  if (!text || /^\s*$/.test(text)) return '';
+  let body = text.replace(/\r\n?/g, '\n');
+  const marker = body.indexOf(REPLY_ABOVE_MARKER);
+  if (marker >= 0) body = body.slice(0, marker);
+  const rawLines = joinSpanningMarkers(body).split('\n');
+  const l = new Lines(rawLines, classifyLines(rawLines));
+
+  // a signature dash ("-- ") after some text: the rest is signature and history
+  const sigDash = l.lines.findIndex((line, i) => /^--\s?$/.test(line) && l.kinds.slice(0, i).includes('t'));
+  if (sigDash > 0) l.keepBefore(sigDash);
+  l.drop(['d', 's']);
+
+  // a quoted block that opens with a marker and has the reply below it (bottom-posting)
+  const top = /^e*b[eb]*q[eqbh]*t/.exec(l.pattern);
+  if (top) l.dropBefore(top[0].length - 1);
+
+  // an embedded mail after the reply: the reply ends there
+  if (!l.cutAfterText(/te*b[^q]*$/)) l.cutAfterText(/te*b[eqbh]*$/);
+  l.kinds = l.kinds.map((k, i) => {
+    if (k !== 'b') return k;
+    l.lines[i] = '';
+    return 'e';
+  });
+
+  // headers of an embedded mail (three or more, possibly wrapped) after the reply
+  const wrapped = /h+[hte]+h+e/.exec(l.pattern);
+  if (wrapped) for (let i = 0; i < wrapped[0].length; i++) l.kinds[wrapped.index + i] = 'h';
+  l.cutAfterText(/t[eq]*h{3,}/);
+  l.drop(['h']);
+
+  // trailing quotes after the reply; nothing but quotes is no reply at all
+  if (!l.kinds.includes('t')) return '';
+  {
+    const trailing = /[eq]+$/.exec(l.pattern);
+    if (trailing) l.keepBefore(trailing.index);
+  }
+  return l.lines.join('\n').trim();
+}

@@ -1,0 +1,81 @@
+import { decodeHTML } from 'entities';
+import { simpleParser } from 'mailparser';
+import { visibleReplyHtml } from '../../../src/mail/inbound/htmlQuotes';
+import { REPLY_ABOVE_MARKER, visibleReplyText } from '../../../src/mail/inbound/quotes';
+import { corpusEntries, corpusFile, reportScore, required } from '../../helpers/corpus';
+
+const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+async function scoreSource(source: string): Promise<{ passed: number; total: number; failures: string[] }> {
+  let passed = 0;
+  let total = 0;
+  const failures: string[] = [];
+  for (const entry of corpusEntries().filter((e) => e.source === source)) {
+    const e = entry.expected ?? {};
+    let want: string;
+    let got: string;
+    let same: (a: string, b: string) => boolean = (a, b) => squash(a) === squash(b);
+    if (entry.kind === 'body_text' && typeof e.visible_reply === 'string') {
+      want = source === 'email_reply_trimmer' ? corpusFile(e.expected_trimmed_file as string).toString('utf8') : e.visible_reply;
+      got = visibleReplyText(corpusFile(entry.file).toString('utf8'));
+      if (source === 'email_reply_trimmer') same = (a, b) => a.trim() === b.trim();
+    } else if (entry.kind === 'rfc822' && typeof e.visible_reply === 'string') {
+      want = e.visible_reply;
+      got = visibleReplyText((await simpleParser(corpusFile(entry.file))).text ?? '');
+    } else if (entry.kind === 'html_fragment' && typeof e.visible_reply_text === 'string') {
+      want = e.visible_reply_text;
+      const html = visibleReplyHtml(corpusFile(entry.file).toString('utf8'));
+      got = decodeHTML(html.replace(/<(style|head|script)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]+>/g, ' '));
+      same = (a, b) => a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
+    } else continue;
+    total++;
+    if (same(want, got)) passed++;
+    else failures.push(`${entry.file}: expected ${JSON.stringify(want).slice(0, 120)}, got ${JSON.stringify(got).slice(0, 120)}`);
+  }
+  return { passed, total, failures };
+}
+
+describe('quote stripping on the corpus (at least 90% per source)', () => {
+  it.each(['email_reply_trimmer', 'email_reply_parser', 'talon'])('%s', async (source) => {
+    const { passed, total, failures } = await scoreSource(source);
+    const detail = reportScore(`quotes/${source}`, passed, total, failures);
+    expect(total).toBeGreaterThan(5);
+    if (passed < required(total)) throw new Error(`${passed}/${total} below 90%:\n${detail}`);
+  });
+
+  it('does not hang on pathological quoting', () => {
+    for (const file of ['email_reply_parser/pathological.txt', 'email_reply_parser/greedy_on.txt']) {
+      const started = Date.now();
+      visibleReplyText(corpusFile(file).toString('utf8'));
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+    const nasty = `${'On '.repeat(20000)}\n${'> '.repeat(50000)}\n${'a'.repeat(100000)}`;
+    const started = Date.now();
+    visibleReplyText(nasty);
+    visibleReplyHtml(`<div>${'<blockquote>'.repeat(3000)}x</div>`);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('visibleReplyText', () => {
+  it('cuts at our own reply-above marker', () => {
+    expect(visibleReplyText(`Thanks, fixed!\n\n${REPLY_ABOVE_MARKER}\nOld stuff`)).toBe('Thanks, fixed!');
+  });
+  it('keeps a reply with no history whole', () => {
+    expect(visibleReplyText('Hello,\n\nmy printer is on fire.\n\nBob')).toBe('Hello,\n\nmy printer is on fire.\n\nBob');
+  });
+  it('cuts an Outlook header block and a wrote-line', () => {
+    expect(visibleReplyText('Yes.\n\nFrom: A <a@b.test>\nSent: Monday\nTo: B\nSubject: x\n\nold')).toBe('Yes.');
+    expect(visibleReplyText('Sure.\n\nOn Mon, 1 Jan 2024 at 10:00, Help <h@d.test> wrote:\n> old\n> older')).toBe('Sure.');
+  });
+});
+
+describe('visibleReplyHtml', () => {
+  it('cuts at a gmail quote and keeps the formatting above it', () => {
+    const html = '<div dir="ltr"><b>Fixed</b>, thanks</div><div class="gmail_quote"><div>On Mon, X wrote:</div><blockquote>old</blockquote></div>';
+    expect(visibleReplyHtml(html)).toBe('<div dir="ltr"><b>Fixed</b>, thanks</div>');
+  });
+  it('leaves HTML without history alone', () => {
+    expect(visibleReplyHtml('<p>Hello</p><p>World</p>')).toBe('<p>Hello</p><p>World</p>');
+  });
+});
