@@ -4,6 +4,7 @@
 import { ConfigError, config } from '../config';
 import { logger } from '../logger';
 import { UsageError } from './args';
+import { mailCommand } from './commands/mail';
 import { migrateCommand } from './commands/migrate';
 import { startCommand } from './commands/start';
 import { tokenCommand, userCommand } from './commands/users';
@@ -16,6 +17,9 @@ const USAGE = `usage: helpdesk <command>
                                         create a user; prints one new API token
   token create --email E                print a new API token for the user
   token revoke --email E                revoke all of the user's tokens
+  mail import --mailbox ID_OR_ADDRESS [FILE|-]
+                                        run one raw message through the inbound pipeline
+                                        (exit 75 when the database is unreachable)
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -23,6 +27,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   migrate: migrateCommand,
   user: userCommand,
   token: tokenCommand,
+  mail: mailCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -19,6 +19,7 @@ import { registerContractRoutes } from './routes/contracts/router';
 import { registerCustomerRoutes } from './routes/customers/router';
 import { registerDocsRoutes } from './routes/docs/router';
 import { registerHealthRoutes } from './routes/health/router';
+import { registerMailRoutes } from './routes/mail/router';
 import { registerReplyRoutes } from './routes/replies/router';
 import { registerSupportSheetRoutes } from './routes/sheets/router';
 import { registerTeamRoutes } from './routes/teams/router';
@@ -44,6 +45,7 @@ const ROUTE_MODULES = [
   registerTemplateRoutes,
   registerConfigRoutes,
   registerAttachmentRoutes,
+  registerMailRoutes,
 ];
 
 /** A router with every API route, prefixed `/api`. */

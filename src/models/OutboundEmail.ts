@@ -33,4 +33,7 @@ export class OutboundEmail extends BaseModel {
   declare next_attempt_at: Date | null;
   declare last_error: string | null;
   declare sent_at: Date | null;
+  declare mailbox_id: number | null;
+  declare bounce_inbound_email_id: number | null;
+  declare bounce_reason: string | null;
 }

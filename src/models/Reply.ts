@@ -15,6 +15,9 @@ export class Reply extends BaseModel {
   declare customer_visible: boolean;
   declare copy_to_sales: boolean;
   declare auto_closure_message: boolean;
+  /** `auto_reply`, `machine_generated`: marks left by inbound mail. */
+  declare flags: string[];
+  declare inbound_email_id: number | null;
   declare created_at: Date;
   declare updated_at: Date;
 }

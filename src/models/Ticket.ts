@@ -39,6 +39,9 @@ export class Ticket extends BaseModel {
   declare closed_at: Date | null;
   declare assigned_at: Date | null;
   declare auto_closure_alerts: Date[];
+  declare flags: string[];
+  declare mailbox_id: number | null;
+  declare previous_ticket_id: number | null;
   declare created_at: Date;
   declare updated_at: Date;
 

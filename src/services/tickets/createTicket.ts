@@ -72,6 +72,8 @@ export async function createTicket(input: CreateTicketInput, trx?: Knex): Promis
       tags: input.tags ?? [],
       billable: input.billable ?? true,
       opened_at: input.openedAt ?? at,
+      created_at: at,
+      updated_at: at,
     };
     const ticket = await insertWithFreshNumber(t, row);
     if (ticket.contact_id) {

@@ -1,0 +1,103 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { Mailbox } from '../../../models/Mailbox';
+import { testImapLogin } from '../../../mail/imap/connection';
+import {
+  assignInboundEmail,
+  listInboundEmails,
+  rawInboundEmail,
+  retryInboundEmail,
+  showInboundEmail,
+} from '../../../services/inbound/inboundEmails';
+import { mailboxes } from '../../../services/mailboxes/mailboxes';
+import { crudRoutes } from '../../crudRoutes';
+import { pagedBody } from '../../pagination';
+import { route } from '../../route';
+import { email, id, pageQuery, pathId, queryId, text } from '../../validation';
+
+/** A mailbox without its password (`has_password` says whether one is set). */
+export function presentMailbox(m: Mailbox): Record<string, unknown> {
+  const { imap_password_encrypted, ...rest } = m.toJSON() as Record<string, unknown>;
+  return { ...rest, has_password: Boolean(imap_password_encrypted) };
+}
+
+const mailboxFields = z.object({
+  name: text(),
+  email: email().describe('the support address'),
+  imap_host: z.string().trim().min(1).max(255).nullable().optional(),
+  imap_port: z.number().int().min(1).max(65535).optional(),
+  imap_secure: z.boolean().optional().describe('TLS from the start (993); false: plain, upgraded by STARTTLS when offered'),
+  imap_username: z.string().max(320).nullable().optional(),
+  imap_password: z.string().max(1000).nullable().optional().describe('write-only, encrypted at rest'),
+  imap_folder: z.string().min(1).max(255).optional(),
+  after_import: z.enum(['seen', 'move', 'delete']).optional().describe('what happens on the server once a message is stored'),
+  move_to: z.string().min(1).max(255).nullable().optional(),
+  team_id: id().nullable().optional(),
+  priority_id: id().nullable().optional(),
+  ticket_category_id: id().nullable().optional(),
+  ticket_sub_category_id: id().nullable().optional(),
+  unknown_sender: z.enum(['quarantine', 'create_contact', 'reject']).optional(),
+  import_existing: z.enum(['unseen', 'all', 'none']).optional().describe('what of the mail already there is imported when the mailbox is added'),
+  active: z.boolean().optional(),
+});
+
+export function registerMailRoutes(router: Router): void {
+  crudRoutes(router, {
+    path: '/v1/ticketing/mailboxes', tag: 'Mailboxes', what: 'mailbox', service: mailboxes, present: presentMailbox,
+    body: mailboxFields,
+  });
+  route(router, {
+    method: 'post', path: '/v1/ticketing/mailboxes/:id/test', tag: 'Mailboxes', access: 'admin', errors: [404],
+    summary: "Try the mailbox's IMAP login; answers with the server's reply",
+    handler: async ({ params }) => testImapLogin(await mailboxes.show(pathId(params.id, 'mailbox'))),
+  });
+
+  const path = '/v1/ticketing/inbound_emails';
+  const tag = 'Inbound emails';
+  route(router, {
+    method: 'get', path, tag, summary: 'Every message received, newest first',
+    query: z.object({
+      'filter[outcome]': z.enum(['ticket_created', 'reply_added', 'duplicate', 'auto_reply', 'bounce', 'loop', 'quarantined', 'rejected', 'failed']).optional(),
+      'filter[mailbox_id]': queryId().optional(),
+      'filter[message_id]': z.string().max(998).optional(),
+      ...pageQuery,
+    }),
+    handler: async ({ query, ctx }) =>
+      pagedBody(
+        ctx,
+        await listInboundEmails({
+          page: query,
+          outcome: query['filter[outcome]'],
+          mailbox_id: query['filter[mailbox_id]'],
+          message_id: query['filter[message_id]'],
+        }),
+        (r) => r.toJSON(),
+      ),
+  });
+  route(router, {
+    method: 'get', path: `${path}/:id`, tag, summary: 'One message received and what became of it',
+    handler: async ({ params }) => (await showInboundEmail(pathId(params.id, 'inbound email'))).toJSON(),
+  });
+  route(router, {
+    method: 'get', path: `${path}/:id/raw`, tag, produces: 'message/rfc822', summary: 'The original message, byte for byte',
+    handler: async ({ params, ctx }) => {
+      const raw = await rawInboundEmail(pathId(params.id, 'inbound email'));
+      ctx.set('Content-Type', 'message/rfc822');
+      ctx.set('Content-Disposition', `attachment; filename="message-${params.id}.eml"`);
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.body = raw;
+      return undefined;
+    },
+  });
+  route(router, {
+    method: 'post', path: `${path}/:id/assign`, tag, errors: [404, 409],
+    summary: 'Turn a quarantined message into a ticket of a customer, or a reply on a ticket',
+    body: z.object({ customer_id: id().optional(), ticket_id: id().optional() }),
+    handler: async ({ params, body, actor }) => (await assignInboundEmail(pathId(params.id, 'inbound email'), body, actor.id)).toJSON(),
+  });
+  route(router, {
+    method: 'post', path: `${path}/:id/retry`, tag, errors: [404, 409],
+    summary: 'Run a failed message through the pipeline again',
+    handler: async ({ params }) => retryInboundEmail(pathId(params.id, 'inbound email')),
+  });
+}

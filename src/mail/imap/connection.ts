@@ -1,0 +1,57 @@
+/**
+ * IMAP connections for a mailbox, through imapflow, with our logger and timeouts.
+ */
+import { ImapFlow } from 'imapflow';
+import type { Logger } from '../../logger';
+import { logger as rootLogger } from '../../logger';
+import type { Mailbox } from '../../models/Mailbox';
+import { imapPassword } from '../../services/mailboxes/mailboxes';
+
+/** imapflow's logger interface on top of pino, at debug level (it is chatty). */
+function imapLogger(log: Logger) {
+  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (obj: unknown) => {
+    const entry = obj as { msg?: string; err?: unknown };
+    log[level]({ imap: { ...(entry as object), msg: undefined } }, `imap: ${entry?.msg ?? ''}`);
+  };
+  return { debug: at('debug'), info: at('debug'), warn: at('warn'), error: at('error') };
+}
+
+/** A client for the mailbox's account (not yet connected). */
+export function imapClient(mailbox: Mailbox, log: Logger = rootLogger, opts: { verifyOnly?: boolean } = {}): ImapFlow {
+  if (!mailbox.imap_host || !mailbox.imap_username) throw new Error('the mailbox has no IMAP host or username');
+  return new ImapFlow({
+    host: mailbox.imap_host,
+    port: mailbox.imap_port,
+    secure: mailbox.imap_secure,
+    auth: { user: mailbox.imap_username, pass: imapPassword(mailbox) ?? '' },
+    logger: imapLogger(log) as never,
+    disableAutoIdle: true,
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 5 * 60_000,
+    verifyOnly: opts.verifyOnly ?? false,
+  });
+}
+
+export interface LoginTestResult {
+  ok: boolean;
+  greeting?: string;
+  capabilities?: string[];
+  error?: string;
+}
+
+/** Tries the login and answers with what the server said. */
+export async function testImapLogin(mailbox: Mailbox): Promise<LoginTestResult> {
+  let client: ImapFlow | undefined;
+  try {
+    client = imapClient(mailbox, rootLogger.child({ mailbox_id: mailbox.id }), { verifyOnly: false });
+    await client.connect();
+    const result: LoginTestResult = { ok: true, greeting: client.greeting, capabilities: [...client.capabilities.keys()] };
+    await client.logout();
+    return result;
+  } catch (e) {
+    const err = e as { message?: string; responseText?: string; serverResponseCode?: string };
+    client?.close();
+    return { ok: false, greeting: client?.greeting, error: err.responseText ?? err.message ?? String(e) };
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Reading a raw message: the limits checked before any parsing (size, MIME depth and part
+ * count), the facts every later step uses, and mailparser's decoding of bodies and
+ * attachments in any charset and transfer encoding it knows.
+ */
+import crypto from 'node:crypto';
+import { type AddressObject, type Attachment as ParsedAttachment, simpleParser } from 'mailparser';
+import { type RawHeaders, addressOf, messageIds, splitMessage } from './headers';
+
+export const MAX_MIME_DEPTH = 20;
+export const MAX_MIME_PARTS = 500;
+
+export interface MailAddress {
+  address: string;
+  name: string;
+}
+
+export interface ParsedMessage {
+  messageId: string;
+  headers: RawHeaders;
+  /** The raw body (latin1), for classification. */
+  rawBody: string;
+  from?: MailAddress;
+  to: MailAddress[];
+  cc: MailAddress[];
+  /** Every address the message was delivered to, envelope headers included. */
+  deliveredTo: string[];
+  subject: string;
+  date?: Date;
+  inReplyTo: string[];
+  references: string[];
+  html?: string;
+  text?: string;
+  attachments: ParsedAttachment[];
+}
+
+/** A reason to hold the message for a person before parsing it, or undefined. */
+export function structureProblem(raw: Buffer, maxBytes: number): string | undefined {
+  if (raw.length > maxBytes) return `the message is ${raw.length} bytes, over the ${maxBytes} byte limit`;
+  // Follow the multipart nesting line by line: a declared boundary opens a level, its
+  // closing delimiter (or a delimiter of an outer level) closes it.
+  const stack: string[] = [];
+  let parts = 0;
+  let depth = 0;
+  for (const line of raw.toString('latin1').split(/\r?\n/)) {
+    const declared = /boundary\s*=\s*"?([^";\s]{1,200})"?/i.exec(line);
+    if (declared && !stack.includes(declared[1]!)) {
+      stack.push(declared[1]!);
+      depth = Math.max(depth, stack.length);
+      if (depth > MAX_MIME_DEPTH) return `the message nests more than ${MAX_MIME_DEPTH} multipart levels`;
+      continue;
+    }
+    if (!line.startsWith('--')) continue;
+    const level = stack.findIndex((b) => line === `--${b}` || line === `--${b}--`);
+    if (level < 0) continue;
+    if (line.endsWith('--') && line === `--${stack[level]}--`) stack.length = level;
+    else {
+      stack.length = level + 1;
+      if (++parts > MAX_MIME_PARTS) return `the message has more than ${MAX_MIME_PARTS} MIME parts`;
+    }
+  }
+  return undefined;
+}
+
+function addresses(value: AddressObject | AddressObject[] | undefined): MailAddress[] {
+  const list = value ? (Array.isArray(value) ? value : [value]) : [];
+  const out: MailAddress[] = [];
+  const walk = (entries: { address?: string; name?: string; group?: unknown[] }[]) => {
+    for (const e of entries) {
+      if (e.group) walk(e.group as never);
+      else if (e.address) out.push({ address: e.address.toLowerCase(), name: e.name ?? '' });
+    }
+  };
+  for (const a of list) walk(a.value as never);
+  return out;
+}
+
+/** The Message-ID, or one made from the hash of the bytes when the message has none. */
+export function messageIdOf(headers: RawHeaders, raw: Buffer): string {
+  return messageIds(headers.get('message-id'))[0] ?? `<${crypto.createHash('sha256').update(raw).digest('hex')}@generated.invalid>`;
+}
+
+export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+  const { headers, body } = splitMessage(raw);
+  const parsed = await simpleParser(raw, { skipImageLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
+  const envelope = ['delivered-to', 'x-original-to', 'envelope-to', 'x-envelope-to']
+    .flatMap((h) => headers.all(h))
+    .map((v) => addressOf(v))
+    .filter((a): a is string => Boolean(a));
+  const to = addresses(parsed.to);
+  const cc = addresses(parsed.cc);
+  return {
+    messageId: messageIdOf(headers, raw),
+    headers,
+    rawBody: body,
+    from: addresses(parsed.from)[0],
+    to,
+    cc,
+    deliveredTo: [...new Set([...to, ...cc].map((a) => a.address).concat(envelope))],
+    subject: parsed.subject ?? '',
+    date: parsed.date,
+    inReplyTo: messageIds(headers.get('in-reply-to')),
+    references: messageIds(headers.all('references').join(' ')),
+    html: typeof parsed.html === 'string' ? parsed.html : undefined,
+    text: parsed.text,
+    attachments: parsed.attachments,
+  };
+}
