@@ -31,6 +31,7 @@ const schema = z
     CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     IMAP_POLL_SECONDS: seconds(30),
+    IMAP_BACKOFF_MAX_SECONDS: seconds(300),
     INBOUND_MAX_BYTES: int(50 * MB, 1),
     ATTACHMENT_MAX_BYTES: int(25 * MB, 1),
     JSON_BODY_MAX_BYTES: int(2 * MB, 1),
@@ -63,6 +64,7 @@ export interface Config {
   readonly chromiumPath: string;
   readonly logLevel: string;
   readonly imapPollSeconds: number;
+  readonly imapBackoffMaxSeconds: number;
   readonly inboundMaxBytes: number;
   readonly attachmentMaxBytes: number;
   readonly jsonBodyMaxBytes: number;
@@ -102,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chromiumPath: e.CHROMIUM_PATH,
     logLevel: e.LOG_LEVEL,
     imapPollSeconds: e.IMAP_POLL_SECONDS,
+    imapBackoffMaxSeconds: e.IMAP_BACKOFF_MAX_SECONDS,
     inboundMaxBytes: e.INBOUND_MAX_BYTES,
     attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
     jsonBodyMaxBytes: e.JSON_BODY_MAX_BYTES,

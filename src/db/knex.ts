@@ -11,14 +11,25 @@ pg.types.setTypeParser(1700, (v) => Number.parseFloat(v));
 // A calendar date stays the text `Y-m-d`: turning it into a Date would shift it by the zone.
 pg.types.setTypeParser(1082, (v) => v);
 
+const urls = new WeakMap<Knex, string>();
+
+/** The URL a Knex instance made by `createKnex` connects to. */
+export function urlOf(knex: Knex): string {
+  const url = urls.get(knex);
+  if (!url) throw new Error('not a knex instance made by createKnex');
+  return url;
+}
+
 /** A Knex instance over PostgreSQL at `url`. */
 export function createKnex(url: string, poolMax = 10): Knex {
-  return knexFactory({
+  const knex = knexFactory({
     client: 'pg',
     connection: url,
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
   });
+  urls.set(knex, url);
+  return knex;
 }
 
 let current: Knex | undefined;

@@ -4,6 +4,7 @@
  */
 import { createKnex } from '../../src/db/knex';
 import { migrateLatest } from '../../src/db/migrate';
+import { ensureDovecotInstalled } from './dovecot';
 import { admin, databaseUrl, ownerPid, templateDatabase } from './testDatabase';
 
 function alive(pid: number): boolean {
@@ -16,6 +17,7 @@ function alive(pid: number): boolean {
 }
 
 export default async function globalSetup(): Promise<void> {
+  ensureDovecotInstalled();
   process.env.HELPDESK_TEST_TEMPLATE = `hd_test_${process.pid}_template`;
   const template = templateDatabase();
   await admin(async (c) => {

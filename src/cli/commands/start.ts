@@ -10,10 +10,11 @@ import { migrateLatest } from '../../db/migrate';
 import { openDatabase } from '../../db/open';
 import { createApp } from '../../http/app';
 import { logger } from '../../logger';
+import { ImapRole } from '../../mail/imap/imapRole';
 import { UsageError, parse } from '../args';
 
 /** The roles this build can run; the others arrive with their issues. */
-export const AVAILABLE_ROLES = ['api'] as const;
+export const AVAILABLE_ROLES = ['api', 'imap'] as const;
 const ALL_ROLES = ['api', 'imap', 'mailer', 'scheduler'];
 
 interface RunningRole {
@@ -64,6 +65,11 @@ export async function startCommand(argv: string[]): Promise<number> {
   }
   const running: RunningRole[] = [];
   if (roles.includes('api')) running.push(await startApi());
+  if (roles.includes('imap')) {
+    const imap = new ImapRole();
+    await imap.start();
+    running.push({ name: 'imap', stop: () => imap.stop() });
+  }
 
   const signal = await stopRequested;
   logger.info({ signal }, 'stopping');

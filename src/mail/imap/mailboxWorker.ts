@@ -1,0 +1,241 @@
+/**
+ * One mailbox's poller. It works the mailbox only while it holds the mailbox's advisory
+ * lock in PostgreSQL, so with several `imap` processes each mailbox has one worker at a
+ * time and another takes over within one poll interval when that process dies. It fetches
+ * by UID above the stored cursor (never by \Seen), runs each message through the
+ * pipeline, and only after the commit applies the after-import action and moves the
+ * cursor: a crash at any moment loses nothing and duplicates nothing. It waits with IDLE
+ * (re-checking every poll interval) and backs off with jitter when the server is down.
+ */
+import type { ImapFlow } from 'imapflow';
+import { now } from '../../clock';
+import { db } from '../../db/knex';
+import type { SessionLocks } from '../../db/sessionLocks';
+import type { Logger } from '../../logger';
+import { Mailbox } from '../../models/Mailbox';
+import { ingestMessage } from '../inbound/ingest';
+import { imapClient } from './connection';
+
+export interface WorkerOptions {
+  locks: SessionLocks;
+  pollMs: number;
+  backoffMaxMs: number;
+  log: Logger;
+  /** Largest number of messages and bytes fetched before they are processed. */
+  batchMessages?: number;
+  batchBytes?: number;
+}
+
+const LOCK_CLASS = 727_003;
+
+/** Backoff with full jitter: up to min(max, 1 s x 2^failures). */
+export function backoffMs(failures: number, maxMs: number): number {
+  return Math.round(Math.random() * Math.min(maxMs, 1000 * 2 ** Math.min(failures, 20)));
+}
+
+export class MailboxWorker {
+  private stopped = false;
+  private client?: ImapFlow;
+  private wakeUp?: () => void;
+  private pending = false;
+  private running?: Promise<void>;
+
+  constructor(
+    readonly mailboxId: number,
+    private readonly opts: WorkerOptions,
+  ) {}
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Stops taking work, finishes the message in flight, logs out. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.running;
+  }
+
+  /** Ends the current wait now, or the next one at once (new mail, stop, a broken link). */
+  private wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.pending || this.stopped) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        this.pending = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    const log = this.opts.log;
+    let failures = 0;
+    while (!this.stopped) {
+      const locked = await this.opts.locks.tryLock(LOCK_CLASS, this.mailboxId).catch((e) => {
+        log.warn({ err: e }, 'could not ask for the mailbox lock');
+        return false;
+      });
+      if (!locked) {
+        await this.sleep(this.opts.pollMs);
+        continue;
+      }
+      try {
+        await this.session();
+        failures = 0;
+      } catch (e) {
+        failures++;
+        const wait = backoffMs(failures, this.opts.backoffMaxMs);
+        log.warn({ err: e, failures, retry_in_ms: wait }, 'mailbox session failed; backing off');
+        await db()('mailboxes').where({ id: this.mailboxId }).update({ last_error: String((e as Error).message ?? e).slice(0, 2000) }).catch(() => undefined);
+        await this.opts.locks.unlock(LOCK_CLASS, this.mailboxId);
+        await this.sleep(wait);
+        continue;
+      }
+      await this.opts.locks.unlock(LOCK_CLASS, this.mailboxId);
+    }
+  }
+
+  /** Throws when the mailbox lock was lost with its connection: another process may work it now. */
+  private assertLocked(): void {
+    if (!this.opts.locks.isHeld(LOCK_CLASS, this.mailboxId)) throw new Error('lost the mailbox lock');
+  }
+
+  /** One connection's life: open, catch up, then wait and drain until stopped or broken. */
+  private async session(): Promise<void> {
+    const mailbox = await Mailbox.query().findById(this.mailboxId);
+    if (!mailbox || !mailbox.active) {
+      await this.sleep(this.opts.pollMs);
+      return;
+    }
+    const log = this.opts.log;
+    const client = imapClient(mailbox, log);
+    this.client = client;
+    let broken: Error | undefined;
+    client.on('error', (e: Error) => {
+      broken = e;
+      this.wake();
+    });
+    client.on('close', () => {
+      broken ??= new Error('the IMAP connection closed');
+      this.wake();
+    });
+    client.on('exists', () => this.wake());
+    try {
+      await client.connect();
+      const box = await client.mailboxOpen(mailbox.imap_folder);
+      await this.alignCursor(client, mailbox, Number(box.uidValidity), Number(box.uidNext));
+      log.info({ folder: mailbox.imap_folder }, 'mailbox open');
+      while (!this.stopped) {
+        this.assertLocked();
+        await this.drain(client, mailbox);
+        if (broken) throw broken;
+        if (this.stopped) break;
+        const idling = client.idle().catch(() => undefined);
+        await this.sleep(this.opts.pollMs);
+        if (broken) throw broken;
+        void idling;
+      }
+      await client.logout().catch(() => undefined);
+    } finally {
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      client.close();
+      this.client = undefined;
+    }
+  }
+
+  /** Sets the cursor for a new mailbox or a changed UIDVALIDITY. */
+  private async alignCursor(client: ImapFlow, mailbox: Mailbox, uidValidity: number, uidNext: number): Promise<void> {
+    if (mailbox.uid_validity === uidValidity && mailbox.last_uid !== null) return;
+    const log = this.opts.log;
+    if (mailbox.uid_validity !== null && mailbox.uid_validity !== uidValidity) {
+      log.warn({ was: mailbox.uid_validity, now: uidValidity }, 'UIDVALIDITY changed: rescanning (stored messages are dropped as duplicates)');
+      await this.saveCursor(mailbox, uidValidity, 0, true);
+      return;
+    }
+    if (mailbox.import_existing === 'all') {
+      await this.saveCursor(mailbox, uidValidity, 0, true);
+      return;
+    }
+    if (mailbox.import_existing === 'unseen') {
+      const unseen = ((await client.search({ seen: false }, { uid: true })) || []).filter((u) => u < uidNext);
+      await this.saveCursor(mailbox, uidValidity, 0, true);
+      await this.process(client, mailbox, unseen, false);
+    }
+    await this.saveCursor(mailbox, uidValidity, Math.max(0, uidNext - 1), false);
+  }
+
+  private async saveCursor(mailbox: Mailbox, uidValidity: number, lastUid: number, reset: boolean): Promise<void> {
+    const q = db()('mailboxes').where({ id: mailbox.id });
+    if (!reset) q.where((w) => w.whereNull('last_uid').orWhere('last_uid', '<', lastUid));
+    await q.update({ uid_validity: uidValidity, last_uid: lastUid, last_error: null, updated_at: now() });
+    mailbox.uid_validity = uidValidity;
+    mailbox.last_uid = reset ? lastUid : Math.max(mailbox.last_uid ?? 0, lastUid);
+  }
+
+  /** Everything above the cursor, in UID order. */
+  private async drain(client: ImapFlow, mailbox: Mailbox): Promise<void> {
+    const last = mailbox.last_uid ?? 0;
+    const found = (await client.search({ uid: `${last + 1}:*` }, { uid: true })) || [];
+    const uids = found.filter((u) => u > last).sort((a, b) => a - b);
+    if (uids.length) await this.process(client, mailbox, uids, true);
+    await db()('mailboxes').where({ id: mailbox.id }).update({ last_polled_at: now() });
+  }
+
+  /** Fetches, ingests and acts on `uids` in batches; moves the cursor when `advance`. */
+  private async process(client: ImapFlow, mailbox: Mailbox, uids: number[], advance: boolean): Promise<void> {
+    const maxMessages = this.opts.batchMessages ?? 50;
+    const maxBytes = this.opts.batchBytes ?? 32 * 1024 * 1024;
+    const sizes = new Map<number, number>();
+    for await (const m of client.fetch(uids.join(','), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
+    let i = 0;
+    while (i < uids.length && !this.stopped) {
+      const batch: number[] = [];
+      let bytes = 0;
+      while (i < uids.length && batch.length < maxMessages && (batch.length === 0 || bytes + (sizes.get(uids[i]!) ?? 0) <= maxBytes)) {
+        bytes += sizes.get(uids[i]!) ?? 0;
+        batch.push(uids[i++]!);
+      }
+      const sources = new Map<number, Buffer>();
+      for await (const m of client.fetch(batch.join(','), { uid: true, source: true }, { uid: true })) {
+        if (m.source) sources.set(m.uid, m.source);
+      }
+      const done: number[] = [];
+      this.assertLocked();
+      for (const uid of batch) {
+        const raw = sources.get(uid);
+        if (!raw) continue; // expunged meanwhile
+        await ingestMessage({ mailbox, raw, uid, log: this.opts.log });
+        done.push(uid);
+        if (this.stopped) break;
+      }
+      await this.afterImport(client, mailbox, done);
+      if (advance && done.length) await this.saveCursor(mailbox, mailbox.uid_validity!, Math.max(...done), false);
+    }
+  }
+
+  private async afterImport(client: ImapFlow, mailbox: Mailbox, uids: number[]): Promise<void> {
+    if (uids.length === 0) return;
+    const range = uids.join(',');
+    if (mailbox.after_import === 'move' && mailbox.move_to) {
+      await client.mailboxCreate(mailbox.move_to).catch(() => undefined);
+      await client.messageMove(range, mailbox.move_to, { uid: true });
+    } else if (mailbox.after_import === 'delete') {
+      await client.messageDelete(range, { uid: true });
+    } else {
+      await client.messageFlagsAdd(range, ['\\Seen'], { uid: true });
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The poller against a real Dovecot: new mail becomes a ticket while the worker idles,
+ * the after-import actions, what of the existing mail is imported, UIDVALIDITY changes,
+ * and an outage of one server that holds up neither the worker nor another mailbox.
+ */
+import { db } from '../../../src/db/knex';
+import { ImapRole } from '../../../src/mail/imap/imapRole';
+import type { Mailbox } from '../../../src/models/Mailbox';
+import { Dovecot } from '../../helpers/dovecot';
+import { makeContact, makeCustomer } from '../../helpers/factories';
+import { buildMail, makeMailbox } from '../../helpers/mail';
+import { useTestDatabase } from '../../helpers/useTestDatabase';
+import { waitFor } from '../../helpers/waitFor';
+
+useTestDatabase();
+jest.setTimeout(60_000);
+
+let dovecot: Dovecot;
+let role: ImapRole | undefined;
+let contactEmail: string;
+let seq = 0;
+
+beforeAll(async () => {
+  dovecot = await Dovecot.start();
+  const customer = await makeCustomer();
+  contactEmail = (await makeContact(customer, { email: `imap.customer.${process.pid}@acme.test` })).email;
+});
+afterEach(async () => {
+  await role?.stop();
+  role = undefined;
+  await db()('mailboxes').update({ active: false });
+});
+afterAll(async () => {
+  await dovecot?.destroy();
+});
+
+function imapMailbox(server: Dovecot, fields: Record<string, unknown> = {}): Promise<Mailbox> {
+  return makeMailbox({
+    imap_host: '127.0.0.1',
+    imap_port: server.port,
+    imap_secure: false,
+    imap_username: `user${process.pid}x${++seq}`,
+    imap_password: 'secret',
+    ...fields,
+  });
+}
+
+async function startRole(): Promise<void> {
+  role = new ImapRole({ pollMs: 500, backoffMaxMs: 1000 });
+  await role.start();
+}
+
+const ticketsOf = (mailboxId: number) => db()('inbound_emails').where({ mailbox_id: mailboxId }).whereNotNull('ticket_id');
+
+test('new mail becomes a ticket while the worker idles, and is then marked seen', async () => {
+  const box = await imapMailbox(dovecot);
+  await startRole();
+  await waitFor(async () => (await db()('mailboxes').where({ id: box.id }).first()).last_uid !== null, { what: 'cursor set' });
+  const started = Date.now();
+  const [uid] = await dovecot.append(box.imap_username!, [await buildMail({ from: contactEmail, subject: 'via IMAP' })]);
+  const row = await waitFor(async () => (await ticketsOf(box.id))[0], { what: 'ticket from IMAP' });
+  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(row).toMatchObject({ outcome: 'ticket_created', imap_uid: uid });
+  await waitFor(async () => (await dovecot.list(box.imap_username!)).find((m) => m.uid === uid)?.flags.includes('\\Seen'), { what: '\\Seen flag' });
+  expect((await db()('mailboxes').where({ id: box.id }).first()).last_uid).toBe(uid);
+});
+
+test('after-import move and delete', async () => {
+  const moveBox = await imapMailbox(dovecot, { after_import: 'move', move_to: 'Processed' });
+  const deleteBox = await imapMailbox(dovecot, { after_import: 'delete' });
+  await startRole();
+  await waitFor(async () => (await db()('mailboxes').whereIn('id', [moveBox.id, deleteBox.id]).whereNotNull('last_uid')).length === 2);
+  await dovecot.append(moveBox.imap_username!, [await buildMail({ from: contactEmail })]);
+  await dovecot.append(deleteBox.imap_username!, [await buildMail({ from: contactEmail })]);
+  await waitFor(async () => (await ticketsOf(moveBox.id)).length === 1 && (await ticketsOf(deleteBox.id)).length === 1);
+  await waitFor(async () => (await dovecot.list(moveBox.imap_username!)).length === 0 && (await dovecot.list(moveBox.imap_username!, 'Processed')).length === 1, { what: 'moved' });
+  await waitFor(async () => (await dovecot.list(deleteBox.imap_username!)).length === 0, { what: 'deleted' });
+});
+
+test('import_existing: unseen imports what is unread, none and all as they say', async () => {
+  const users = { unseen: `pre${process.pid}u`, none: `pre${process.pid}n`, all: `pre${process.pid}a` };
+  for (const user of Object.values(users)) {
+    await dovecot.append(user, [await buildMail({ from: contactEmail, subject: 'old, read' })], 'INBOX', ['\\Seen']);
+    await dovecot.append(user, [await buildMail({ from: contactEmail, subject: 'old, unread' })]);
+  }
+  const boxes = {
+    unseen: await imapMailbox(dovecot, { imap_username: users.unseen, import_existing: 'unseen' }),
+    none: await imapMailbox(dovecot, { imap_username: users.none, import_existing: 'none' }),
+    all: await imapMailbox(dovecot, { imap_username: users.all, import_existing: 'all' }),
+  };
+  await startRole();
+  await waitFor(async () => (await ticketsOf(boxes.unseen.id)).length === 1 && (await ticketsOf(boxes.all.id)).length === 2, { what: 'existing mail imported' });
+  await waitFor(async () => (await db()('mailboxes').where({ id: boxes.none.id }).first()).last_uid === 2);
+  const subjects = await db()('inbound_emails').where({ mailbox_id: boxes.unseen.id }).pluck('subject');
+  expect(subjects).toEqual(['old, unread']);
+  expect(await ticketsOf(boxes.none.id)).toHaveLength(0);
+  // new mail after that is imported everywhere
+  await dovecot.append(users.none, [await buildMail({ from: contactEmail, subject: 'new' })]);
+  await waitFor(async () => (await ticketsOf(boxes.none.id)).length === 1);
+});
+
+test('a UIDVALIDITY change rescans without storing anything twice', async () => {
+  const box = await imapMailbox(dovecot, { import_existing: 'all' });
+  await dovecot.append(box.imap_username!, [await buildMail({ from: contactEmail }), await buildMail({ from: contactEmail })]);
+  await startRole();
+  await waitFor(async () => (await ticketsOf(box.id)).length === 2);
+  await role!.stop();
+  await db()('mailboxes').where({ id: box.id }).update({ uid_validity: 12345 });
+  await dovecot.append(box.imap_username!, [await buildMail({ from: contactEmail, subject: 'after the change' })]);
+  await startRole();
+  await waitFor(async () => (await ticketsOf(box.id)).length === 3, { what: 'rescan' });
+  expect(await db()('inbound_emails').where({ mailbox_id: box.id })).toHaveLength(3);
+  expect(Number((await db()('mailboxes').where({ id: box.id }).first()).uid_validity)).not.toBe(12345);
+});
+
+test('a server outage: the worker backs off and resumes, and another server is not held up', async () => {
+  const other = await Dovecot.start();
+  try {
+    const downBox = await imapMailbox(dovecot);
+    const liveBox = await imapMailbox(other);
+    await startRole();
+    await waitFor(async () => (await db()('mailboxes').whereIn('id', [downBox.id, liveBox.id]).whereNotNull('last_uid')).length === 2);
+    await dovecot.stop();
+    await waitFor(async () => (await db()('mailboxes').where({ id: downBox.id }).first()).last_error, { what: 'the outage noticed' });
+    await other.append(liveBox.imap_username!, [await buildMail({ from: contactEmail, subject: 'still flowing' })]);
+    await waitFor(async () => (await ticketsOf(liveBox.id)).length === 1, { what: 'the live server served' });
+    await dovecot.resume();
+    await dovecot.append(downBox.imap_username!, [await buildMail({ from: contactEmail, subject: 'after the outage' })]);
+    await waitFor(async () => (await ticketsOf(downBox.id)).length === 1, { what: 'resumed after the outage', timeoutMs: 30_000 });
+  } finally {
+    await other.destroy();
+  }
+});
