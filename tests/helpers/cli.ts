@@ -53,7 +53,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv): { child: Child
 /** Resolves with the exit code once `child` exits. */
 export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
     else child.once('exit', (code) => resolve(code));
   });
 }

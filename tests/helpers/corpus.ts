@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const CORPUS_DIR = path.resolve(__dirname, '../../../shared/corpus');
+export const CORPUS_DIR = process.env.CORPUS_DIR ?? path.resolve(__dirname, '../../../shared/corpus');
 
 export interface CorpusEntry {
   source: string;
