@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: every benchmark, one JSON line per figure, each beside its floor.
+ * `npm run bench [api|ingest]`: every benchmark (or one), one JSON line per figure, each
+ * beside its floor.
  * Set LOG_LEVEL (default silent) and BENCH_* variables to change sizes.
  */
 process.env.LOG_LEVEL ??= 'silent';
@@ -8,8 +9,9 @@ process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/unused';
 
 async function main(): Promise<void> {
   // required after the environment above is set: the logger reads it on load
-  const { benchApi } = require('./api') as typeof import('./api');
-  await benchApi();
+  const only = process.argv[2];
+  if (!only || only === 'api') await (require('./api') as typeof import('./api')).benchApi();
+  if (!only || only === 'ingest') await (require('./ingest') as typeof import('./ingest')).benchIngest();
 }
 
 main().then(

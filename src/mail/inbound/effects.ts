@@ -4,6 +4,7 @@
  * the Message-ID for threading and queues the notifications, in the caller's transaction.
  */
 import type { Knex } from 'knex';
+import { cached } from '../../cache';
 import { now } from '../../clock';
 import { Reply } from '../../models/Reply';
 import type { Mailbox } from '../../models/Mailbox';
@@ -26,6 +27,10 @@ async function recordMessageId(trx: Knex, parsed: ParsedMessage, ticketId: numbe
 
 /** Where a mailbox files new tickets: its defaults, else the first sub-category. */
 async function filing(trx: Knex, mailbox: Mailbox) {
+  return cached(`filing:${mailbox.id}:${mailbox.ticket_category_id}:${mailbox.ticket_sub_category_id}:${mailbox.priority_id}`, () => loadFiling(trx, mailbox));
+}
+
+async function loadFiling(trx: Knex, mailbox: Mailbox) {
   const sub = mailbox.ticket_sub_category_id
     ? await trx('ticket_sub_categories').where({ id: mailbox.ticket_sub_category_id }).first()
     : await trx('ticket_sub_categories')
@@ -53,7 +58,7 @@ export async function ticketFromMail(trx: Knex, input: NewTicketInput): Promise<
       ticketable_type: 'App\\Customer',
       ticketable_id: input.contact.contactable_id,
       subject,
-      body: '<p></p>',
+      body: parsed.attachments.length ? '<p></p>' : finalBody(rawBody(parsed, false), new Map()),
       ...(await filing(trx, mailbox)),
       team_id: mailbox.team_id,
       contact_id: input.contact.id,
@@ -61,18 +66,20 @@ export async function ticketFromMail(trx: Knex, input: NewTicketInput): Promise<
       openerId: null,
       origin: 'email',
       opened_via: 'email',
+      trustedReferences: true,
+      flags: input.flags,
+      mailbox_id: mailbox.id,
+      previous_ticket_id: input.previousTicketId ?? null,
     },
     trx,
   );
-  const cids = await storeAttachments(trx, parsed, { ticketId: ticket.id });
-  await trx('tickets').where({ id: ticket.id }).update({
-    body: finalBody(rawBody(parsed, false), cids),
-    flags: input.flags,
-    mailbox_id: mailbox.id,
-    previous_ticket_id: input.previousTicketId ?? null,
-  });
+  if (parsed.attachments.length) {
+    const cids = await storeAttachments(trx, parsed, { ticketId: ticket.id });
+    ticket.body = finalBody(rawBody(parsed, false), cids);
+    await trx('tickets').where({ id: ticket.id }).update({ body: ticket.body });
+  }
   await recordMessageId(trx, parsed, ticket.id, null);
-  const fresh = await ticket.$query(trx);
+  const fresh = ticket;
   await notifyTeam(trx, fresh, 'new_ticket_to_team', {});
   const settings = await getSettings(trx);
   if (settings.auto_acknowledge && !input.flags.includes('machine_generated') && parsed.from) {

@@ -13,7 +13,7 @@ import { logger } from '../../logger';
 import { type InboundOutcome } from '../../models/InboundEmail';
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
-import { putBlob, registerBlobReference } from '../../services/blobs/blobStore';
+import { putBlobBuffer, registerBlobReference } from '../../services/blobs/blobStore';
 import { getSettings } from '../../services/config/settings';
 import { ourAddresses } from '../../services/mailboxes/mailboxes';
 import { recordBounce } from './bounces';
@@ -44,11 +44,6 @@ interface Decision {
   flags?: string[];
 }
 
-const single = (raw: Buffer) =>
-  (async function* () {
-    yield raw;
-  })();
-
 /** Inserts (or, for a retry, updates) the message's row; undefined when it is a duplicate. */
 async function claimRow(
   trx: Knex,
@@ -57,7 +52,7 @@ async function claimRow(
   facts: { messageId: string; from?: string; fromName?: string; to: string[]; cc: string[]; subject?: string; sentAt?: Date; attachments: number },
   uid: number | undefined,
 ): Promise<number | undefined> {
-  const blob = await putBlob(trx, single(raw), Number.MAX_SAFE_INTEGER);
+  const blob = await putBlobBuffer(trx, raw);
   const row = {
     mailbox_id: mailbox.id,
     message_id: facts.messageId.slice(0, 998),
@@ -76,17 +71,15 @@ async function claimRow(
     created_at: now(),
     updated_at: now(),
   };
+  const [inserted] = await trx('inbound_emails').insert(row).onConflict().ignore().returning('id');
+  if (inserted) return inserted.id;
   const existing = await trx('inbound_emails')
     .whereRaw('coalesce(mailbox_id, 0) = ? and message_id = ?', [mailbox.id, row.message_id])
     .forUpdate()
     .first('id', 'outcome');
-  if (existing && existing.outcome !== 'failed') return undefined;
-  if (existing) {
-    await trx('inbound_emails').where({ id: existing.id }).update({ ...row, created_at: undefined, error: null });
-    return existing.id;
-  }
-  const [inserted] = await trx('inbound_emails').insert(row).onConflict().ignore().returning('id');
-  return inserted?.id;
+  if (!existing || existing.outcome !== 'failed') return undefined;
+  await trx('inbound_emails').where({ id: existing.id }).update({ ...row, created_at: undefined, error: null });
+  return existing.id;
 }
 
 async function finish(trx: Knex, id: number, d: Decision): Promise<void> {
@@ -208,13 +201,14 @@ async function decide(trx: Knex, mailbox: Mailbox, parsed: ParsedMessage, rowId:
 
 /** Records a message that could not be processed normally (too big, unparseable, a bug). */
 async function recordWithoutParsing(
+  outer: Knex,
   mailbox: Mailbox,
   raw: Buffer,
   uid: number | undefined,
   decision: Decision & { error?: string },
 ): Promise<IngestResult> {
   const { headers } = splitMessage(raw, 64 * 1024);
-  return db().transaction(async (trx) => {
+  return outer.transaction(async (trx) => {
     const id = await claimRow(
       trx,
       mailbox,
@@ -230,23 +224,30 @@ async function recordWithoutParsing(
 }
 
 /** Runs one raw message through the pipeline for `mailbox`. Never throws for bad mail. */
-export async function ingestMessage(opts: { mailbox: Mailbox; raw: Buffer; uid?: number; log?: Logger }): Promise<IngestResult> {
+export async function ingestMessage(opts: {
+  mailbox: Mailbox;
+  raw: Buffer;
+  uid?: number;
+  log?: Logger;
+  /** A batch transaction to work in (each message then gets its own savepoint). */
+  trx?: Knex.Transaction;
+}): Promise<IngestResult> {
   const { mailbox, raw, uid } = opts;
   const log = (opts.log ?? logger).child({ mailbox_id: mailbox.id, uid });
   const problem = structureProblem(raw, config().inboundMaxBytes);
   if (problem) {
     log.warn({ reason: problem }, 'message quarantined before parsing');
-    return recordWithoutParsing(mailbox, raw, uid, { outcome: 'quarantined', reason: problem });
+    return recordWithoutParsing(opts.trx ?? db(), mailbox, raw, uid, { outcome: 'quarantined', reason: problem });
   }
   let parsed: ParsedMessage;
   try {
     parsed = await parseMessage(raw);
   } catch (e) {
     log.warn({ err: e }, 'message could not be parsed');
-    return recordWithoutParsing(mailbox, raw, uid, { outcome: 'quarantined', reason: `unparseable: ${(e as Error).message}` });
+    return recordWithoutParsing(opts.trx ?? db(), mailbox, raw, uid, { outcome: 'quarantined', reason: `unparseable: ${(e as Error).message}` });
   }
   try {
-    return await db().transaction(async (trx) => {
+    return await (opts.trx ?? db()).transaction(async (trx) => {
       const id = await claimRow(
         trx,
         mailbox,
@@ -272,6 +273,6 @@ export async function ingestMessage(opts: { mailbox: Mailbox; raw: Buffer; uid?:
   } catch (e) {
     if ((e as { code?: string }).code === 'ECONNREFUSED' || /terminating connection|connect ECONN/i.test(String(e))) throw e;
     log.error({ err: e }, 'message failed in the pipeline; recorded for retry');
-    return recordWithoutParsing(mailbox, raw, uid, { outcome: 'failed', reason: 'the pipeline hit an unexpected error', error: String((e as Error).stack ?? e) });
+    return recordWithoutParsing(opts.trx ?? db(), mailbox, raw, uid, { outcome: 'failed', reason: 'the pipeline hit an unexpected error', error: String((e as Error).stack ?? e) });
   }
 }

@@ -127,6 +127,31 @@ export async function putBlob(trx: Knex, source: AsyncIterable<Buffer>, maxBytes
   return config().blobStore === 'filesystem' ? putOnDisk(trx, source, maxBytes) : putInDatabase(trx, source, maxBytes);
 }
 
+/**
+ * Stores bytes already in memory (a raw message): the hash is known first, so a blob that
+ * exists costs one statement and a new one a statement per chunk.
+ */
+export async function putBlobBuffer(trx: Knex, bytes: Buffer): Promise<StoredBlob> {
+  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+  const head = bytes.subarray(0, HEAD_BYTES);
+  if (config().blobStore === 'filesystem') {
+    return putOnDisk(trx, (async function* () { yield bytes; })(), Number.MAX_SAFE_INTEGER);
+  }
+  // the blob row and its first chunk in one statement; further chunks (over 1 MB) one each
+  const first = await trx.raw(
+    `with b as (insert into blobs (sha256, size, storage, created_at) values (?, ?, 'database', ?)
+                on conflict (sha256) do nothing returning sha256)
+     insert into blob_chunks (sha256, seq, data) select sha256, 0, ? from b returning sha256`,
+    [sha256, bytes.length, now(), bytes.subarray(0, CHUNK_BYTES)],
+  );
+  if (first.rows.length) {
+    for (let seq = 1; seq * CHUNK_BYTES < bytes.length; seq++) {
+      await trx('blob_chunks').insert({ sha256, seq, data: bytes.subarray(seq * CHUNK_BYTES, (seq + 1) * CHUNK_BYTES) });
+    }
+  }
+  return { sha256, size: bytes.length, head };
+}
+
 /** The bytes of a blob, chunk by chunk. */
 export async function* readBlob(knex: Knex, sha256: string): AsyncGenerator<Buffer> {
   const blob = await knex('blobs').where({ sha256 }).first('storage');

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { AppError } from '../../errors';
 import { TicketStatus } from '../../models/TicketStatus';
+import { invalidate } from '../../cache';
 import { crud } from '../crud';
 
 async function prepare(trx: Knex, fields: Record<string, unknown>, existing?: TicketStatus) {
@@ -20,4 +21,11 @@ async function prepare(trx: Knex, fields: Record<string, unknown>, existing?: Ti
   return fields;
 }
 
-export const statuses = crud<TicketStatus>({ model: TicketStatus, what: 'status', orderBy: 'position', prepare });
+export const statuses = crud<TicketStatus>({
+  model: TicketStatus,
+  what: 'status',
+  orderBy: 'position',
+  prepare,
+  afterWrite: async () => invalidate('status:'),
+  beforeDelete: async () => invalidate('status:'),
+});

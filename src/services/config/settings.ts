@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { now } from '../../clock';
 import { isTimeZone } from '../../datetime';
+import { cached, invalidate } from '../../cache';
 import { conn } from '../../db/transaction';
 
 const emails = z.array(z.email()).max(100);
@@ -29,6 +30,10 @@ export type Settings = z.infer<typeof settingsSchema>;
 
 /** Every setting, stored or default. */
 export async function getSettings(trx?: Knex): Promise<Settings> {
+  return cached('settings', () => loadSettings(trx));
+}
+
+async function loadSettings(trx?: Knex): Promise<Settings> {
   const rows = await conn(trx)('config').select('key', 'value');
   const stored = Object.fromEntries(rows.map((r: { key: string; value: unknown }) => [r.key, r.value]));
   const known = Object.fromEntries(Object.entries(stored).filter(([k]) => k in settingsSchema.shape));
@@ -45,5 +50,6 @@ export async function updateSettings(patch: Partial<Settings>, trx?: Knex): Prom
       .onConflict('key')
       .merge();
   }
-  return getSettings(trx);
+  invalidate('settings');
+  return loadSettings(trx);
 }

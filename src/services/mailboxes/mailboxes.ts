@@ -3,6 +3,7 @@
  * tickets get by default. The IMAP password is write-only and encrypted at rest.
  */
 import type { Knex } from 'knex';
+import { cached, invalidate } from '../../cache';
 import { conn } from '../../db/transaction';
 import { decryptSecret, encryptSecret } from '../../crypto';
 import { AppError, invalid } from '../../errors';
@@ -44,7 +45,13 @@ async function prepare(trx: Knex, fields: Record<string, unknown>, existing?: Ma
   return out;
 }
 
-export const mailboxes = crud<Mailbox>({ model: Mailbox, what: 'mailbox', prepare });
+export const mailboxes = crud<Mailbox>({
+  model: Mailbox,
+  what: 'mailbox',
+  prepare,
+  afterWrite: async () => invalidate('mailbox-addresses'),
+  beforeDelete: async () => invalidate('mailbox-addresses'),
+});
 
 /** The mailbox named by id or address (for `helpdesk mail import --mailbox`). */
 export async function findMailbox(idOrAddress: string, trx?: Knex): Promise<Mailbox | undefined> {
@@ -54,8 +61,10 @@ export async function findMailbox(idOrAddress: string, trx?: Knex): Promise<Mail
 
 /** Every address of ours: mail to them is never sent, mail from them is never a customer's. */
 export async function ourAddresses(trx?: Knex): Promise<Set<string>> {
-  const rows: { email: string }[] = await conn(trx)('mailboxes').select('email');
-  return new Set(rows.map((r) => r.email.toLowerCase()));
+  return cached('mailbox-addresses', async () => {
+    const rows: { email: string }[] = await conn(trx)('mailboxes').select('email');
+    return new Set(rows.map((r) => r.email.toLowerCase()));
+  });
 }
 
 export function imapPassword(mailbox: Mailbox): string | undefined {

@@ -3,7 +3,6 @@
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
-import { pgError } from '../../db/errors';
 import { inTransaction } from '../../db/transaction';
 import { Ticket } from '../../models/Ticket';
 import { sanitizeBody, stripTags } from '../html/sanitize';
@@ -37,13 +36,20 @@ export interface CreateTicketInput {
   opened_via: string;
   /** When the ticket is dated (the invoicing route back-dates); now by default. */
   openedAt?: Date;
+  /** Set by the mail pipeline, whose references come from its own rows: skips their checks. */
+  trustedReferences?: boolean;
+  flags?: string[];
+  mailbox_id?: number | null;
+  previous_ticket_id?: number | null;
 }
 
 /** Creates the ticket (with its primary contact linked) and returns it. */
 export async function createTicket(input: CreateTicketInput, trx?: Knex): Promise<Ticket> {
   return inTransaction(trx, async (t) => {
-    await requireTicketable(t, input.ticketable_type, input.ticketable_id);
-    await checkTicketRefs(t, input, input.ticketable_id);
+    if (!input.trustedReferences) {
+      await requireTicketable(t, input.ticketable_type, input.ticketable_id);
+      await checkTicketRefs(t, input, input.ticketable_id);
+    }
     const at = now();
     const closing = input.close === true;
     const row = {
@@ -72,6 +78,9 @@ export async function createTicket(input: CreateTicketInput, trx?: Knex): Promis
       tags: input.tags ?? [],
       billable: input.billable ?? true,
       opened_at: input.openedAt ?? at,
+      flags: input.flags ?? [],
+      mailbox_id: input.mailbox_id ?? null,
+      previous_ticket_id: input.previous_ticket_id ?? null,
       created_at: at,
       updated_at: at,
     };
@@ -85,13 +94,13 @@ export async function createTicket(input: CreateTicketInput, trx?: Knex): Promis
 
 /** Inserts under a random number, drawing again when another ticket already has it. */
 async function insertWithFreshNumber(trx: Knex.Transaction, row: Partial<Ticket>): Promise<Ticket> {
-  for (let attempt = 0; ; attempt++) {
-    const number = randomTicketNumber();
-    try {
-      return await trx.transaction(async (sp) => await Ticket.query(sp).insertAndFetch({ ...row, number }));
-    } catch (e) {
-      const err = pgError(e);
-      if (err?.code !== '23505' || err.constraint !== 'tickets_number_unique' || attempt >= 20) throw e;
-    }
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const [inserted] = await trx('tickets')
+      .insert({ ...row, number: randomTicketNumber() })
+      .onConflict('number')
+      .ignore()
+      .returning('*');
+    if (inserted) return Ticket.fromDatabaseJson(inserted);
   }
+  throw new Error('could not draw a free ticket number in 20 attempts');
 }

@@ -1,0 +1,178 @@
+/**
+ * Ingest: throughput of the `imap` role on a realistic mix (the corpus plus generated
+ * mail, 30% replies to earlier messages, some with attachments) beside the floor of
+ * imapflow fetching the same messages and mailparser parsing them with no database; the
+ * latency from APPEND to committed ticket on an idling mailbox; and the memory one 25 MB
+ * message costs.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { ImapRole } from '../src/mail/imap/imapRole';
+import { ingestMessage } from '../src/mail/inbound/ingest';
+import { mailboxes } from '../src/services/mailboxes/mailboxes';
+import { Dovecot } from '../tests/helpers/dovecot';
+import { dropDatabase, freshDatabase } from './lib/database';
+import { percentile, report } from './lib/stats';
+
+const TOTAL = Number(process.env.BENCH_INGEST_MESSAGES ?? 10_000);
+const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 100);
+const CORPUS = process.env.CORPUS_DIR ?? path.resolve(__dirname, '../../shared/corpus');
+const DB = 'hd_bench_ingest';
+
+function compose(spec: Record<string, unknown>): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    new MailComposer(spec as never).compile().build((e, m) => (e ? reject(e) : resolve(m))),
+  );
+}
+
+function corpusMessages(): Buffer[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(CORPUS, 'manifest.json'), 'utf8')).messages as { file: string; kind: string }[];
+  return manifest.filter((m) => m.kind === 'rfc822').map((m) => fs.readFileSync(path.join(CORPUS, m.file)));
+}
+
+/** The mix: corpus messages, new messages from known contacts, then replies to them. */
+async function buildMix(total: number, contacts: string[]): Promise<Buffer[]> {
+  const corpus = corpusMessages().slice(0, Math.floor(total * 0.03));
+  const replies = Math.floor(total * 0.3);
+  const fresh = total - corpus.length - replies;
+  const attachment = crypto.randomBytes(48 * 1024);
+  const out: Buffer[] = [...corpus];
+  const ids: string[] = [];
+  for (let i = 0; i < fresh; i++) {
+    const id = `<bench-${i}@customer.test>`;
+    ids.push(id);
+    out.push(
+      await compose({
+        from: contacts[i % contacts.length],
+        to: 'support@helpdesk.test',
+        subject: `Problem number ${i}`,
+        messageId: id,
+        text: `Hello,\n\nsomething is broken (case ${i}).\n\nRegards`,
+        html: i % 2 ? `<p>Hello,</p><p>something is <b>broken</b> (case ${i}).</p>` : undefined,
+        attachments: i % 10 === 0 ? [{ filename: `log-${i}.bin`, content: attachment }] : undefined,
+      }),
+    );
+  }
+  for (let i = 0; i < replies; i++) {
+    const parent = ids[i % ids.length]!;
+    out.push(
+      await compose({
+        from: contacts[(i % ids.length) % contacts.length],
+        to: 'support@helpdesk.test',
+        subject: `Re: Problem number ${i % ids.length}`,
+        messageId: `<bench-reply-${i}@customer.test>`,
+        inReplyTo: parent,
+        references: parent,
+        text: `Still broken.\n\nOn Mon, 1 Jan 2024 at 10:00, Support <support@helpdesk.test> wrote:\n> earlier text\n> more`,
+      }),
+    );
+  }
+  return out;
+}
+
+/** The floor: imapflow fetching every message's source and mailparser parsing it, no database. */
+async function floorRate(dovecot: Dovecot, user: string): Promise<number> {
+  const client = await dovecot.client(user);
+  const started = Date.now();
+  let n = 0;
+  await client.mailboxOpen('INBOX');
+  for await (const m of client.fetch('1:*', { uid: true, source: true })) {
+    await simpleParser(m.source!);
+    n++;
+  }
+  await client.logout();
+  return n / ((Date.now() - started) / 1000);
+}
+
+async function count(knex: import('knex').Knex, mailboxId: number): Promise<number> {
+  return Number((await knex('inbound_emails').where({ mailbox_id: mailboxId }).count({ n: '*' }))[0]!.n);
+}
+
+export async function benchIngest(): Promise<void> {
+  const { knex } = await freshDatabase(DB);
+  const dovecot = await Dovecot.start();
+  try {
+    const [customer] = await knex('customers').insert({ name: 'Bench', email_domains: ['customer.test'] }).returning('id');
+    const contacts = Array.from({ length: 200 }, (_, i) => `contact${i}@customer.test`);
+    await knex('contacts').insert(contacts.map((email, i) => ({ contactable_id: customer.id, name: `Contact ${i}`, email })));
+    const mix = await buildMix(TOTAL, contacts);
+    const user = 'bench';
+    const t0 = Date.now();
+    for (let i = 0; i < mix.length; i += 500) await dovecot.append(user, mix.slice(i, i + 500));
+    report({ bench: 'ingest', step: 'append', messages: mix.length, seconds: (Date.now() - t0) / 1000 });
+
+    const floor = await floorRate(dovecot, user);
+    const box = await mailboxes.create({
+      name: 'Bench', email: 'support@helpdesk.test', imap_host: '127.0.0.1', imap_port: dovecot.port, imap_secure: false,
+      imap_username: user, imap_password: 'secret', import_existing: 'all', unknown_sender: 'quarantine',
+    });
+    const role = new ImapRole({ pollMs: 1000, backoffMaxMs: 2000 });
+    const started = Date.now();
+    await role.start();
+    // done when the cursor passed the last UID (corpus messages sharing a Message-ID are
+    // stored once, so the row count can stay below the number appended)
+    const lastUid = async () => Number((await knex('mailboxes').where({ id: box.id }).first('last_uid')).last_uid ?? 0);
+    while ((await lastUid()) < mix.length) await new Promise((r) => setTimeout(r, 200));
+    const rate = mix.length / ((Date.now() - started) / 1000);
+    const outcomes = await knex('inbound_emails').where({ mailbox_id: box.id }).groupBy('outcome').select('outcome').count({ n: '*' });
+    report({
+      bench: 'ingest',
+      figure: 'throughput',
+      messages: mix.length,
+      emails_per_second: Math.round(rate),
+      floor_emails_per_second: Math.round(floor),
+      floor: 'imapflow FETCH of the same messages + mailparser simpleParser, no database',
+      ratio_to_floor: Math.round((rate / floor) * 100) / 100,
+      outcomes: Object.fromEntries((outcomes as unknown as { outcome: string; n: number }[]).map((o) => [o.outcome, Number(o.n)])),
+    });
+
+    // latency: one message at a time into the idling mailbox
+    const latencies: number[] = [];
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const before = await count(knex, box.id);
+      const raw = await compose({ from: contacts[i % contacts.length], to: 'support@helpdesk.test', subject: `latency ${i}`, text: 'ping', messageId: `<latency-${i}@customer.test>` });
+      const sent = Date.now();
+      await dovecot.append(user, [raw]);
+      while ((await count(knex, box.id)) <= before) await new Promise((r) => setTimeout(r, 5));
+      latencies.push(Date.now() - sent);
+    }
+    await role.stop();
+    latencies.sort((a, b) => a - b);
+    report({
+      bench: 'ingest',
+      figure: 'latency APPEND to committed ticket (IDLE)',
+      samples: latencies.length,
+      p50_ms: percentile(latencies, 50),
+      p95_ms: percentile(latencies, 95),
+      floor: "Dovecot's own IDLE notify delay, about 350 ms (../shared/STACK.md)",
+    });
+
+    // memory: one 25 MB message with attachments, through the pipeline in this process
+    const big = await compose({
+      from: contacts[0], to: 'support@helpdesk.test', subject: 'big one', messageId: '<big@customer.test>', text: 'see attached',
+      attachments: [0, 1, 2, 3, 4].map((i) => ({ filename: `part${i}.bin`, content: crypto.randomBytes(3.6 * 1024 * 1024) })),
+    });
+    global.gc?.();
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    const result = await ingestMessage({ mailbox: box, raw: big });
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    report({
+      bench: 'ingest',
+      figure: 'memory of one large message',
+      message_mb: Math.round((big.length / 1048576) * 10) / 10,
+      outcome: result.outcome,
+      peak_rss_growth_mb: Math.round(((peak - base) / 1048576) * 10) / 10,
+      aim_mb: 150,
+    });
+  } finally {
+    await dovecot.destroy();
+    await knex.destroy();
+    await dropDatabase(DB);
+  }
+}
