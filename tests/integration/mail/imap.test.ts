@@ -4,6 +4,7 @@
  * and an outage of one server that holds up neither the worker nor another mailbox.
  */
 import { db } from '../../../src/db/knex';
+import { testImapLogin } from '../../../src/mail/imap/connection';
 import { ImapRole } from '../../../src/mail/imap/imapRole';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { Dovecot } from '../../helpers/dovecot';
@@ -130,4 +131,26 @@ test('a server outage: the worker backs off and resumes, and another server is n
   } finally {
     await other.destroy();
   }
+});
+
+test("the login test answers with the server's reply", async () => {
+  const good = await imapMailbox(dovecot);
+  expect(await testImapLogin(good)).toMatchObject({ ok: true, greeting: expect.stringMatching(/Dovecot/) });
+  const bad = await imapMailbox(dovecot, { imap_password: 'wrong' });
+  const result = await testImapLogin(bad);
+  expect(result.ok).toBe(false);
+  expect(result.error).toMatch(/auth|fail|invalid/i);
+});
+
+test('a customer reply through IMAP lands on the ticket its In-Reply-To names', async () => {
+  const box = await imapMailbox(dovecot);
+  await startRole();
+  await waitFor(async () => (await db()('mailboxes').where({ id: box.id }).first()).last_uid !== null);
+  await dovecot.append(box.imap_username!, [await buildMail({ from: contactEmail, subject: 'first', messageId: `<first-${process.pid}@acme.test>` })]);
+  const first = await waitFor(async () => (await ticketsOf(box.id))[0]);
+  await dovecot.append(box.imap_username!, [
+    await buildMail({ from: contactEmail, subject: 'Re: first', inReplyTo: `<first-${process.pid}@acme.test>`, text: 'more details' }),
+  ]);
+  const second = await waitFor(async () => (await db()('inbound_emails').where({ mailbox_id: box.id, outcome: 'reply_added' }))[0]);
+  expect(second.ticket_id).toBe(first.ticket_id);
 });
