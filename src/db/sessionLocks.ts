@@ -11,6 +11,7 @@ export class SessionLocks {
   private client?: pg.Client;
   private connecting?: Promise<pg.Client>;
   private readonly held = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly connectionString: string) {}
 
@@ -38,11 +39,19 @@ export class SessionLocks {
     return this.connecting;
   }
 
+  /** Runs statements on the lock connection one at a time (pg wants no overlap). */
+  private serial<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => work(await this.connection()));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   async tryLock(cls: number, id: number): Promise<boolean> {
-    const client = await this.connection();
-    const { rows } = await client.query('select pg_try_advisory_lock($1, $2) as ok', [cls, id]);
-    if (rows[0]?.ok) this.held.add(`${cls}:${id}`);
-    return Boolean(rows[0]?.ok);
+    return this.serial(async (client) => {
+      const { rows } = await client.query('select pg_try_advisory_lock($1, $2) as ok', [cls, id]);
+      if (rows[0]?.ok) this.held.add(`${cls}:${id}`);
+      return Boolean(rows[0]?.ok);
+    });
   }
 
   /** Whether the lock is still ours (false once its connection is gone). */
@@ -52,7 +61,7 @@ export class SessionLocks {
 
   async unlock(cls: number, id: number): Promise<void> {
     if (!this.held.delete(`${cls}:${id}`) || !this.client) return;
-    await this.client.query('select pg_advisory_unlock($1, $2)', [cls, id]).catch(() => undefined);
+    await this.serial((client) => client.query('select pg_advisory_unlock($1, $2)', [cls, id])).catch(() => undefined);
   }
 
   async close(): Promise<void> {
