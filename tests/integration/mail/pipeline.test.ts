@@ -1,362 +1,425 @@
 /**
- * The inbound pipeline's rules (SPEC section 3), through the same entry the poller and
- * `helpdesk mail import` use.
+ * The inbound pipeline's rules (SPEC section 3), run twice: through the entry point the
+ * poller and `helpdesk mail import` share, and through IMAP (each message appended to a
+ * real Dovecot and picked up by the running `imap` role).
  */
 import { setNow } from '../../../src/clock';
 import { db } from '../../../src/db/knex';
-import { ingestMessage } from '../../../src/mail/inbound/ingest';
+import { ImapRole } from '../../../src/mail/imap/imapRole';
+import { type IngestResult, ingestMessage } from '../../../src/mail/inbound/ingest';
 import { REPLY_ABOVE_MARKER } from '../../../src/mail/inbound/quotes';
 import { replyAddress, signReplyToken } from '../../../src/mail/replyToken';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { readBlobBuffer } from '../../../src/services/blobs/blobStore';
 import { updateSettings } from '../../../src/services/config/settings';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
+import { Dovecot } from '../../helpers/dovecot';
 import { type Agent, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
+import { waitFor } from '../../helpers/waitFor';
 
+// The role stops before the database closes: after-all hooks run in the order they are declared.
+afterAll(async () => {
+  await role?.stop();
+  await dovecot?.destroy();
+});
 useTestDatabase();
+jest.setTimeout(60_000);
 
-let mailbox: Mailbox;
-let agent: Agent;
-let teamId: number;
+interface Via {
+  name: string;
+  makeBox(fields?: Record<string, unknown>): Promise<Mailbox>;
+  ingest(raw: Buffer, box: Mailbox): Promise<IngestResult>;
+}
+
+const direct: Via = {
+  name: 'directly',
+  makeBox: (fields = {}) => makeMailbox(fields),
+  ingest: (raw, box) => ingestMessage({ mailbox: box, raw }),
+};
+
+let dovecot: Dovecot | undefined;
+let role: ImapRole | undefined;
+let imapSeq = 0;
+
+const throughImap: Via = {
+  name: 'through IMAP',
+  async makeBox(fields = {}) {
+    const box = await makeMailbox({
+      imap_host: '127.0.0.1',
+      imap_port: dovecot!.port,
+      imap_secure: false,
+      imap_username: `pipe${process.pid}x${++imapSeq}`,
+      imap_password: 'secret',
+      ...fields,
+    });
+    await role!.sync();
+    await waitFor(async () => (await db()('mailboxes').where({ id: box.id }).first()).last_uid !== null, { what: 'worker ready' });
+    return box;
+  },
+  async ingest(raw, box) {
+    const [uid] = await dovecot!.append(box.imap_username!, [raw]);
+    await waitFor(async () => Number((await db()('mailboxes').where({ id: box.id }).first()).last_uid) >= uid!, {
+      what: `UID ${uid} committed`,
+    });
+    const row = await db()('inbound_emails').where({ mailbox_id: box.id, imap_uid: uid }).first();
+    if (!row) return { inboundEmailId: null, outcome: 'duplicate' };
+    return { inboundEmailId: row.id, outcome: row.outcome, ticketId: row.ticket_id, replyId: row.reply_id, reason: row.reason };
+  },
+};
 
 beforeAll(async () => {
-  agent = await makeUser('agent', { email: 'agent.smith@helpdesk.test' });
-  const [team] = await db()('support_teams').insert({ name: 'Support' }).returning('id');
-  teamId = team.id;
-  await db()('support_team_members').insert({ support_team_id: teamId, user_id: agent.user.id });
-  mailbox = await makeMailbox({ team_id: teamId, priority_id: 3 });
+  dovecot = await Dovecot.start();
+  role = new ImapRole({ pollMs: 300, backoffMaxMs: 1000 });
+  await role.start();
 });
 afterEach(() => setNow(undefined));
 
-const ingest = async (raw: Buffer, box: Mailbox = mailbox) => ingestMessage({ mailbox: box, raw });
+describe.each([direct, throughImap])('$name', (via) => {
+  const tag = via === direct ? 'direct' : 'imap';
+  let mailbox: Mailbox;
+  let agent: Agent;
+  let teamId: number;
 
-async function contactAt(domain = 'acme.test') {
-  const customer = await makeCustomer({ email_domains: [domain] });
-  const contact = await makeContact(customer, { email: `person${Date.now()}${Math.random().toString(36).slice(2, 6)}@${domain}`, name: 'Pat Customer' });
-  return { customer, contact };
-}
-
-describe('a new message from a contact', () => {
-  it('opens a ticket with every field the spec names', async () => {
-    const { customer, contact } = await contactAt();
-    const raw = await buildMail({ from: `Pat <${contact.email.toUpperCase()}>`, subject: 'Printer <b>fire</b>', html: '<p onclick="x">It <b>burns</b> {{ticket.number}}</p><script>alert(1)</script>' });
-    const result = await ingest(raw);
-    expect(result.outcome).toBe('ticket_created');
-    const t = await db()('tickets').where({ id: result.ticketId }).first();
-    const defaultStatus = await db()('ticket_statuses').where({ auto_for: 'default' }).first();
-    expect(t).toMatchObject({
-      origin: 'email',
-      opened_via: 'email',
-      ticketable_type: 'App\\Customer',
-      ticketable_id: customer.id,
-      contact_id: contact.id,
-      author_type: 'App\\Contact',
-      author_id: contact.id,
-      team_id: teamId,
-      priority_id: 3,
-      ticket_category_id: 1,
-      ticket_sub_category_id: 1,
-      status_id: defaultStatus.id,
-      mailbox_id: mailbox.id,
-      open: true,
-      subject: 'Printer fire',
-    });
-    expect(t.body).toBe('<p>It burns {{ticket.number}}</p>');
-    expect(t.estimated_resolution_date.getTime() - t.created_at.getTime()).toBe(4 * 3600_000);
-    const row = await db()('inbound_emails').where({ id: result.inboundEmailId }).first();
-    expect(row).toMatchObject({ outcome: 'ticket_created', from: contact.email, mailbox_id: mailbox.id, ticket_id: t.id });
-    expect((await readBlobBuffer(db(), row.raw_sha256)).equals(raw)).toBe(true);
-    const notes = await db()('outbound_emails').where({ ticket_id: t.id, template: 'new_ticket_to_team' });
-    expect(notes.map((n: { recipient_user_id: number }) => n.recipient_user_id)).toEqual([agent.user.id]);
+  beforeAll(async () => {
+    agent = await makeUser('agent', { email: `agent.${via.name.replace(/\W/g, '')}@helpdesk.test` });
+    const [team] = await db()('support_teams').insert({ name: 'Support' }).returning('id');
+    teamId = team.id;
+    await db()('support_team_members').insert({ support_team_id: teamId, user_id: agent.user.id });
+    mailbox = await via.makeBox({ team_id: teamId, priority_id: 3 });
   });
 
-  it('stores attachments and rewrites inline cid images', async () => {
-    const { contact } = await contactAt();
-    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
-    const raw = await buildMail({
-      from: contact.email,
-      html: '<p>See <img src="cid:shot@x"></p>',
-      attachments: [
-        { filename: 'shot.png', content: png, contentType: 'image/png', cid: 'shot@x' },
-        { filename: '../../report.txt', content: 'report' },
-      ],
-    });
-    const result = await ingest(raw);
-    const t = await db()('tickets').where({ id: result.ticketId }).first();
-    const atts = await db()('attachments').where({ ticket_id: t.id }).orderBy('id');
-    expect(atts.map((a: { filename: string }) => a.filename)).toEqual(['shot.png', 'report.txt']);
-    expect(atts[0]).toMatchObject({ content_id: 'shot@x', sniffed_type: 'image/png' });
-    expect(t.body).toMatch(new RegExp(`<img src="/api/v1/ticketing/attachments/${atts[0].id}/content\\?expires=\\d+&amp;signature=[\\w-]+" />`));
-  });
+  const ingest = async (raw: Buffer, box: Mailbox = mailbox) => via.ingest(raw, box);
 
-  it('is stored once when delivered twice', async () => {
-    const { contact } = await contactAt();
-    const raw = await buildMail({ from: contact.email, messageId: '<twice@customer.test>' });
-    const first = await ingest(raw);
-    const second = await ingest(raw);
-    expect(first.outcome).toBe('ticket_created');
-    expect(second.outcome).toBe('duplicate');
-    expect(await db()('inbound_emails').where({ message_id: '<twice@customer.test>' })).toHaveLength(1);
-    expect(await db()('tickets').where({ id: first.ticketId })).toHaveLength(1);
-  });
-
-  it('dedupes a message without Message-ID by the hash of its bytes', async () => {
-    const { contact } = await contactAt();
-    const raw = Buffer.from(`From: ${contact.email}\r\nTo: support@helpdesk.test\r\nSubject: no id\r\n\r\nHello\r\n`);
-    expect((await ingest(raw)).outcome).toBe('ticket_created');
-    expect((await ingest(raw)).outcome).toBe('duplicate');
-  });
-});
-
-describe('threading', () => {
-  async function ticketWithOutbound() {
-    const { customer, contact } = await contactAt();
-    const ticket = await makeTicket({ agent, customer, contact });
-    const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
-    return { customer, contact, ticket, out };
+  async function contactAt(domain = 'acme.test') {
+    const customer = await makeCustomer({ email_domains: [domain] });
+    const contact = await makeContact(customer, { email: `person${Date.now()}${Math.random().toString(36).slice(2, 6)}@${domain}`, name: 'Pat Customer' });
+    return { customer, contact };
   }
 
-  it('by In-Reply-To naming our message: a reply that moves the status and tells the team', async () => {
-    const { contact, ticket, out } = await ticketWithOutbound();
-    await db()('tickets').where({ id: ticket.id }).update({ closure: true, closure_requested_at: new Date() });
-    const raw = await buildMail({
-      from: contact.email,
-      subject: 'Re: whatever',
-      text: `Thanks, that fixed it.\n\nOn Mon, 1 Jan 2024 at 10:00, Support <support@helpdesk.test> wrote:\n> ${REPLY_ABOVE_MARKER}\n> old text`,
-      inReplyTo: out.message_id,
+  describe('a new message from a contact', () => {
+    it('opens a ticket with every field the spec names', async () => {
+      const { customer, contact } = await contactAt();
+      const raw = await buildMail({ from: `Pat <${contact.email.toUpperCase()}>`, subject: 'Printer <b>fire</b>', html: '<p onclick="x">It <b>burns</b> {{ticket.number}}</p><script>alert(1)</script>' });
+      const result = await ingest(raw);
+      expect(result.outcome).toBe('ticket_created');
+      const t = await db()('tickets').where({ id: result.ticketId }).first();
+      const defaultStatus = await db()('ticket_statuses').where({ auto_for: 'default' }).first();
+      expect(t).toMatchObject({
+        origin: 'email',
+        opened_via: 'email',
+        ticketable_type: 'App\\Customer',
+        ticketable_id: customer.id,
+        contact_id: contact.id,
+        author_type: 'App\\Contact',
+        author_id: contact.id,
+        team_id: teamId,
+        priority_id: 3,
+        ticket_category_id: 1,
+        ticket_sub_category_id: 1,
+        status_id: defaultStatus.id,
+        mailbox_id: mailbox.id,
+        open: true,
+        subject: 'Printer fire',
+      });
+      expect(t.body).toBe('<p>It burns {{ticket.number}}</p>');
+      expect(t.estimated_resolution_date.getTime() - t.created_at.getTime()).toBe(4 * 3600_000);
+      const row = await db()('inbound_emails').where({ id: result.inboundEmailId }).first();
+      expect(row).toMatchObject({ outcome: 'ticket_created', from: contact.email, mailbox_id: mailbox.id, ticket_id: t.id });
+      expect((await readBlobBuffer(db(), row.raw_sha256)).equals(raw)).toBe(true);
+      const notes = await db()('outbound_emails').where({ ticket_id: t.id, template: 'new_ticket_to_team' });
+      expect(notes.map((n: { recipient_user_id: number }) => n.recipient_user_id)).toEqual([agent.user.id]);
     });
-    const r = await ingest(raw);
-    expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
-    const reply = await db()('replies').where({ id: r.replyId }).first();
-    expect(reply).toMatchObject({ origin: 'email', author_type: 'App\\Contact', author_id: contact.id, customer_visible: true });
-    expect(reply.body).toBe('<p>Thanks, that fixed it.</p>');
-    const t = await db()('tickets').where({ id: ticket.id }).first();
-    const status = await db()('ticket_statuses').where({ auto_for: 'on_customer_reply' }).first();
-    expect(t).toMatchObject({ exchanges: ticket.exchanges + 1, status_id: status.id, closure: false, closure_requested_at: null });
-  });
 
-  it('by References only', async () => {
-    const { contact, ticket, out } = await ticketWithOutbound();
-    const raw = await buildMail({ from: contact.email, subject: 'no number', references: `<unrelated@x.test> ${out.message_id}` });
-    expect(await ingest(raw)).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
-  });
-
-  it('by the signed reply address when a relay dropped the headers', async () => {
-    const { contact, ticket } = await ticketWithOutbound();
-    const token = signReplyToken({ ticketNumber: ticket.number, recipient: { kind: 'contact', id: contact.id } });
-    const raw = await buildMail({ from: contact.email, to: replyAddress(mailbox.email, token), subject: 'plain subject' });
-    expect(await ingest(raw)).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
-    const forged = replyAddress(mailbox.email, token.replace(/.$/, (c) => (c === '0' ? '1' : '0')));
-    const other = await ingest(await buildMail({ from: contact.email, to: forged, subject: 'plain subject' }));
-    expect(other.outcome).toBe('ticket_created');
-  });
-
-  it('by [#NUMBER] from a contact of that customer, but not from a stranger', async () => {
-    const { customer, ticket } = await ticketWithOutbound();
-    const colleague = await makeContact(customer, { email: `colleague${Date.now()}@acme.test` });
-    const r = await ingest(await buildMail({ from: colleague.email, subject: `Re: [#${ticket.number.toLowerCase()}] help` }));
-    expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
-    const { contact: stranger } = await contactAt('other.test');
-    const s = await ingest(await buildMail({ from: stranger.email, subject: `Re: [#${ticket.number}] help` }));
-    expect(s.outcome).toBe('ticket_created');
-    expect(s.ticketId).not.toBe(ticket.id);
-  });
-
-  it('reopens a closed ticket, or opens a new one past the reopen window', async () => {
-    const { contact, ticket, out } = await ticketWithOutbound();
-    await db()('tickets').where({ id: ticket.id }).update({ open: false, closed_at: new Date() });
-    const r = await ingest(await buildMail({ from: contact.email, inReplyTo: out.message_id }));
-    expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
-    expect((await db()('tickets').where({ id: ticket.id }).first()).open).toBe(true);
-
-    await updateSettings({ reopen_window_days: 30 });
-    await db()('tickets').where({ id: ticket.id }).update({ open: false, closed_at: new Date(Date.now() - 31 * 86400_000) });
-    const late = await ingest(await buildMail({ from: contact.email, inReplyTo: out.message_id }));
-    expect(late.outcome).toBe('ticket_created');
-    const successor = await db()('tickets').where({ id: late.ticketId }).first();
-    expect(successor.previous_ticket_id).toBe(ticket.id);
-    expect((await db()('tickets').where({ id: ticket.id }).first()).open).toBe(false);
-  });
-});
-
-describe('automatic mail', () => {
-  it('an auto-reply on a ticket is stored, marked, and changes nothing', async () => {
-    const { customer, contact } = await contactAt();
-    const ticket = await makeTicket({ agent, customer, contact });
-    const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
-    const before = await db()('tickets').where({ id: ticket.id }).first();
-    const queuedBefore = (await db()('outbound_emails').where({ ticket_id: ticket.id })).length;
-    const r = await ingest(await buildMail({ from: contact.email, subject: 'Out of office', inReplyTo: out.message_id, headers: { 'Auto-Submitted': 'auto-replied' } }));
-    expect(r).toMatchObject({ outcome: 'auto_reply', ticketId: ticket.id });
-    const reply = await db()('replies').where({ id: r.replyId }).first();
-    expect(reply.flags).toEqual(['auto_reply']);
-    const after = await db()('tickets').where({ id: ticket.id }).first();
-    expect(after).toMatchObject({ status_id: before.status_id, exchanges: before.exchanges, open: before.open });
-    expect((await db()('outbound_emails').where({ ticket_id: ticket.id })).length).toBe(queuedBefore);
-  });
-
-  it('an auto-reply to nothing is only recorded', async () => {
-    const { contact } = await contactAt();
-    const r = await ingest(await buildMail({ from: contact.email, headers: { 'X-Autoreply': 'yes' } }));
-    expect(r).toMatchObject({ outcome: 'auto_reply', ticketId: null });
-  });
-
-  it("a known contact's monitoring mail opens a flagged ticket that gets no automatic answer", async () => {
-    await updateSettings({ auto_acknowledge: true });
-    try {
+    it('stores attachments and rewrites inline cid images', async () => {
       const { contact } = await contactAt();
-      const r = await ingest(await buildMail({ from: contact.email, subject: 'ALERT disk full', headers: { 'Auto-Submitted': 'auto-generated' } }));
-      expect(r.outcome).toBe('ticket_created');
-      const t = await db()('tickets').where({ id: r.ticketId }).first();
-      expect(t.flags).toEqual(['machine_generated']);
-      expect(await db()('outbound_emails').where({ ticket_id: t.id, template: 'ticket_acknowledgement' })).toHaveLength(0);
-      const person = await ingest(await buildMail({ from: contact.email, subject: 'real person' }));
-      expect(await db()('outbound_emails').where({ ticket_id: person.ticketId, template: 'ticket_acknowledgement' })).toHaveLength(1);
-    } finally {
-      await updateSettings({ auto_acknowledge: false });
+      const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+      const raw = await buildMail({
+        from: contact.email,
+        html: '<p>See <img src="cid:shot@x"></p>',
+        attachments: [
+          { filename: 'shot.png', content: png, contentType: 'image/png', cid: 'shot@x' },
+          { filename: '../../report.txt', content: 'report' },
+        ],
+      });
+      const result = await ingest(raw);
+      const t = await db()('tickets').where({ id: result.ticketId }).first();
+      const atts = await db()('attachments').where({ ticket_id: t.id }).orderBy('id');
+      expect(atts.map((a: { filename: string }) => a.filename)).toEqual(['shot.png', 'report.txt']);
+      expect(atts[0]).toMatchObject({ content_id: 'shot@x', sniffed_type: 'image/png' });
+      expect(t.body).toMatch(new RegExp(`<img src="/api/v1/ticketing/attachments/${atts[0].id}/content\\?expires=\\d+&amp;signature=[\\w-]+" />`));
+    });
+
+    it('is stored once when delivered twice', async () => {
+      const { contact } = await contactAt();
+      const raw = await buildMail({ from: contact.email, messageId: `<twice-${tag}@customer.test>` });
+      const first = await ingest(raw);
+      const second = await ingest(raw);
+      expect(first.outcome).toBe('ticket_created');
+      expect(second.outcome).toBe('duplicate');
+      expect(await db()('inbound_emails').where({ message_id: `<twice-${tag}@customer.test>` })).toHaveLength(1);
+      expect(await db()('tickets').where({ id: first.ticketId })).toHaveLength(1);
+    });
+
+    it('dedupes a message without Message-ID by the hash of its bytes', async () => {
+      const { contact } = await contactAt();
+      const raw = Buffer.from(`From: ${contact.email}\r\nTo: support@helpdesk.test\r\nSubject: no id\r\n\r\nHello\r\n`);
+      expect((await ingest(raw)).outcome).toBe('ticket_created');
+      expect((await ingest(raw)).outcome).toBe('duplicate');
+    });
+  });
+
+  describe('threading', () => {
+    async function ticketWithOutbound() {
+      const { customer, contact } = await contactAt();
+      const ticket = await makeTicket({ agent, customer, contact });
+      const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
+      return { customer, contact, ticket, out };
     }
+
+    it('by In-Reply-To naming our message: a reply that moves the status and tells the team', async () => {
+      const { contact, ticket, out } = await ticketWithOutbound();
+      await db()('tickets').where({ id: ticket.id }).update({ closure: true, closure_requested_at: new Date() });
+      const raw = await buildMail({
+        from: contact.email,
+        subject: 'Re: whatever',
+        text: `Thanks, that fixed it.\n\nOn Mon, 1 Jan 2024 at 10:00, Support <support@helpdesk.test> wrote:\n> ${REPLY_ABOVE_MARKER}\n> old text`,
+        inReplyTo: out.message_id,
+      });
+      const r = await ingest(raw);
+      expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
+      const reply = await db()('replies').where({ id: r.replyId }).first();
+      expect(reply).toMatchObject({ origin: 'email', author_type: 'App\\Contact', author_id: contact.id, customer_visible: true });
+      expect(reply.body).toBe('<p>Thanks, that fixed it.</p>');
+      const t = await db()('tickets').where({ id: ticket.id }).first();
+      const status = await db()('ticket_statuses').where({ auto_for: 'on_customer_reply' }).first();
+      expect(t).toMatchObject({ exchanges: ticket.exchanges + 1, status_id: status.id, closure: false, closure_requested_at: null });
+    });
+
+    it('by References only', async () => {
+      const { contact, ticket, out } = await ticketWithOutbound();
+      const raw = await buildMail({ from: contact.email, subject: 'no number', references: `<unrelated@x.test> ${out.message_id}` });
+      expect(await ingest(raw)).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
+    });
+
+    it('by the signed reply address when a relay dropped the headers', async () => {
+      const { contact, ticket } = await ticketWithOutbound();
+      const token = signReplyToken({ ticketNumber: ticket.number, recipient: { kind: 'contact', id: contact.id } });
+      const raw = await buildMail({ from: contact.email, to: replyAddress(mailbox.email, token), subject: 'plain subject' });
+      expect(await ingest(raw)).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
+      const forged = replyAddress(mailbox.email, token.replace(/.$/, (c) => (c === '0' ? '1' : '0')));
+      const other = await ingest(await buildMail({ from: contact.email, to: forged, subject: 'plain subject' }));
+      expect(other.outcome).toBe('ticket_created');
+    });
+
+    it('by [#NUMBER] from a contact of that customer, but not from a stranger', async () => {
+      const { customer, ticket } = await ticketWithOutbound();
+      const colleague = await makeContact(customer, { email: `colleague${Date.now()}@acme.test` });
+      const r = await ingest(await buildMail({ from: colleague.email, subject: `Re: [#${ticket.number.toLowerCase()}] help` }));
+      expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
+      const { contact: stranger } = await contactAt('other.test');
+      const s = await ingest(await buildMail({ from: stranger.email, subject: `Re: [#${ticket.number}] help` }));
+      expect(s.outcome).toBe('ticket_created');
+      expect(s.ticketId).not.toBe(ticket.id);
+    });
+
+    it('reopens a closed ticket, or opens a new one past the reopen window', async () => {
+      const { contact, ticket, out } = await ticketWithOutbound();
+      await db()('tickets').where({ id: ticket.id }).update({ open: false, closed_at: new Date() });
+      const r = await ingest(await buildMail({ from: contact.email, inReplyTo: out.message_id }));
+      expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
+      expect((await db()('tickets').where({ id: ticket.id }).first()).open).toBe(true);
+
+      await updateSettings({ reopen_window_days: 30 });
+      await db()('tickets').where({ id: ticket.id }).update({ open: false, closed_at: new Date(Date.now() - 31 * 86400_000) });
+      const late = await ingest(await buildMail({ from: contact.email, inReplyTo: out.message_id }));
+      expect(late.outcome).toBe('ticket_created');
+      const successor = await db()('tickets').where({ id: late.ticketId }).first();
+      expect(successor.previous_ticket_id).toBe(ticket.id);
+      expect((await db()('tickets').where({ id: ticket.id }).first()).open).toBe(false);
+    });
   });
 
-  it('machine mail from an unknown sender is only recorded, never quarantined', async () => {
-    const r = await ingest(await buildMail({ from: 'jira@unknown.test', headers: { Precedence: 'bulk' } }));
-    expect(r.outcome).toBe('auto_reply');
+  describe('automatic mail', () => {
+    it('an auto-reply on a ticket is stored, marked, and changes nothing', async () => {
+      const { customer, contact } = await contactAt();
+      const ticket = await makeTicket({ agent, customer, contact });
+      const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
+      const before = await db()('tickets').where({ id: ticket.id }).first();
+      const queuedBefore = (await db()('outbound_emails').where({ ticket_id: ticket.id })).length;
+      const r = await ingest(await buildMail({ from: contact.email, subject: 'Out of office', inReplyTo: out.message_id, headers: { 'Auto-Submitted': 'auto-replied' } }));
+      expect(r).toMatchObject({ outcome: 'auto_reply', ticketId: ticket.id });
+      const reply = await db()('replies').where({ id: r.replyId }).first();
+      expect(reply.flags).toEqual(['auto_reply']);
+      const after = await db()('tickets').where({ id: ticket.id }).first();
+      expect(after).toMatchObject({ status_id: before.status_id, exchanges: before.exchanges, open: before.open });
+      expect((await db()('outbound_emails').where({ ticket_id: ticket.id })).length).toBe(queuedBefore);
+    });
+
+    it('an auto-reply to nothing is only recorded', async () => {
+      const { contact } = await contactAt();
+      const r = await ingest(await buildMail({ from: contact.email, headers: { 'X-Autoreply': 'yes' } }));
+      expect(r).toMatchObject({ outcome: 'auto_reply', ticketId: null });
+    });
+
+    it("a known contact's monitoring mail opens a flagged ticket that gets no automatic answer", async () => {
+      await updateSettings({ auto_acknowledge: true });
+      try {
+        const { contact } = await contactAt();
+        const r = await ingest(await buildMail({ from: contact.email, subject: 'ALERT disk full', headers: { 'Auto-Submitted': 'auto-generated' } }));
+        expect(r.outcome).toBe('ticket_created');
+        const t = await db()('tickets').where({ id: r.ticketId }).first();
+        expect(t.flags).toEqual(['machine_generated']);
+        expect(await db()('outbound_emails').where({ ticket_id: t.id, template: 'ticket_acknowledgement' })).toHaveLength(0);
+        const person = await ingest(await buildMail({ from: contact.email, subject: 'real person' }));
+        expect(await db()('outbound_emails').where({ ticket_id: person.ticketId, template: 'ticket_acknowledgement' })).toHaveLength(1);
+      } finally {
+        await updateSettings({ auto_acknowledge: false });
+      }
+    });
+
+    it('machine mail from an unknown sender is only recorded, never quarantined', async () => {
+      const r = await ingest(await buildMail({ from: `jira-${tag}@unknown.test`, headers: { Precedence: 'bulk' } }));
+      expect(r.outcome).toBe('auto_reply');
+    });
+
+    it('a bounce is linked to the outbound message it reports and marks a bad address', async () => {
+      const { customer, contact } = await contactAt();
+      const ticket = await makeTicket({ agent, customer, contact });
+      const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
+      const dsn = Buffer.from(
+        [
+          'From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>',
+          'To: support@helpdesk.test',
+          'Subject: Undelivered Mail Returned to Sender',
+          'Message-ID: <dsn1@mx.acme.test>',
+          'MIME-Version: 1.0',
+          'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+          '',
+          '--B',
+          'Content-Type: text/plain',
+          '',
+          'Your message could not be delivered.',
+          '--B',
+          'Content-Type: message/delivery-status',
+          '',
+          'Reporting-MTA: dns; mx.acme.test',
+          '',
+          `Final-Recipient: rfc822; ${contact.email}`,
+          'Action: failed',
+          'Status: 5.1.1',
+          'Diagnostic-Code: smtp; 550 5.1.1 user unknown',
+          '--B',
+          'Content-Type: text/rfc822-headers',
+          '',
+          `Message-ID: ${out.message_id}`,
+          'Subject: [#ABC234] reply',
+          '--B--',
+          '',
+        ].join('\r\n'),
+      );
+      const r = await ingest(dsn);
+      expect(r.outcome).toBe('bounce');
+      const o = await db()('outbound_emails').where({ id: out.id }).first();
+      expect(o.state).toBe('bounced');
+      expect(o.bounce_reason).toMatch(/5\.1\.1/);
+      expect(await db()('undeliverable_addresses').where({ address: contact.email })).toHaveLength(1);
+    });
+
+    it('our own mail coming back is a loop', async () => {
+      const raw = await buildMail({ from: mailbox.email, messageId: `<abc-${tag}@helpdesk.test>`, headers: { 'X-Helpdesk-Loop': 'helpdesk.test' } });
+      expect((await ingest(raw)).outcome).toBe('loop');
+      const fromUs = await buildMail({ from: mailbox.email });
+      expect((await ingest(fromUs)).outcome).toBe('loop');
+    });
   });
 
-  it('a bounce is linked to the outbound message it reports and marks a bad address', async () => {
-    const { customer, contact } = await contactAt();
-    const ticket = await makeTicket({ agent, customer, contact });
-    const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
-    const dsn = Buffer.from(
-      [
-        'From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>',
-        'To: support@helpdesk.test',
-        'Subject: Undelivered Mail Returned to Sender',
-        'Message-ID: <dsn1@mx.acme.test>',
-        'MIME-Version: 1.0',
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
-        '',
-        '--B',
-        'Content-Type: text/plain',
-        '',
-        'Your message could not be delivered.',
-        '--B',
-        'Content-Type: message/delivery-status',
-        '',
-        'Reporting-MTA: dns; mx.acme.test',
-        '',
-        `Final-Recipient: rfc822; ${contact.email}`,
-        'Action: failed',
-        'Status: 5.1.1',
-        'Diagnostic-Code: smtp; 550 5.1.1 user unknown',
-        '--B',
-        'Content-Type: text/rfc822-headers',
-        '',
-        `Message-ID: ${out.message_id}`,
-        'Subject: [#ABC234] reply',
-        '--B--',
-        '',
-      ].join('\r\n'),
-    );
-    const r = await ingest(dsn);
-    expect(r.outcome).toBe('bounce');
-    const o = await db()('outbound_emails').where({ id: out.id }).first();
-    expect(o.state).toBe('bounced');
-    expect(o.bounce_reason).toMatch(/5\.1\.1/);
-    expect(await db()('undeliverable_addresses').where({ address: contact.email })).toHaveLength(1);
+  describe('unknown senders', () => {
+    it('quarantine (the default), then an agent assigns it', async () => {
+      const r = await ingest(await buildMail({ from: `new.person-${tag}@nowhere.test`, subject: 'who am I' }));
+      expect(r.outcome).toBe('quarantined');
+      expect(await db()('contacts').whereRaw('lower(email) = ?', [`new.person-${tag}@nowhere.test`])).toHaveLength(0);
+    });
+
+    it('create_contact under the customer whose domain matches, else quarantine', async () => {
+      const box = await via.makeBox({ unknown_sender: 'create_contact' });
+      const customer = await makeCustomer({ email_domains: [`globex-${tag}.test`] });
+      const r = await ingest(await buildMail({ from: `Hank <hank@globex-${tag}.test>` }), box);
+      expect(r.outcome).toBe('ticket_created');
+      const contact = await db()('contacts').where({ email: `hank@globex-${tag}.test` }).first();
+      expect(contact).toMatchObject({ contactable_id: customer.id, name: 'Hank' });
+      const other = await ingest(await buildMail({ from: `x-${tag}@unmatched.test` }), box);
+      expect(other.outcome).toBe('quarantined');
+    });
+
+    it('reject records it and sends one short, rate-limited notice', async () => {
+      const box = await via.makeBox({ unknown_sender: 'reject' });
+      const r = await ingest(await buildMail({ from: `spammer-${tag}@bad.test` }), box);
+      expect(r.outcome).toBe('rejected');
+      const notices = await db()('outbound_emails').where({ template: 'unknown_sender_notice' }).whereRaw(`to_addresses->0->>'address' = ?`, [`spammer-${tag}@bad.test`]);
+      expect(notices).toHaveLength(1);
+      for (let i = 0; i < 12; i++) await ingest(await buildMail({ from: `spammer-${tag}@bad.test` }), box);
+      const after = await db()('outbound_emails').where({ template: 'unknown_sender_notice' }).whereRaw(`to_addresses->0->>'address' = ?`, [`spammer-${tag}@bad.test`]);
+      expect(after).toHaveLength(10);
+    });
   });
 
-  it('our own mail coming back is a loop', async () => {
-    const raw = await buildMail({ from: mailbox.email, messageId: '<abc@helpdesk.test>', headers: { 'X-Helpdesk-Loop': 'helpdesk.test' } });
-    expect((await ingest(raw)).outcome).toBe('loop');
-    const fromUs = await buildMail({ from: mailbox.email });
-    expect((await ingest(fromUs)).outcome).toBe('loop');
-  });
-});
+  describe('agents answering by mail', () => {
+    async function setup() {
+      const { customer, contact } = await contactAt();
+      const ticket = await makeTicket({ agent, customer, contact });
+      const notification = await queueEmail({ template: 'customer_reply_to_team', to: [{ address: agent.user.email }], ticketId: ticket.id, recipientUserId: agent.user.id, automatic: true });
+      return { contact, ticket, notification };
+    }
 
-describe('unknown senders', () => {
-  it('quarantine (the default), then an agent assigns it', async () => {
-    const r = await ingest(await buildMail({ from: 'new.person@nowhere.test', subject: 'who am I' }));
-    expect(r.outcome).toBe('quarantined');
-    expect(await db()('contacts').whereRaw('lower(email) = ?', ['new.person@nowhere.test'])).toHaveLength(0);
-  });
+    it('with a token issued to that agent: an agent reply sent on to the customer', async () => {
+      const { contact, ticket } = await setup();
+      const token = signReplyToken({ ticketNumber: ticket.number, recipient: { kind: 'user', id: agent.user.id } });
+      const r = await ingest(await buildMail({ from: agent.user.email, to: replyAddress(mailbox.email, token), text: 'We fixed it.' }));
+      expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
+      const reply = await db()('replies').where({ id: r.replyId }).first();
+      expect(reply).toMatchObject({ author_type: 'App\\User', author_id: agent.user.id, customer_visible: true });
+      const sent = await db()('outbound_emails').where({ reply_id: r.replyId, template: 'agent_reply' }).first();
+      expect(sent.to_addresses).toEqual([{ name: contact.name, address: contact.email }]);
+    });
 
-  it('create_contact under the customer whose domain matches, else quarantine', async () => {
-    const box = await makeMailbox({ unknown_sender: 'create_contact' });
-    const customer = await makeCustomer({ email_domains: ['globex.test'] });
-    const r = await ingest(await buildMail({ from: 'Hank <hank@globex.test>' }), box);
-    expect(r.outcome).toBe('ticket_created');
-    const contact = await db()('contacts').where({ email: 'hank@globex.test' }).first();
-    expect(contact).toMatchObject({ contactable_id: customer.id, name: 'Hank' });
-    const other = await ingest(await buildMail({ from: 'x@unmatched.test' }), box);
-    expect(other.outcome).toBe('quarantined');
-  });
+    it('answering the notification sent to that agent (In-Reply-To)', async () => {
+      const { ticket, notification } = await setup();
+      const r = await ingest(await buildMail({ from: agent.user.email, inReplyTo: notification.message_id }));
+      expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
+    });
 
-  it('reject records it and sends one short, rate-limited notice', async () => {
-    const box = await makeMailbox({ unknown_sender: 'reject' });
-    const r = await ingest(await buildMail({ from: 'spammer@bad.test' }), box);
-    expect(r.outcome).toBe('rejected');
-    const notices = await db()('outbound_emails').where({ template: 'unknown_sender_notice' }).whereRaw(`to_addresses->0->>'address' = 'spammer@bad.test'`);
-    expect(notices).toHaveLength(1);
-    for (let i = 0; i < 12; i++) await ingest(await buildMail({ from: 'spammer@bad.test' }), box);
-    const after = await db()('outbound_emails').where({ template: 'unknown_sender_notice' }).whereRaw(`to_addresses->0->>'address' = 'spammer@bad.test'`);
-    expect(after).toHaveLength(10);
-  });
-});
-
-describe('agents answering by mail', () => {
-  async function setup() {
-    const { customer, contact } = await contactAt();
-    const ticket = await makeTicket({ agent, customer, contact });
-    const notification = await queueEmail({ template: 'customer_reply_to_team', to: [{ address: agent.user.email }], ticketId: ticket.id, recipientUserId: agent.user.id, automatic: true });
-    return { contact, ticket, notification };
-  }
-
-  it('with a token issued to that agent: an agent reply sent on to the customer', async () => {
-    const { contact, ticket } = await setup();
-    const token = signReplyToken({ ticketNumber: ticket.number, recipient: { kind: 'user', id: agent.user.id } });
-    const r = await ingest(await buildMail({ from: agent.user.email, to: replyAddress(mailbox.email, token), text: 'We fixed it.' }));
-    expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
-    const reply = await db()('replies').where({ id: r.replyId }).first();
-    expect(reply).toMatchObject({ author_type: 'App\\User', author_id: agent.user.id, customer_visible: true });
-    const sent = await db()('outbound_emails').where({ reply_id: r.replyId, template: 'agent_reply' }).first();
-    expect(sent.to_addresses).toEqual([{ name: contact.name, address: contact.email }]);
+    it('a forged agent From without a token, or with a customer token, is quarantined', async () => {
+      const { contact, ticket } = await setup();
+      const bare = await ingest(await buildMail({ from: agent.user.email, subject: `Re: [#${ticket.number}]` }));
+      expect(bare.outcome).toBe('quarantined');
+      expect(bare.reason).toMatch(/forgeable/);
+      const customerToken = signReplyToken({ ticketNumber: ticket.number, recipient: { kind: 'contact', id: contact.id } });
+      const stolen = await ingest(await buildMail({ from: agent.user.email, to: replyAddress(mailbox.email, customerToken) }));
+      expect(stolen.outcome).toBe('quarantined');
+      expect(await db()('replies').where({ ticket_id: ticket.id, author_type: 'App\\User' })).toHaveLength(0);
+    });
   });
 
-  it('answering the notification sent to that agent (In-Reply-To)', async () => {
-    const { ticket, notification } = await setup();
-    const r = await ingest(await buildMail({ from: agent.user.email, inReplyTo: notification.message_id }));
-    expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
-  });
+  describe('bad mail', () => {
+    it('too deep MIME is quarantined with the reason; the next message still goes through', async () => {
+      let body = 'leaf';
+      for (let i = 0; i < 25; i++) body = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${body}\r\n--b${i}--`;
+      const raw = Buffer.from(`From: x@acme.test\r\nSubject: deep\r\nMessage-ID: <deep@x>\r\nMIME-Version: 1.0\r\n${body}\r\n`);
+      const r = await ingest(raw);
+      expect(r.outcome).toBe('quarantined');
+      expect(r.reason).toMatch(/nests more than 20/);
+      const { contact } = await contactAt();
+      expect((await ingest(await buildMail({ from: contact.email }))).outcome).toBe('ticket_created');
+    });
 
-  it('a forged agent From without a token, or with a customer token, is quarantined', async () => {
-    const { contact, ticket } = await setup();
-    const bare = await ingest(await buildMail({ from: agent.user.email, subject: `Re: [#${ticket.number}]` }));
-    expect(bare.outcome).toBe('quarantined');
-    expect(bare.reason).toMatch(/forgeable/);
-    const customerToken = signReplyToken({ ticketNumber: ticket.number, recipient: { kind: 'contact', id: contact.id } });
-    const stolen = await ingest(await buildMail({ from: agent.user.email, to: replyAddress(mailbox.email, customerToken) }));
-    expect(stolen.outcome).toBe('quarantined');
-    expect(await db()('replies').where({ ticket_id: ticket.id, author_type: 'App\\User' })).toHaveLength(0);
-  });
-});
-
-describe('bad mail', () => {
-  it('too deep MIME is quarantined with the reason; the next message still goes through', async () => {
-    let body = 'leaf';
-    for (let i = 0; i < 25; i++) body = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${body}\r\n--b${i}--`;
-    const raw = Buffer.from(`From: x@acme.test\r\nSubject: deep\r\nMessage-ID: <deep@x>\r\nMIME-Version: 1.0\r\n${body}\r\n`);
-    const r = await ingest(raw);
-    expect(r.outcome).toBe('quarantined');
-    expect(r.reason).toMatch(/nests more than 20/);
-    const { contact } = await contactAt();
-    expect((await ingest(await buildMail({ from: contact.email }))).outcome).toBe('ticket_created');
-  });
-
-  it('garbage bytes are recorded, never thrown', async () => {
-    const r = await ingest(Buffer.from([0, 1, 2, 255, 254, 10, 13, 0]));
-    expect(['quarantined', 'failed', 'rejected', 'auto_reply']).toContain(r.outcome);
-    expect(r.inboundEmailId).not.toBeNull();
+    // Dovecot refuses to store NUL bytes, so this one goes in directly only
+    const directOnly = via === direct ? it : () => undefined;
+    directOnly('garbage bytes are recorded, never thrown', async () => {
+      const r = await ingest(Buffer.from([0, 1, 2, 255, 254, 10, 13, 0]));
+      expect(['quarantined', 'failed', 'rejected', 'auto_reply']).toContain(r.outcome);
+      expect(r.inboundEmailId).not.toBeNull();
+    });
   });
 });
