@@ -212,20 +212,37 @@ export class MailboxWorker {
       for await (const m of client.fetch(batch.join(','), { uid: true, source: true }, { uid: true })) {
         if (m.source) sources.set(m.uid, m.source);
       }
-      const done: number[] = [];
       this.assertLocked();
-      // one transaction per batch, a savepoint per message: one commit instead of fifty
-      await db().transaction(async (trx) => {
+      const done = await this.ingestBatch(mailbox, batch, sources);
+      await this.afterImport(client, mailbox, done);
+      if (advance && done.length) await this.saveCursor(mailbox, mailbox.uid_validity!, Math.max(...done), false);
+    }
+  }
+
+  /**
+   * One transaction per batch: one commit instead of fifty. First without savepoints (the
+   * common case, fewer round trips); if any message fails unexpectedly the whole batch is
+   * rolled back and redone with a savepoint per message, so that message is recorded as
+   * failed and the others still land.
+   */
+  private async ingestBatch(mailbox: Mailbox, batch: number[], sources: Map<number, Buffer>): Promise<number[]> {
+    const run = (isolate: boolean) =>
+      db().transaction(async (trx) => {
+        const done: number[] = [];
         for (const uid of batch) {
           const raw = sources.get(uid);
           if (!raw) continue; // expunged meanwhile
-          await ingestMessage({ mailbox, raw, uid, log: this.opts.log, trx });
+          await ingestMessage({ mailbox, raw, uid, log: this.opts.log, trx, isolate });
           done.push(uid);
           if (this.stopped) break;
         }
+        return done;
       });
-      await this.afterImport(client, mailbox, done);
-      if (advance && done.length) await this.saveCursor(mailbox, mailbox.uid_validity!, Math.max(...done), false);
+    try {
+      return await run(false);
+    } catch (e) {
+      this.opts.log.warn({ err: e }, 'a message failed in a batch; redoing the batch message by message');
+      return run(true);
     }
   }
 

@@ -231,6 +231,11 @@ export async function ingestMessage(opts: {
   log?: Logger;
   /** A batch transaction to work in (each message then gets its own savepoint). */
   trx?: Knex.Transaction;
+  /**
+   * false: work straight in `trx`, without a savepoint, and throw on an unexpected error
+   * instead of recording it (the caller redoes the batch with savepoints).
+   */
+  isolate?: boolean;
 }): Promise<IngestResult> {
   const { mailbox, raw, uid } = opts;
   const log = (opts.log ?? logger).child({ mailbox_id: mailbox.id, uid });
@@ -246,30 +251,32 @@ export async function ingestMessage(opts: {
     log.warn({ err: e }, 'message could not be parsed');
     return recordWithoutParsing(opts.trx ?? db(), mailbox, raw, uid, { outcome: 'quarantined', reason: `unparseable: ${(e as Error).message}` });
   }
+  const work = async (trx: Knex.Transaction): Promise<IngestResult> => {
+    const id = await claimRow(
+      trx,
+      mailbox,
+      raw,
+      {
+        messageId: parsed.messageId,
+        from: parsed.from?.address,
+        fromName: parsed.from?.name,
+        to: parsed.to.map((a) => a.address),
+        cc: parsed.cc.map((a) => a.address),
+        subject: parsed.subject,
+        sentAt: parsed.date,
+        attachments: parsed.attachments.length,
+      },
+      uid,
+    );
+    if (id === undefined) return { inboundEmailId: null, outcome: 'duplicate' as const };
+    const decision = await decide(trx, mailbox, parsed, id);
+    await finish(trx, id, decision);
+    log.info({ inbound_email_id: id, outcome: decision.outcome, ticket_id: decision.ticketId }, 'message processed');
+    return { inboundEmailId: id, outcome: decision.outcome, ticketId: decision.ticketId ?? null, replyId: decision.replyId ?? null, reason: decision.reason };
+  };
+  if (opts.trx && opts.isolate === false) return work(opts.trx);
   try {
-    return await (opts.trx ?? db()).transaction(async (trx) => {
-      const id = await claimRow(
-        trx,
-        mailbox,
-        raw,
-        {
-          messageId: parsed.messageId,
-          from: parsed.from?.address,
-          fromName: parsed.from?.name,
-          to: parsed.to.map((a) => a.address),
-          cc: parsed.cc.map((a) => a.address),
-          subject: parsed.subject,
-          sentAt: parsed.date,
-          attachments: parsed.attachments.length,
-        },
-        uid,
-      );
-      if (id === undefined) return { inboundEmailId: null, outcome: 'duplicate' as const };
-      const decision = await decide(trx, mailbox, parsed, id);
-      await finish(trx, id, decision);
-      log.info({ inbound_email_id: id, outcome: decision.outcome, ticket_id: decision.ticketId }, 'message processed');
-      return { inboundEmailId: id, outcome: decision.outcome, ticketId: decision.ticketId ?? null, replyId: decision.replyId ?? null, reason: decision.reason };
-    });
+    return await (opts.trx ?? db()).transaction(work);
   } catch (e) {
     if ((e as { code?: string }).code === 'ECONNREFUSED' || /terminating connection|connect ECONN/i.test(String(e))) throw e;
     log.error({ err: e }, 'message failed in the pipeline; recorded for retry');

@@ -7,6 +7,7 @@ import { db } from '../../../src/db/knex';
 import { testImapLogin } from '../../../src/mail/imap/connection';
 import { ImapRole } from '../../../src/mail/imap/imapRole';
 import type { Mailbox } from '../../../src/models/Mailbox';
+import { retryInboundEmail } from '../../../src/services/inbound/inboundEmails';
 import { Dovecot } from '../../helpers/dovecot';
 import { makeContact, makeCustomer } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
@@ -153,4 +154,28 @@ test('a customer reply through IMAP lands on the ticket its In-Reply-To names', 
   ]);
   const second = await waitFor(async () => (await db()('inbound_emails').where({ mailbox_id: box.id, outcome: 'reply_added' }))[0]);
   expect(second.ticket_id).toBe(first.ticket_id);
+});
+
+test('one message failing unexpectedly in a batch is recorded as failed; the rest land; a retry fixes it', async () => {
+  // a fault injected in the database: inserting a ticket with this subject raises
+  await db().raw(`create or replace function boom() returns trigger as $$
+    begin if new.subject = 'BOOM' then raise exception 'injected fault'; end if; return new; end $$ language plpgsql`);
+  await db().raw('create trigger boom before insert on tickets for each row execute function boom()');
+  try {
+    const box = await imapMailbox(dovecot, { import_existing: 'all' });
+    await dovecot.append(box.imap_username!, [
+      await buildMail({ from: contactEmail, subject: 'before' }),
+      await buildMail({ from: contactEmail, subject: 'BOOM' }),
+      await buildMail({ from: contactEmail, subject: 'after' }),
+    ]);
+    await startRole();
+    await waitFor(async () => (await db()('inbound_emails').where({ mailbox_id: box.id })).length === 3, { what: 'all three recorded' });
+    const rows = await db()('inbound_emails').where({ mailbox_id: box.id }).orderBy('imap_uid');
+    expect(rows.map((r: { outcome: string }) => r.outcome)).toEqual(['ticket_created', 'failed', 'ticket_created']);
+    expect(rows[1].error).toMatch(/injected fault/);
+    await db().raw('drop trigger boom on tickets');
+    expect((await retryInboundEmail(rows[1].id)).outcome).toBe('ticket_created');
+  } finally {
+    await db().raw('drop trigger if exists boom on tickets');
+  }
 });
