@@ -71,3 +71,31 @@ describe('every declared route', () => {
     expect(res.status).toBe(403);
   });
 });
+
+describe('every declared route with an id', () => {
+  const { declaredRoutes } = require('../../../src/http/route') as typeof import('../../../src/http/route');
+  const withId = declaredRoutes()
+    .filter((r) => r.path.includes(':'))
+    .map((r) => [r.method, `/api${r.path.replace(/:[a-z_]+/g, '999999')}`, Boolean(r.body)] as const);
+
+  it.each(withId)('%s %s answers 404 (or 400 for a body it refuses first) for an unknown id, never 500', async (method, path, hasBody) => {
+    const admin = await makeUser('admin');
+    const res = await (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path).set(admin.auth).send({});
+    if (!hasBody) expect(res.status).toBe(404);
+    else expect([400, 404]).toContain(res.status);
+    expect(res.body.error.code).toMatch(/^[a-z_]+$/);
+  });
+
+  it.each(declaredRoutes().filter((r) => r.body).map((r) => [r.method, `/api${r.path.replace(/:[a-z_]+/g, '1')}`] as const))(
+    '%s %s answers 400 to a body of the wrong type',
+    async (method, path) => {
+      const admin = await makeUser('admin');
+      const res = await (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path)
+        .set(admin.auth)
+        .set('Content-Type', 'application/json')
+        .send('[1, 2, 3]');
+      expect([400, 404]).toContain(res.status);
+      expect(res.status).not.toBe(500);
+    },
+  );
+});
