@@ -7,7 +7,7 @@ import type { Model } from 'objection';
 import { z } from 'zod';
 import type { Crud } from '../services/crud';
 import { pagedBody } from './pagination';
-import { type Access, route } from './route';
+import { type Access, type Actor, route } from './route';
 import { pageQuery, pathId } from './validation';
 
 export interface CrudRoutes<M extends Model> {
@@ -25,6 +25,8 @@ export interface CrudRoutes<M extends Model> {
   writeAccess?: Access;
   /** Write statuses: the seed's quirks (e.g. PUT answering 201) where it names them. */
   updateStatus?: number;
+  /** Fields a create takes from the caller (e.g. the author), never from the body. */
+  stampOnCreate?: (actor: Actor) => Record<string, unknown>;
   /** Leave out some of the five. */
   only?: ('list' | 'show' | 'create' | 'update' | 'delete')[];
   describe?: Partial<Record<'list' | 'show' | 'create' | 'update' | 'delete', string>>;
@@ -53,7 +55,8 @@ export function crudRoutes<M extends Model>(router: Router, spec: CrudRoutes<M>)
       method: 'post', path: spec.path, tag: spec.tag, status: 201, access: write, errors: [409],
       summary: text('create', `Create a ${spec.what}`),
       body: spec.body,
-      handler: async ({ body }) => present(await spec.service.create(body as Record<string, unknown>)),
+      handler: async ({ body, actor }) =>
+        present(await spec.service.create({ ...(body as Record<string, unknown>), ...(spec.stampOnCreate?.(actor) ?? {}) })),
     });
   }
   if (has('show')) {

@@ -137,6 +137,7 @@ describe('support sheets', () => {
     const customerId = ticket.ticketable_id;
     const sheet = await api().post('/api/v1/ticketing/support_sheets').set(agent.auth).send({ customer_id: customerId, title: 'VPN', content: '<p onclick="x">Use <script>x</script>the VPN</p>' }).expect(201);
     expect(sheet.body.content).toBe('<p>Use the VPN</p>');
+    expect(sheet.body.author_id).toBe(agent.user.id);
     const list = await api().get(`/api/v1/ticketing/support_sheets?customer_id=${customerId}`).set(agent.auth).expect(200);
     expect(list.body.map((s: { id: number }) => s.id)).toEqual([sheet.body.id]);
     await api().put(`/api/v1/ticketing/support_sheets/${sheet.body.id}`).set(agent.auth).send({ content: '<i>new</i>' }).expect(200);

@@ -8,6 +8,7 @@ export function registerSupportSheetRoutes(router: Router): void {
   crudRoutes(router, {
     path: '/v1/ticketing/support_sheets', tag: 'Support sheets', what: 'support sheet', service: supportSheets,
     writeAccess: 'agent',
+    stampOnCreate: (actor) => ({ author_id: actor.id }),
     body: z.object({
       customer_id: id(),
       title: text(),
