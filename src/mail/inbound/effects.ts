@@ -108,7 +108,7 @@ async function insertReply(
   author: { type: 'App\\Contact' | 'App\\User'; id: number },
   contactId: number | null,
 ): Promise<Reply> {
-  const reply = await Reply.query(trx).insertAndFetch({
+  const reply = await Reply.query(trx).insert({
     ticket_id: input.ticket.id,
     body: '<p></p>',
     origin: 'email',
@@ -118,7 +118,7 @@ async function insertReply(
     customer_visible: true,
     flags: input.flags,
     inbound_email_id: input.inboundEmailId,
-  });
+  }).returning('*');
   const cids = await storeAttachments(trx, input.parsed, { replyId: reply.id });
   await reply.$query(trx).patch({ body: finalBody(rawBody(input.parsed, true), cids) });
   await recordMessageId(trx, input.parsed, input.ticket.id, reply.id);

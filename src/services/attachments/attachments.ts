@@ -54,7 +54,7 @@ export async function addAttachment(input: NewAttachment, trx?: Knex): Promise<A
   return inTransaction(trx, async (t) => {
     const blob = await putBlob(t, input.content, input.maxBytes);
     const target = await resolveTarget(t, input.ticketId, input.replyId);
-    return Attachment.query(t).insertAndFetch({
+    return Attachment.query(t).insert({
       blob_sha256: blob.sha256,
       filename: sanitizeFilename(input.filename),
       declared_type: input.declaredType?.slice(0, 255) ?? null,
@@ -64,7 +64,7 @@ export async function addAttachment(input: NewAttachment, trx?: Knex): Promise<A
       inline: input.inline ?? false,
       ...target,
       uploaded_by: input.uploadedBy ?? null,
-    } as Partial<Attachment>);
+    } as Partial<Attachment>).returning('*');
   });
 }
 

@@ -36,7 +36,7 @@ export function newMessageId(): string {
 /** Queues one message; returns its outbox row. */
 export async function queueEmail(input: QueueEmailInput): Promise<OutboundEmail> {
   const at = now();
-  const row = await OutboundEmail.query(conn(input.trx)).insertAndFetch({
+  const row = await OutboundEmail.query(conn(input.trx)).insert({
     message_id: newMessageId(),
     ticket_id: input.ticketId ?? null,
     reply_id: input.replyId ?? null,
@@ -50,7 +50,7 @@ export async function queueEmail(input: QueueEmailInput): Promise<OutboundEmail>
     state: 'queued',
     attempts: 0,
     next_attempt_at: at,
-  });
+  }).returning('*');
   if (input.ticketId) {
     await TicketMessageId.query(conn(input.trx)).insert({
       message_id: row.message_id,
