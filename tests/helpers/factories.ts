@@ -29,6 +29,16 @@ export async function makeUser(role: 'admin' | 'agent' = 'agent', fields: { name
   return { user, token, auth: { Authorization: `Bearer ${token}` } };
 }
 
+/** An admin and an agent for a test file, created before its tests run. */
+export function useStaff(): { admin: Agent; agent: Agent } {
+  const staff = {} as { admin: Agent; agent: Agent };
+  beforeAll(async () => {
+    staff.admin = await makeUser('admin');
+    staff.agent = await makeUser('agent');
+  });
+  return staff;
+}
+
 export async function makeCustomer(fields: { name?: string; email_domains?: string[] } = {}): Promise<Customer> {
   return createCustomer({ name: fields.name ?? `Customer ${next()}`, email_domains: fields.email_domains });
 }

@@ -1,5 +1,5 @@
 import { useTestDatabase } from '../../helpers/useTestDatabase';
-import { type Agent, api, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
+import { api, useStaff, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
 import { db } from '../../../src/db/knex';
 
 useTestDatabase();
@@ -13,13 +13,7 @@ const validBody = {
   ticket_sub_category_id: 1,
 };
 
-let agent: Agent;
-let admin: Agent;
-
-beforeAll(async () => {
-  agent = await makeUser('agent');
-  admin = await makeUser('admin');
-});
+const staff = useStaff();
 
 describe('POST /api/v1/tickets', () => {
   it('creates a ticket with the caller as author, assignee and opener', async () => {
@@ -27,7 +21,7 @@ describe('POST /api/v1/tickets', () => {
     const contact = await makeContact(customer);
     const res = await api()
       .post(`/api/v1/tickets?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`)
-      .set(agent.auth)
+      .set(staff.agent.auth)
       .send({ ...validBody, contact_id: contact.id, tags: ['printer'] })
       .expect(201);
     const t = res.body;
@@ -38,10 +32,10 @@ describe('POST /api/v1/tickets', () => {
       ticketable_type: 'App\\Customer',
       ticketable_id: customer.id,
       author_type: 'App\\User',
-      author_id: agent.user.id,
-      assignee_id: agent.user.id,
-      opener_id: agent.user.id,
-      assigned_by: agent.user.id,
+      author_id: staff.agent.user.id,
+      assignee_id: staff.agent.user.id,
+      opener_id: staff.agent.user.id,
+      assigned_by: staff.agent.user.id,
       contact_id: contact.id,
       open: true,
       origin: 'admin',
@@ -62,7 +56,7 @@ describe('POST /api/v1/tickets', () => {
     const customer = await makeCustomer();
     const res = await api()
       .post(`/api/v1/tickets?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`)
-      .set(agent.auth)
+      .set(staff.agent.auth)
       .send({ ...validBody, close: true, estimated_resolution_date: '2030-01-02 03:04:05' })
       .expect(201);
     expect(res.body.open).toBe(false);
@@ -71,10 +65,10 @@ describe('POST /api/v1/tickets', () => {
   });
 
   it('answers 400 for a bad ticketable type and 404 for an unknown customer', async () => {
-    await api().post('/api/v1/tickets?ticketable_type=App%5CUser&ticketable_id=1').set(agent.auth).send(validBody).expect(400);
+    await api().post('/api/v1/tickets?ticketable_type=App%5CUser&ticketable_id=1').set(staff.agent.auth).send(validBody).expect(400);
     const res = await api()
       .post(`/api/v1/tickets?ticketable_type=${CUSTOMER}&ticketable_id=999999`)
-      .set(agent.auth)
+      .set(staff.agent.auth)
       .send(validBody)
       .expect(404);
     expect(res.body.error.code).toBe('not_found');
@@ -84,7 +78,7 @@ describe('POST /api/v1/tickets', () => {
     const customer = await makeCustomer();
     const res = await api()
       .post(`/api/v1/tickets?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`)
-      .set(agent.auth)
+      .set(staff.agent.auth)
       .send({ subject: 12, priority_id: 'high', estimated_resolution_date: 'tomorrow' })
       .expect(400);
     expect(Object.keys(res.body.error.details.fields).sort()).toEqual(
@@ -106,7 +100,7 @@ describe('POST /api/v1/tickets', () => {
     ] as const) {
       const res = await api()
         .post(`/api/v1/tickets?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`)
-        .set(agent.auth)
+        .set(staff.agent.auth)
         .send({ ...validBody, [field]: value })
         .expect(400);
       expect(res.body.error.details.fields).toHaveProperty(field);
@@ -117,17 +111,17 @@ describe('POST /api/v1/tickets', () => {
 describe('GET /api/v1/tickets', () => {
   it('lists open tickets newest first, with counts and pagination headers', async () => {
     const customer = await makeCustomer();
-    const a = await makeTicket({ agent, customer });
-    const b = await makeTicket({ agent, customer });
-    const closed = await makeTicket({ agent, customer });
-    await api().put(`/api/v1/tickets/close/${closed.id}`).set(agent.auth).expect(201);
+    const a = await makeTicket({ agent: staff.agent, customer });
+    const b = await makeTicket({ agent: staff.agent, customer });
+    const closed = await makeTicket({ agent: staff.agent, customer });
+    await api().put(`/api/v1/tickets/close/${closed.id}`).set(staff.agent.auth).expect(201);
     await api()
       .post(`/api/v1/replies?ticket_id=${b.id}`)
-      .set(agent.auth)
+      .set(staff.agent.auth)
       .send({ body: 'hi', close: false, send_to_assignee: false, send_to_contacts: false })
       .expect(201);
 
-    const res = await api().get('/api/v1/tickets?per_page=500').set(agent.auth).expect(200);
+    const res = await api().get('/api/v1/tickets?per_page=500').set(staff.agent.auth).expect(200);
     const ids = res.body.map((t: { id: number }) => t.id);
     expect(ids).toEqual([...ids].sort((x: number, y: number) => y - x));
     expect(ids).toContain(a.id);
@@ -136,24 +130,24 @@ describe('GET /api/v1/tickets', () => {
     expect(row.replies_count).toBe(1);
     expect(row.last_reply_seen_at).toBeNull();
     expect(row.ticketable).toMatchObject({ id: customer.id, name: customer.name });
-    expect(row.assignee).toEqual({ id: agent.user.id, name: agent.user.name, email: agent.user.email });
+    expect(row.assignee).toEqual({ id: staff.agent.user.id, name: staff.agent.user.name, email: staff.agent.user.email });
     expect(Number(res.headers['x-total-count'])).toBeGreaterThanOrEqual(2);
 
-    const all = await api().get(`/api/v1/tickets?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`).set(agent.auth).expect(200);
+    const all = await api().get(`/api/v1/tickets?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`).set(staff.agent.auth).expect(200);
     expect(all.body.map((t: { id: number }) => t.id).sort()).toEqual([a.id, b.id, closed.id].sort());
   });
 
   it('pages with page and per_page, Link and X-Total-Count', async () => {
     const customer = await makeCustomer();
-    for (let i = 0; i < 3; i++) await makeTicket({ agent, customer });
+    for (let i = 0; i < 3; i++) await makeTicket({ agent: staff.agent, customer });
     const q = `ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`;
-    const p2 = await api().get(`/api/v1/tickets?${q}&per_page=2&page=2`).set(agent.auth).expect(200);
+    const p2 = await api().get(`/api/v1/tickets?${q}&per_page=2&page=2`).set(staff.agent.auth).expect(200);
     expect(p2.body).toHaveLength(1);
     expect(p2.headers['x-total-count']).toBe('3');
     expect(p2.headers.link).toMatch(/rel="prev"/);
     expect(p2.headers.link).toMatch(/page=1.*rel="first"/);
-    await api().get(`/api/v1/tickets?per_page=501`).set(agent.auth).expect(400);
-    await api().get(`/api/v1/tickets?page=0`).set(agent.auth).expect(400);
+    await api().get(`/api/v1/tickets?per_page=501`).set(staff.agent.auth).expect(400);
+    await api().get(`/api/v1/tickets?page=0`).set(staff.agent.auth).expect(400);
   });
 });
 
@@ -161,19 +155,19 @@ describe('GET /api/v1/tickets/{id}', () => {
   it('shows everything with resolved variables in agent replies only', async () => {
     const customer = await makeCustomer({ name: 'Acme & Sons' });
     const contact = await makeContact(customer, { name: 'Bob' });
-    const ticket = await makeTicket({ agent, customer, contact });
+    const ticket = await makeTicket({ agent: staff.agent, customer, contact });
     await api()
       .post(`/api/v1/replies?ticket_id=${ticket.id}`)
-      .set(agent.auth)
+      .set(staff.agent.auth)
       .send({ body: '<p>Dear {{contact.name}} of {{customer.name}}, re {{ticket.number}}</p>', close: false, send_to_assignee: false, send_to_contacts: true })
       .expect(201);
     await db()('replies').insert({
       ticket_id: ticket.id, body: '<p>{{agent.name}} from customer</p>', origin: 'email',
       author_type: 'App\\Contact', author_id: contact.id, customer_visible: true,
     });
-    const res = await api().get(`/api/v1/tickets/${ticket.id}`).set(agent.auth).expect(200);
+    const res = await api().get(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).expect(200);
     expect(res.body.replies[0].body).toBe(`<p>Dear Bob of Acme &amp; Sons, re ${ticket.number}</p>`);
-    expect(res.body.replies[0].author).toMatchObject({ type: 'App\\User', id: agent.user.id, name: agent.user.name });
+    expect(res.body.replies[0].author).toMatchObject({ type: 'App\\User', id: staff.agent.user.id, name: staff.agent.user.name });
     expect(res.body.replies[1].body).toBe('<p>{{agent.name}} from customer</p>');
     expect(res.body.replies[1].author).toMatchObject({ type: 'App\\Contact', id: contact.id });
     expect(res.body.has_unread_replies).toBe(true);
@@ -181,142 +175,142 @@ describe('GET /api/v1/tickets/{id}', () => {
     expect(res.body.contacts.map((c: { id: number }) => c.id)).toEqual([contact.id]);
     expect(res.body.category.name).toBe('General');
     expect(res.body.sub_category.name).toBe('General');
-    expect(res.body.assignee.id).toBe(agent.user.id);
-    expect(res.body.opener.id).toBe(agent.user.id);
+    expect(res.body.assignee.id).toBe(staff.agent.user.id);
+    expect(res.body.opener.id).toBe(staff.agent.user.id);
     expect(res.body.attachments).toEqual([]);
 
-    await api().post(`/api/v1/tickets/${ticket.id}/read-replies`).set(agent.auth).expect(201, { success: true });
-    const after = await api().get(`/api/v1/tickets/${ticket.id}`).set(agent.auth).expect(200);
+    await api().post(`/api/v1/tickets/${ticket.id}/read-replies`).set(staff.agent.auth).expect(201, { success: true });
+    const after = await api().get(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).expect(200);
     expect(after.body.has_unread_replies).toBe(false);
     expect(after.body.replies.every((r: { seen_at: string | null }) => r.seen_at !== null)).toBe(true);
   });
 
   it('answers 404 for unknown and malformed ids', async () => {
-    await api().get('/api/v1/tickets/999999').set(agent.auth).expect(404);
-    await api().get('/api/v1/tickets/abc').set(agent.auth).expect(404);
-    await api().get('/api/v1/tickets/99999999999999').set(agent.auth).expect(404);
+    await api().get('/api/v1/tickets/999999').set(staff.agent.auth).expect(404);
+    await api().get('/api/v1/tickets/abc').set(staff.agent.auth).expect(404);
+    await api().get('/api/v1/tickets/99999999999999').set(staff.agent.auth).expect(404);
   });
 });
 
 describe('PUT /api/v1/tickets/{id}', () => {
   it('updates only the given fields and answers 201 with the replies', async () => {
-    const ticket = await makeTicket({ agent });
+    const ticket = await makeTicket({ agent: staff.agent });
     const other = await makeUser();
     const res = await api()
       .put(`/api/v1/tickets/${ticket.id}`)
-      .set(agent.auth)
+      .set(staff.agent.auth)
       .send({ subject: '<i>New</i> subject', tags: ['a', 'b'], assignee_id: other.user.id, priority_id: 3 })
       .expect(201);
     expect(res.body).toMatchObject({ subject: 'New subject', tags: ['a', 'b'], assignee_id: other.user.id, priority_id: 3, body: ticket.body });
-    expect(res.body.assigned_by).toBe(agent.user.id);
+    expect(res.body.assigned_by).toBe(staff.agent.user.id);
     expect(res.body.replies).toEqual([]);
   });
 
   it('closes with close, and requests a closure with closure', async () => {
-    const ticket = await makeTicket({ agent });
-    const r1 = await api().put(`/api/v1/tickets/${ticket.id}`).set(agent.auth).send({ closure: true }).expect(201);
+    const ticket = await makeTicket({ agent: staff.agent });
+    const r1 = await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ closure: true }).expect(201);
     expect(r1.body.closure).toBe(true);
     expect(r1.body.closure_requested_at).not.toBeNull();
-    const r2 = await api().put(`/api/v1/tickets/${ticket.id}`).set(agent.auth).send({ close: true }).expect(201);
+    const r2 = await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ close: true }).expect(201);
     expect(r2.body.open).toBe(false);
     expect(r2.body.closed_at).not.toBeNull();
   });
 
   it('refuses a sub-category of another category, unknown ids, and bad types', async () => {
-    const ticket = await makeTicket({ agent });
+    const ticket = await makeTicket({ agent: staff.agent });
     const [cat] = await db()('ticket_categories').insert({ name: 'Other' }).returning('id');
-    const r = await api().put(`/api/v1/tickets/${ticket.id}`).set(agent.auth).send({ ticket_category_id: cat.id }).expect(400);
+    const r = await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ ticket_category_id: cat.id }).expect(400);
     expect(r.body.error.details.fields).toHaveProperty('ticket_sub_category_id');
-    await api().put(`/api/v1/tickets/${ticket.id}`).set(agent.auth).send({ status_id: 4242 }).expect(400);
-    await api().put(`/api/v1/tickets/${ticket.id}`).set(agent.auth).send({ tags: 'x' }).expect(400);
-    await api().put(`/api/v1/tickets/${ticket.id}`).set(agent.auth).send({ ticketable_id: 999999 }).expect(404);
-    await api().put(`/api/v1/tickets/999999`).set(agent.auth).send({ subject: 'x' }).expect(404);
+    await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ status_id: 4242 }).expect(400);
+    await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ tags: 'x' }).expect(400);
+    await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ ticketable_id: 999999 }).expect(404);
+    await api().put(`/api/v1/tickets/999999`).set(staff.agent.auth).send({ subject: 'x' }).expect(404);
   });
 });
 
 describe('DELETE /api/v1/tickets/{id}', () => {
   it('deletes the ticket with its replies', async () => {
-    const ticket = await makeTicket({ agent });
+    const ticket = await makeTicket({ agent: staff.agent });
     await api()
       .post(`/api/v1/replies?ticket_id=${ticket.id}`)
-      .set(agent.auth)
+      .set(staff.agent.auth)
       .send({ body: 'x', close: false, send_to_assignee: false, send_to_contacts: false })
       .expect(201);
-    await api().delete(`/api/v1/tickets/${ticket.id}`).set(agent.auth).expect(200, { response: 'element deleted' });
+    await api().delete(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).expect(200, { response: 'element deleted' });
     expect(await db()('replies').where({ ticket_id: ticket.id }).first()).toBeUndefined();
-    await api().delete(`/api/v1/tickets/${ticket.id}`).set(agent.auth).expect(404);
+    await api().delete(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).expect(404);
   });
 });
 
 describe('lifecycle routes', () => {
   it('assigns, frees, closes, opens and reopens', async () => {
-    const ticket = await makeTicket({ agent });
+    const ticket = await makeTicket({ agent: staff.agent });
     const other = await makeUser();
-    const a = await api().put(`/api/v1/tickets/assign/${ticket.id}`).set(agent.auth).send({ assignee_id: other.user.id }).expect(201);
+    const a = await api().put(`/api/v1/tickets/assign/${ticket.id}`).set(staff.agent.auth).send({ assignee_id: other.user.id }).expect(201);
     expect(a.body).toMatchObject({ id: other.user.id, email: other.user.email });
     const queued = await db()('outbound_emails').where({ ticket_id: ticket.id, template: 'ticket_assigned' });
     expect(queued).toHaveLength(1);
     expect(queued[0].to_addresses).toEqual([{ name: other.user.name, address: other.user.email }]);
 
-    await api().put(`/api/v1/tickets/assign/${ticket.id}`).set(agent.auth).send({}).expect(400);
-    await api().put(`/api/v1/tickets/assign/${ticket.id}`).set(agent.auth).send({ assignee_id: 999999 }).expect(404);
-    await api().put(`/api/v1/tickets/assign/999999`).set(agent.auth).send({ assignee_id: other.user.id }).expect(404);
+    await api().put(`/api/v1/tickets/assign/${ticket.id}`).set(staff.agent.auth).send({}).expect(400);
+    await api().put(`/api/v1/tickets/assign/${ticket.id}`).set(staff.agent.auth).send({ assignee_id: 999999 }).expect(404);
+    await api().put(`/api/v1/tickets/assign/999999`).set(staff.agent.auth).send({ assignee_id: other.user.id }).expect(404);
 
-    await api().put(`/api/v1/tickets/free/${ticket.id}`).set(agent.auth).expect(201, { response: 'ticket freed' });
+    await api().put(`/api/v1/tickets/free/${ticket.id}`).set(staff.agent.auth).expect(201, { response: 'ticket freed' });
     expect((await db()('tickets').where({ id: ticket.id }).first()).assignee_id).toBeNull();
 
-    await api().put(`/api/v1/tickets/close/${ticket.id}`).set(agent.auth).expect(201, { response: 'ticket closed' });
+    await api().put(`/api/v1/tickets/close/${ticket.id}`).set(staff.agent.auth).expect(201, { response: 'ticket closed' });
     expect((await db()('tickets').where({ id: ticket.id }).first()).open).toBe(false);
-    await api().put(`/api/v1/tickets/open/${ticket.id}`).set(agent.auth).expect(201, { response: 'ticket open' });
+    await api().put(`/api/v1/tickets/open/${ticket.id}`).set(staff.agent.auth).expect(201, { response: 'ticket open' });
     expect((await db()('tickets').where({ id: ticket.id }).first()).open).toBe(true);
 
-    await api().put(`/api/v1/tickets/${ticket.id}`).set(agent.auth).send({ closure: true }).expect(201);
-    const opened = await api().put(`/api/v1/tickets/open/${ticket.id}`).set(agent.auth).expect(201);
+    await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ closure: true }).expect(201);
+    const opened = await api().put(`/api/v1/tickets/open/${ticket.id}`).set(staff.agent.auth).expect(201);
     expect(opened.body).toMatchObject({ id: ticket.id, closure: false, open: true });
 
-    await api().put(`/api/v1/tickets/${ticket.id}`).set(agent.auth).send({ closure: true }).expect(201);
-    const re = await api().put(`/api/v1/tickets/reopen/${ticket.id}`).set(agent.auth).expect(201);
+    await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ closure: true }).expect(201);
+    const re = await api().put(`/api/v1/tickets/reopen/${ticket.id}`).set(staff.agent.auth).expect(201);
     expect(re.body).toMatchObject({ id: ticket.id, closure: false, closure_requested_at: null });
 
     for (const path of ['free', 'close', 'open', 'reopen']) {
-      await api().put(`/api/v1/tickets/${path}/999999`).set(agent.auth).expect(404);
+      await api().put(`/api/v1/tickets/${path}/999999`).set(staff.agent.auth).expect(404);
     }
   });
 
   it('amends the time with signed corrections', async () => {
-    const ticket = await makeTicket({ agent });
-    await api().put(`/api/v1/tickets/amend/${ticket.id}`).set(agent.auth).send({ time: 30 }).expect(201, { response: 'ticket time amended' });
-    await api().put(`/api/v1/tickets/amend/${ticket.id}`).set(agent.auth).send({ time: '-10' }).expect(201);
+    const ticket = await makeTicket({ agent: staff.agent });
+    await api().put(`/api/v1/tickets/amend/${ticket.id}`).set(staff.agent.auth).send({ time: 30 }).expect(201, { response: 'ticket time amended' });
+    await api().put(`/api/v1/tickets/amend/${ticket.id}`).set(staff.agent.auth).send({ time: '-10' }).expect(201);
     expect((await db()('tickets').where({ id: ticket.id }).first()).time).toBe(20);
     const segments = await db()('time_segments').where({ ticket_id: ticket.id, kind: 'amend' }).orderBy('id');
     expect(segments.map((s: { minutes: number }) => s.minutes)).toEqual([30, -10]);
     for (const time of [undefined, 'ten', 1.5, 0, true]) {
-      await api().put(`/api/v1/tickets/amend/${ticket.id}`).set(agent.auth).send({ time }).expect(400);
+      await api().put(`/api/v1/tickets/amend/${ticket.id}`).set(staff.agent.auth).send({ time }).expect(400);
     }
-    await api().put(`/api/v1/tickets/amend/999999`).set(agent.auth).send({ time: 5 }).expect(404);
+    await api().put(`/api/v1/tickets/amend/999999`).set(staff.agent.auth).send({ time: 5 }).expect(404);
   });
 
   it('creates a closed invoicing ticket', async () => {
     const customer = await makeCustomer();
     const res = await api()
       .post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`)
-      .set(agent.auth)
+      .set(staff.agent.auth)
       .send({ time: 90, reference: 'INV-7', ticket_date: '2026-01-15' })
       .expect(201);
     expect(res.body.response).toBe('ticket created');
     expect(res.body.ticket).toMatchObject({ open: false, time: 90, subject: 'Invoicing: INV-7', opened_at: '2026-01-15 00:00:00' });
-    await api().post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`).set(agent.auth).send({ time: 0 }).expect(400);
-    await api().post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`).set(agent.auth).send({ time: 5, ticket_date: '15/01/2026' }).expect(400);
-    await api().post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=999999`).set(agent.auth).send({ time: 5 }).expect(404);
+    await api().post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`).set(staff.agent.auth).send({ time: 0 }).expect(400);
+    await api().post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`).set(staff.agent.auth).send({ time: 5, ticket_date: '15/01/2026' }).expect(400);
+    await api().post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=999999`).set(staff.agent.auth).send({ time: 5 }).expect(404);
   });
 
   it('shows the customer of a ticket with its contacts', async () => {
     const customer = await makeCustomer();
     const contact = await makeContact(customer);
-    const ticket = await makeTicket({ agent, customer, contact });
-    const res = await api().get(`/api/v1/tickets/${ticket.id}/customer`).set(agent.auth).expect(200);
+    const ticket = await makeTicket({ agent: staff.agent, customer, contact });
+    const res = await api().get(`/api/v1/tickets/${ticket.id}/customer`).set(staff.agent.auth).expect(200);
     expect(res.body).toMatchObject({ id: customer.id, contacts: [{ id: contact.id, email: contact.email }] });
-    await api().get(`/api/v1/tickets/999999/customer`).set(agent.auth).expect(404);
+    await api().get(`/api/v1/tickets/999999/customer`).set(staff.agent.auth).expect(404);
   });
 
   it('attaches and detaches contacts of the same customer, never the last one', async () => {
@@ -324,16 +318,16 @@ describe('lifecycle routes', () => {
     const c1 = await makeContact(customer);
     const c2 = await makeContact(customer);
     const stranger = await makeContact();
-    const ticket = await makeTicket({ agent, customer, contact: c1 });
-    await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(agent.auth).send({ associated: [c2.id], unassociated: [] }).expect(201, { response: '1 associated and 0 unassociated' });
-    await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(agent.auth).send({ associated: [], unassociated: [c1.id, c2.id] }).expect(201, { response: '0 associated and 1 unassociated' });
+    const ticket = await makeTicket({ agent: staff.agent, customer, contact: c1 });
+    await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(staff.agent.auth).send({ associated: [c2.id], unassociated: [] }).expect(201, { response: '1 associated and 0 unassociated' });
+    await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(staff.agent.auth).send({ associated: [], unassociated: [c1.id, c2.id] }).expect(201, { response: '0 associated and 1 unassociated' });
     const left = await db()('ticket_contacts').where({ ticket_id: ticket.id });
     expect(left).toHaveLength(1);
     expect((await db()('tickets').where({ id: ticket.id }).first()).contact_id).toBe(left[0].contact_id);
-    const bad = await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(agent.auth).send({ associated: [stranger.id, 999999], unassociated: [] }).expect(400);
+    const bad = await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(staff.agent.auth).send({ associated: [stranger.id, 999999], unassociated: [] }).expect(400);
     expect(Object.keys(bad.body.error.details.fields)).toEqual(['associated.0', 'associated.1']);
-    await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(agent.auth).send({ associated: [] }).expect(400);
-    await api().put(`/api/v1/tickets/999999/associates`).set(agent.auth).send({ associated: [], unassociated: [] }).expect(404);
+    await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(staff.agent.auth).send({ associated: [] }).expect(400);
+    await api().put(`/api/v1/tickets/999999/associates`).set(staff.agent.auth).send({ associated: [], unassociated: [] }).expect(404);
   });
 });
 
@@ -401,7 +395,7 @@ describe('GET /api/v1/tickets/search', () => {
 
   it('refuses unknown filters and includes, and bad values', async () => {
     for (const q of ['filter[nope]=1', 'include=secrets', 'filter[assignee_id]=abc', 'filter[open]=maybe', 'per_page=0']) {
-      const res = await api().get(`/api/v1/tickets/search?${q}`).set(agent.auth).expect(400);
+      const res = await api().get(`/api/v1/tickets/search?${q}`).set(staff.agent.auth).expect(400);
       expect(res.body.error.code).toBe('validation_failed');
     }
   });
@@ -451,7 +445,7 @@ describe('auth', () => {
     const u = await makeUser();
     const rows = await db()('api_tokens').where({ user_id: u.user.id });
     expect(JSON.stringify(rows)).not.toContain(u.token.split('_')[2]);
-    expect(admin.user.role).toBe('admin');
+    expect(staff.admin.user.role).toBe('admin');
   });
 });
 
@@ -472,7 +466,7 @@ describe('malformed requests never answer 500', () => {
     ['get', '/api/v1/tickets/search?filter[ticketable_id]=99999999999', ''],
     ['get', '/api/v1/replies', ''],
   ])('%s %s %s', async (method, path, body) => {
-    const req = (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path).set(agent.auth);
+    const req = (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path).set(staff.agent.auth);
     const res = body ? await req.set('Content-Type', 'application/json').send(body) : await req;
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
@@ -481,7 +475,7 @@ describe('malformed requests never answer 500', () => {
 
   it('answers 413 to a body over the limit', async () => {
     const big = JSON.stringify({ body: 'x'.repeat(3 * 1024 * 1024) });
-    const res = await api().post('/api/v1/replies?ticket_id=1').set(agent.auth).set('Content-Type', 'application/json').send(big);
+    const res = await api().post('/api/v1/replies?ticket_id=1').set(staff.agent.auth).set('Content-Type', 'application/json').send(big);
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
   });

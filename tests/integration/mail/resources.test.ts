@@ -4,7 +4,7 @@
 import { db } from '../../../src/db/knex';
 import { ingestMessage } from '../../../src/mail/inbound/ingest';
 import { childEnv, runCli } from '../../helpers/cli';
-import { type Agent, api, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
+import { api, useStaff, makeContact, makeCustomer, makeTicket } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 import fs from 'node:fs';
@@ -14,18 +14,13 @@ import path from 'node:path';
 const database = useTestDatabase();
 jest.setTimeout(60_000);
 
-let admin: Agent;
-let agent: Agent;
-beforeAll(async () => {
-  admin = await makeUser('admin');
-  agent = await makeUser('agent');
-});
+const staff = useStaff();
 
 describe('/api/v1/ticketing/mailboxes', () => {
   it('CRUD with a write-only, encrypted password', async () => {
     const res = await api()
       .post('/api/v1/ticketing/mailboxes')
-      .set(admin.auth)
+      .set(staff.admin.auth)
       .send({ name: 'Support', email: 'Help@Acme.test', imap_host: '127.0.0.1', imap_port: 1143, imap_secure: false, imap_username: 'help', imap_password: 's3cret!' })
       .expect(201);
     expect(res.body).toMatchObject({ email: 'help@acme.test', has_password: true, after_import: 'seen', unknown_sender: 'quarantine', import_existing: 'unseen', imap_folder: 'INBOX' });
@@ -33,16 +28,16 @@ describe('/api/v1/ticketing/mailboxes', () => {
     const row = await db()('mailboxes').where({ id: res.body.id }).first();
     expect(row.imap_password_encrypted).toMatch(/^v1:/);
     expect(row.imap_password_encrypted).not.toContain('s3cret');
-    await api().post('/api/v1/ticketing/mailboxes').set(admin.auth).send({ name: 'x', email: 'help@acme.test' }).expect(409);
-    await api().post('/api/v1/ticketing/mailboxes').set(admin.auth).send({ name: 'x', email: 'x@acme.test', after_import: 'move' }).expect(400);
-    await api().post('/api/v1/ticketing/mailboxes').set(admin.auth).send({ name: 'x', email: 'not-an-email' }).expect(400);
-    await api().post('/api/v1/ticketing/mailboxes').set(agent.auth).send({ name: 'x', email: 'y@acme.test' }).expect(403);
-    const upd = await api().put(`/api/v1/ticketing/mailboxes/${res.body.id}`).set(admin.auth).send({ after_import: 'move', move_to: 'Done' }).expect(200);
+    await api().post('/api/v1/ticketing/mailboxes').set(staff.admin.auth).send({ name: 'x', email: 'help@acme.test' }).expect(409);
+    await api().post('/api/v1/ticketing/mailboxes').set(staff.admin.auth).send({ name: 'x', email: 'x@acme.test', after_import: 'move' }).expect(400);
+    await api().post('/api/v1/ticketing/mailboxes').set(staff.admin.auth).send({ name: 'x', email: 'not-an-email' }).expect(400);
+    await api().post('/api/v1/ticketing/mailboxes').set(staff.agent.auth).send({ name: 'x', email: 'y@acme.test' }).expect(403);
+    const upd = await api().put(`/api/v1/ticketing/mailboxes/${res.body.id}`).set(staff.admin.auth).send({ after_import: 'move', move_to: 'Done' }).expect(200);
     expect(upd.body).toMatchObject({ after_import: 'move', move_to: 'Done' });
-    const test = await api().post(`/api/v1/ticketing/mailboxes/${res.body.id}/test`).set(admin.auth).expect(200);
+    const test = await api().post(`/api/v1/ticketing/mailboxes/${res.body.id}/test`).set(staff.admin.auth).expect(200);
     expect(test.body.ok).toBe(false);
     expect(test.body.error).toBeTruthy();
-    await api().delete(`/api/v1/ticketing/mailboxes/${res.body.id}`).set(admin.auth).expect(200);
+    await api().delete(`/api/v1/ticketing/mailboxes/${res.body.id}`).set(staff.admin.auth).expect(200);
   });
 });
 
@@ -52,13 +47,13 @@ describe('/api/v1/ticketing/inbound_emails', () => {
     const raw = await buildMail({ from: 'Stranger <stranger@unknown.test>', subject: 'Help please', messageId: '<stranger-1@unknown.test>' });
     const r = await ingestMessage({ mailbox, raw });
     expect(r.outcome).toBe('quarantined');
-    const list = await api().get(`/api/v1/ticketing/inbound_emails?filter[outcome]=quarantined&filter[mailbox_id]=${mailbox.id}`).set(agent.auth).expect(200);
+    const list = await api().get(`/api/v1/ticketing/inbound_emails?filter[outcome]=quarantined&filter[mailbox_id]=${mailbox.id}`).set(staff.agent.auth).expect(200);
     expect(list.body.map((x: { id: number }) => x.id)).toEqual([r.inboundEmailId]);
-    const byId = await api().get(`/api/v1/ticketing/inbound_emails?filter[message_id]=${encodeURIComponent('<stranger-1@unknown.test>')}`).set(agent.auth).expect(200);
+    const byId = await api().get(`/api/v1/ticketing/inbound_emails?filter[message_id]=${encodeURIComponent('<stranger-1@unknown.test>')}`).set(staff.agent.auth).expect(200);
     expect(byId.body).toHaveLength(1);
-    const shown = await api().get(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}`).set(agent.auth).expect(200);
+    const shown = await api().get(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}`).set(staff.agent.auth).expect(200);
     expect(shown.body).toMatchObject({ from: 'stranger@unknown.test', from_name: 'Stranger', subject: 'Help please', outcome: 'quarantined', size: raw.length });
-    const rawRes = await api().get(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/raw`).set(agent.auth).buffer(true).parse((res, cb) => {
+    const rawRes = await api().get(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/raw`).set(staff.agent.auth).buffer(true).parse((res, cb) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => cb(null, Buffer.concat(parts)));
@@ -66,26 +61,26 @@ describe('/api/v1/ticketing/inbound_emails', () => {
     expect((rawRes.body as Buffer).equals(raw)).toBe(true);
 
     const customer = await makeCustomer();
-    const assigned = await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(agent.auth).send({ customer_id: customer.id }).expect(200);
+    const assigned = await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(staff.agent.auth).send({ customer_id: customer.id }).expect(200);
     expect(assigned.body.outcome).toBe('ticket_created');
     const ticket = await db()('tickets').where({ id: assigned.body.ticket_id }).first();
     expect(ticket).toMatchObject({ ticketable_id: customer.id, subject: 'Help please', origin: 'email' });
     expect(await db()('contacts').where({ email: 'stranger@unknown.test', contactable_id: customer.id })).toHaveLength(1);
-    await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(agent.auth).send({ customer_id: customer.id }).expect(409);
+    await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(staff.agent.auth).send({ customer_id: customer.id }).expect(409);
   });
 
   it('assigns a quarantined message as a reply on a ticket', async () => {
     const mailbox = await makeMailbox();
     const customer = await makeCustomer();
     const contact = await makeContact(customer);
-    const ticket = await makeTicket({ agent, customer, contact });
+    const ticket = await makeTicket({ agent: staff.agent, customer, contact });
     const r = await ingestMessage({ mailbox, raw: await buildMail({ from: 'cc.person@elsewhere.test', text: 'Adding my two cents.' }) });
-    const assigned = await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(agent.auth).send({ ticket_id: ticket.id }).expect(200);
+    const assigned = await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(staff.agent.auth).send({ ticket_id: ticket.id }).expect(200);
     expect(assigned.body).toMatchObject({ outcome: 'reply_added', ticket_id: ticket.id });
     const reply = await db()('replies').where({ id: assigned.body.reply_id }).first();
     expect(reply.body).toBe('<p>Adding my two cents.</p>');
-    await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(agent.auth).send({}).expect(400);
-    await api().post(`/api/v1/ticketing/inbound_emails/999999/assign`).set(agent.auth).send({ ticket_id: ticket.id }).expect(404);
+    await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(staff.agent.auth).send({}).expect(400);
+    await api().post(`/api/v1/ticketing/inbound_emails/999999/assign`).set(staff.agent.auth).send({ ticket_id: ticket.id }).expect(404);
   });
 
   it('retries a failed message and refuses to retry others', async () => {
@@ -96,11 +91,11 @@ describe('/api/v1/ticketing/inbound_emails', () => {
     const r = await ingestMessage({ mailbox, raw });
     await db()('inbound_emails').where({ id: r.inboundEmailId }).update({ outcome: 'failed', ticket_id: null, error: 'simulated' });
     await db()('tickets').where({ id: r.ticketId }).delete();
-    const retried = await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/retry`).set(agent.auth).expect(200);
+    const retried = await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/retry`).set(staff.agent.auth).expect(200);
     expect(retried.body.outcome).toBe('ticket_created');
     expect(retried.body.inboundEmailId).toBe(r.inboundEmailId);
-    await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/retry`).set(agent.auth).expect(409);
-    await api().get('/api/v1/ticketing/inbound_emails?filter[outcome]=nonsense').set(agent.auth).expect(400);
+    await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/retry`).set(staff.agent.auth).expect(409);
+    await api().get('/api/v1/ticketing/inbound_emails?filter[outcome]=nonsense').set(staff.agent.auth).expect(400);
   });
 });
 
