@@ -39,6 +39,13 @@ const schema = z
     EMBEDDED_PG_PORT: int(54329, 1).refine((p) => p < 65536, 'must be a port number'),
     CONTENT_URL_TTL_SECONDS: seconds(7 * 24 * 3600),
     DB_POOL_MAX: int(10, 1),
+    MAILER_POLL_SECONDS: seconds(1),
+    MAILER_BATCH_SIZE: int(50, 1),
+    MAILER_LEASE_SECONDS: seconds(300),
+    MAILER_RETRY_BASE_SECONDS: seconds(60),
+    MAILER_RETRY_MAX_DELAY_SECONDS: seconds(4 * 3600),
+    MAILER_GIVE_UP_SECONDS: seconds(24 * 3600),
+    SMTP_POOL_CONNECTIONS: int(5, 1),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL && !env.HELPDESK_SECRET) {
@@ -72,6 +79,18 @@ export interface Config {
   readonly embeddedPgPort: number;
   readonly contentUrlTtlSeconds: number;
   readonly dbPoolMax: number;
+  /** How often an idle mailer looks for due messages. */
+  readonly mailerPollSeconds: number;
+  /** Messages claimed per transaction. */
+  readonly mailerBatchSize: number;
+  /** How long a claimed message is held before another mailer may take it (a crash). */
+  readonly mailerLeaseSeconds: number;
+  /** First retry delay of a temporary failure; it doubles up to the cap. */
+  readonly mailerRetryBaseSeconds: number;
+  readonly mailerRetryMaxDelaySeconds: number;
+  /** A message still failing this long after it was queued fails for good. */
+  readonly mailerGiveUpSeconds: number;
+  readonly smtpPoolConnections: number;
 }
 
 /** Raised when the environment holds a bad value; `problems` names each variable. */
@@ -112,6 +131,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     contentUrlTtlSeconds: e.CONTENT_URL_TTL_SECONDS,
     dbPoolMax: e.DB_POOL_MAX,
+    mailerPollSeconds: e.MAILER_POLL_SECONDS,
+    mailerBatchSize: e.MAILER_BATCH_SIZE,
+    mailerLeaseSeconds: e.MAILER_LEASE_SECONDS,
+    mailerRetryBaseSeconds: e.MAILER_RETRY_BASE_SECONDS,
+    mailerRetryMaxDelaySeconds: e.MAILER_RETRY_MAX_DELAY_SECONDS,
+    mailerGiveUpSeconds: e.MAILER_GIVE_UP_SECONDS,
+    smtpPoolConnections: e.SMTP_POOL_CONNECTIONS,
   });
 }
 

@@ -20,6 +20,7 @@ import { registerCustomerRoutes } from './routes/customers/router';
 import { registerDocsRoutes } from './routes/docs/router';
 import { registerHealthRoutes } from './routes/health/router';
 import { registerMailRoutes } from './routes/mail/router';
+import { registerOutboundRoutes } from './routes/outbound/router';
 import { registerReplyRoutes } from './routes/replies/router';
 import { registerSupportSheetRoutes } from './routes/sheets/router';
 import { registerTeamRoutes } from './routes/teams/router';
@@ -46,6 +47,7 @@ const ROUTE_MODULES = [
   registerConfigRoutes,
   registerAttachmentRoutes,
   registerMailRoutes,
+  registerOutboundRoutes,
 ];
 
 /** A router with every API route, prefixed `/api`. */

@@ -5,13 +5,21 @@ export interface Address {
   address: string;
 }
 
+/** A recipient left out of a message, and why. */
+export interface DroppedRecipient {
+  address: string;
+  reason: SuppressionReason;
+}
+
+export type SuppressionReason = 'our_mailbox' | 'undeliverable' | 'no_reply' | 'rate_limit';
+
 export type OutboundState = 'queued' | 'sent' | 'failed' | 'bounced' | 'suppressed';
 
 /** A row of the transactional outbox: one message to send, with its fixed Message-ID. */
 export class OutboundEmail extends BaseModel {
   static override tableName = 'outbound_emails';
   static override get jsonAttributes() {
-    return ['data', 'to_addresses', 'cc_addresses'];
+    return ['data', 'to_addresses', 'cc_addresses', 'dropped_recipients', 'rejected_recipients'];
   }
 
   declare id: number;
@@ -36,4 +44,13 @@ export class OutboundEmail extends BaseModel {
   declare mailbox_id: number | null;
   declare bounce_inbound_email_id: number | null;
   declare bounce_reason: string | null;
+  declare from_address: string | null;
+  declare reply_to: string | null;
+  declare dropped_recipients: DroppedRecipient[];
+  declare rejected_recipients: string[];
+  declare last_response: string | null;
+  declare last_attempt_at: Date | null;
+  declare queued_at: Date | null;
+  declare created_at: Date;
+  declare updated_at: Date;
 }

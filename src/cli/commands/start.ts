@@ -11,10 +11,11 @@ import { openDatabase } from '../../db/open';
 import { createApp } from '../../http/app';
 import { logger } from '../../logger';
 import { ImapRole } from '../../mail/imap/imapRole';
+import { MailerRole } from '../../mail/outbound/mailerRole';
 import { UsageError, parse } from '../args';
 
 /** The roles this build can run; the others arrive with their issues. */
-export const AVAILABLE_ROLES = ['api', 'imap'] as const;
+export const AVAILABLE_ROLES = ['api', 'imap', 'mailer'] as const;
 const ALL_ROLES = ['api', 'imap', 'mailer', 'scheduler'];
 
 interface RunningRole {
@@ -69,6 +70,11 @@ export async function startCommand(argv: string[]): Promise<number> {
     const imap = new ImapRole();
     await imap.start();
     running.push({ name: 'imap', stop: () => imap.stop() });
+  }
+  if (roles.includes('mailer')) {
+    const mailer = new MailerRole();
+    await mailer.start();
+    running.push({ name: 'mailer', stop: () => mailer.stop() });
   }
 
   const signal = await stopRequested;

@@ -10,12 +10,12 @@ import { Reply } from '../../models/Reply';
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
 import { getSettings } from '../../services/config/settings';
+import { queueTeamNotification, queueCustomerMail } from '../../services/outbox/notifications';
 import { queueEmail } from '../../services/outbox/queueEmail';
 import { createTicket } from '../../services/tickets/createTicket';
 import { ticketContactIds } from '../../services/tickets/loadTicket';
 import { autoStatusId } from '../../services/tickets/statuses';
 import { finalBody, rawBody, storeAttachments } from './content';
-import { notifyTeam } from './notify';
 import type { ParsedMessage } from './parse';
 
 async function recordMessageId(trx: Knex, parsed: ParsedMessage, ticketId: number, replyId: number | null): Promise<void> {
@@ -80,7 +80,7 @@ export async function ticketFromMail(trx: Knex, input: NewTicketInput): Promise<
   }
   await recordMessageId(trx, parsed, ticket.id, null);
   const fresh = ticket;
-  await notifyTeam(trx, fresh, 'new_ticket_to_team', {});
+  await queueTeamNotification(trx, fresh, 'new_ticket_to_team');
   const settings = await getSettings(trx);
   if (settings.auto_acknowledge && !input.flags.includes('machine_generated') && parsed.from) {
     await queueEmail({
@@ -148,7 +148,7 @@ export async function customerReply(
       closed_at: null,
       updated_at: now(),
     });
-  await notifyTeam(trx, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
+  await queueTeamNotification(trx, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
   return reply;
 }
 
@@ -160,19 +160,6 @@ export async function agentReply(trx: Knex, input: ReplyInput & { agentId: numbe
   await trx('tickets')
     .where({ id: input.ticket.id })
     .update({ exchanges: input.ticket.exchanges + 1, ...(statusId ? { status_id: statusId } : {}), updated_at: now() });
-  if (contactIds.length) {
-    const contacts: { id: number; name: string; email: string }[] = await trx('contacts').whereIn('id', contactIds).select('id', 'name', 'email');
-    const ordered = contactIds.map((id) => contacts.find((c) => c.id === id)!).filter(Boolean);
-    await queueEmail({
-      trx,
-      template: 'agent_reply',
-      to: [{ name: ordered[0]!.name, address: ordered[0]!.email }],
-      cc: ordered.slice(1).map((c) => ({ name: c.name, address: c.email })),
-      ticketId: input.ticket.id,
-      replyId: reply.id,
-      data: { ticket_id: input.ticket.id, reply_id: reply.id },
-      automatic: false,
-    });
-  }
+  await queueCustomerMail(trx, input.ticket, { template: 'agent_reply', replyId: reply.id, automatic: false });
   return reply;
 }

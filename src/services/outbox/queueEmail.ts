@@ -26,12 +26,16 @@ export interface QueueEmailInput {
   /** Automatic mail (notifications, reminders) is marked so and rate-limited. */
   automatic: boolean;
   subject?: string;
+  /** The mailbox it is sent from, when not the ticket's. */
+  mailboxId?: number | null;
 }
 
 /** A new Message-ID on our domain. */
 export function newMessageId(): string {
   return `<${crypto.randomBytes(16).toString('hex')}@${config().mailDomain}>`;
 }
+
+const normalized = (a: Address): Address => (a.name ? { name: a.name, address: a.address.trim().toLowerCase() } : { address: a.address.trim().toLowerCase() });
 
 /** Queues one message; returns its outbox row. */
 export async function queueEmail(input: QueueEmailInput): Promise<OutboundEmail> {
@@ -43,13 +47,15 @@ export async function queueEmail(input: QueueEmailInput): Promise<OutboundEmail>
     recipient_user_id: input.recipientUserId ?? null,
     template: input.template,
     data: input.data ?? {},
-    to_addresses: input.to,
-    cc_addresses: input.cc ?? [],
+    to_addresses: input.to.map(normalized),
+    cc_addresses: (input.cc ?? []).map(normalized),
+    mailbox_id: input.mailboxId ?? null,
     subject: input.subject ?? null,
     automatic: input.automatic,
     state: 'queued',
     attempts: 0,
     next_attempt_at: at,
+    queued_at: at,
   }).returning('*');
   if (input.ticketId) {
     await TicketMessageId.query(conn(input.trx)).insert({

@@ -9,9 +9,8 @@ import { inTransaction } from '../../db/transaction';
 import { invalid } from '../../errors';
 import { Reply } from '../../models/Reply';
 import type { Ticket } from '../../models/Ticket';
-import { User } from '../../models/User';
 import { sanitizeBody } from '../html/sanitize';
-import { queueEmail } from '../outbox/queueEmail';
+import { queueAgentMail, queueCustomerMail, teamMemberIds } from '../outbox/notifications';
 import { closeTicket } from '../tickets/lifecycle';
 import { loadTicket, ticketContactIds } from '../tickets/loadTicket';
 import { autoStatusId } from '../tickets/statuses';
@@ -25,6 +24,8 @@ export interface CreateReplyInput {
   send_to_contacts: boolean;
   notify_team?: boolean;
   notify_customer?: boolean;
+  /** Attachments uploaded before the reply, to go with it (and with its mail). */
+  attachment_ids?: number[];
 }
 
 /** True when sanitized HTML has no text and no image left. */
@@ -49,13 +50,14 @@ export async function createReply(input: CreateReplyInput, trx?: Knex): Promise<
       customer_visible: toCustomer,
       seen_at: null,
     });
+    if (input.attachment_ids?.length) await linkAttachments(t, ticket, reply, input.attachment_ids);
     if (toCustomer) {
       const statusId = await autoStatusId(t, 'on_admin_reply');
       await ticket.$query(t).patch({
         exchanges: ticket.exchanges + 1,
         ...(statusId ? { status_id: statusId } : {}),
       });
-      await queueCustomerCopy(t, ticket, reply, contactIds);
+      await queueCustomerMail(t, ticket, { template: 'agent_reply', replyId: reply.id, automatic: false });
     }
     await queueAgentCopies(t, ticket, reply, input);
     if (input.close) await closeTicket(ticket.id, t);
@@ -63,48 +65,27 @@ export async function createReply(input: CreateReplyInput, trx?: Knex): Promise<
   });
 }
 
-async function queueCustomerCopy(t: Knex, ticket: Ticket, reply: Reply, contactIds: number[]): Promise<void> {
-  if (contactIds.length === 0) return;
-  const contacts: { id: number; name: string; email: string }[] = await t('contacts')
-    .whereIn('id', contactIds)
-    .select('id', 'name', 'email');
-  const ordered = contactIds.map((id) => contacts.find((c) => c.id === id)!).filter(Boolean);
-  const [primary, ...others] = ordered.map((c) => ({ name: c.name, address: c.email }));
-  await queueEmail({
-    trx: t,
-    template: 'agent_reply',
-    to: [primary!],
-    cc: others,
-    ticketId: ticket.id,
-    replyId: reply.id,
-    data: { ticket_id: ticket.id, reply_id: reply.id },
-    automatic: false,
-  });
+/**
+ * Moves attachments uploaded beforehand onto the reply, in its transaction, so the mail
+ * queued with it carries them. Only attachments of this ticket or of nothing yet, and not
+ * already another reply's.
+ */
+async function linkAttachments(t: Knex, ticket: Ticket, reply: Reply, ids: number[]): Promise<void> {
+  const wanted = [...new Set(ids)];
+  const usable: { id: number }[] = await t('attachments')
+    .whereIn('id', wanted)
+    .whereNull('reply_id')
+    .where((q) => q.where('ticket_id', ticket.id).orWhereNull('ticket_id'))
+    .select('id');
+  const missing = wanted.filter((id) => !usable.some((u) => u.id === id));
+  if (missing.length) throw invalid({ attachment_ids: `no attachment of this ticket free to use: ${missing.join(', ')}` });
+  await t('attachments').whereIn('id', wanted).update({ reply_id: reply.id, ticket_id: ticket.id });
 }
 
-/** The assignee and (with notify_team) the team hear of the reply, one message each. */
+/** The assignee (send_to_assignee) and the team (notify_team) hear of the reply, one message each. */
 async function queueAgentCopies(t: Knex, ticket: Ticket, reply: Reply, input: CreateReplyInput): Promise<void> {
-  const recipients = new Map<number, { template: string }>();
-  if (input.notify_team && ticket.team_id) {
-    const members: { user_id: number }[] = await t('support_team_members')
-      .where({ support_team_id: ticket.team_id })
-      .select('user_id');
-    for (const m of members) recipients.set(m.user_id, { template: 'reply_to_team' });
-  }
-  if (input.send_to_assignee && ticket.assignee_id) recipients.set(ticket.assignee_id, { template: 'reply_to_assignee' });
-  recipients.delete(input.actorId);
-  if (recipients.size === 0) return;
-  const users = await User.query(t).whereIn('id', [...recipients.keys()]).where({ active: true });
-  for (const user of users) {
-    await queueEmail({
-      trx: t,
-      template: recipients.get(user.id)!.template,
-      to: [{ name: user.name, address: user.email }],
-      ticketId: ticket.id,
-      replyId: reply.id,
-      recipientUserId: user.id,
-      data: { ticket_id: ticket.id, reply_id: reply.id },
-      automatic: true,
-    });
-  }
+  const recipients = new Map<number, string>();
+  if (input.notify_team) for (const id of await teamMemberIds(t, { ...ticket, assignee_id: null })) recipients.set(id, 'reply_to_team');
+  if (input.send_to_assignee && ticket.assignee_id) recipients.set(ticket.assignee_id, 'reply_to_assignee');
+  await queueAgentMail(t, ticket, recipients, { replyId: reply.id, exceptUserId: input.actorId });
 }

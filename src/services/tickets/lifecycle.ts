@@ -10,7 +10,7 @@ import { User } from '../../models/User';
 import { ticketBlobs } from '../attachments/attachments';
 import { releaseBlob } from '../blobs/blobStore';
 import { refreshContractPoints } from '../contracts/points';
-import { queueEmail } from '../outbox/queueEmail';
+import { queueAgentMail } from '../outbox/notifications';
 import { loadTicket } from './loadTicket';
 
 /** Closes the ticket now; a pending closure request is settled by it. */
@@ -69,17 +69,10 @@ export async function assignTicket(
       });
     }
     await ticket.$query(t).patch({ assignee_id: assignee.id, assigned_by: opts.actorId, assigned_at: now() });
-    if (assignee.id !== opts.actorId) {
-      await queueEmail({
-        trx: t,
-        template: 'ticket_assigned',
-        to: [{ name: assignee.name, address: assignee.email }],
-        ticketId: ticket.id,
-        recipientUserId: assignee.id,
-        data: { ticket_id: ticket.id, assigned_by: opts.actorId },
-        automatic: true,
-      });
-    }
+    await queueAgentMail(t, ticket, new Map([[assignee.id, 'ticket_assigned']]), {
+      exceptUserId: opts.actorId,
+      data: { assigned_by: opts.actorId },
+    });
     return assignee;
   });
 }

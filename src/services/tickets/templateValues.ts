@@ -6,6 +6,26 @@ import { conn } from '../../db/transaction';
 import type { Ticket } from '../../models/Ticket';
 import type { TemplateValues } from '../templates/variables';
 
+export interface TicketNames {
+  contact?: { name: string; email: string };
+  customer?: string | null;
+  status?: string | null;
+  priority?: string | null;
+}
+
+/** The values from a ticket and the names it refers to, already loaded. */
+export function ticketTemplateValuesFrom(ticket: Pick<Ticket, 'number' | 'subject'>, names: TicketNames): TemplateValues {
+  return {
+    'ticket.number': ticket.number,
+    'ticket.subject': ticket.subject,
+    'ticket.status': names.status,
+    'ticket.priority': names.priority,
+    'contact.name': names.contact?.name,
+    'contact.email': names.contact?.email,
+    'customer.name': names.customer,
+  };
+}
+
 export async function ticketTemplateValues(trx: Knex | undefined, ticket: Ticket): Promise<TemplateValues> {
   const db = conn(trx);
   const [customer, contact, status, priority] = await Promise.all([
@@ -14,13 +34,5 @@ export async function ticketTemplateValues(trx: Knex | undefined, ticket: Ticket
     ticket.status_id ? db('ticket_statuses').where({ id: ticket.status_id }).first('name') : undefined,
     db('priorities').where({ id: ticket.priority_id }).first('name'),
   ]);
-  return {
-    'ticket.number': ticket.number,
-    'ticket.subject': ticket.subject,
-    'ticket.status': status?.name,
-    'ticket.priority': priority?.name,
-    'contact.name': contact?.name,
-    'contact.email': contact?.email,
-    'customer.name': customer?.name,
-  };
+  return ticketTemplateValuesFrom(ticket, { contact, customer: customer?.name, status: status?.name, priority: priority?.name });
 }

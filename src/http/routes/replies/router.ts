@@ -18,6 +18,11 @@ const replyBody = z.object({
   send_to_contacts: z.boolean().describe("mail the reply to the ticket's contacts (makes it customer-visible)"),
   notify_team: z.boolean().optional().describe("mail the ticket's team (not persisted)"),
   notify_customer: z.boolean().optional().describe('same as send_to_contacts (not persisted)'),
+  attachment_ids: z
+    .array(z.number().int().positive())
+    .max(100)
+    .optional()
+    .describe("attachments uploaded beforehand (to this ticket, or to nothing) that go with the reply and its mail"),
 });
 
 export function registerReplyRoutes(router: Router): void {

@@ -1,0 +1,186 @@
+/**
+ * The outbox as the mailer sees it: claim due messages (`FOR UPDATE SKIP LOCKED`, so any
+ * number of mailers share the queue), send them outside any transaction, record the
+ * results in one statement.
+ *
+ * A claim counts an attempt and leases the row for MAILER_LEASE_SECONDS by moving its
+ * `next_attempt_at`: if the process dies while sending, the row falls due again when the
+ * lease ends and is sent once more with the same Message-ID (the receiver sees a
+ * duplicate it can recognise, never a lost message). Temporary failures retry with
+ * doubling delays until MAILER_GIVE_UP_SECONDS after queueing; permanent ones fail at once.
+ */
+import type { Knex } from 'knex';
+import { now } from '../../clock';
+import { config } from '../../config';
+import { OutboundEmail } from '../../models/OutboundEmail';
+import { composeMail } from './compose';
+import { loadContexts } from './context';
+import { type Screened, screenRecipients } from './recipients';
+import { type MailTransport, isPermanentFailure } from './transport';
+
+export interface Claimed {
+  row: OutboundEmail;
+  screened: Screened;
+}
+
+interface Outcome {
+  id: number;
+  state: 'sent' | 'queued' | 'failed';
+  next_attempt_at: Date | null;
+  sent_at: Date | null;
+  last_error: string | null;
+  last_response: string | null;
+  subject: string | null;
+  from_address: string | null;
+  reply_to: string | null;
+  in_reply_to: string | null;
+  references: string | null;
+  rejected_recipients: string[];
+}
+
+export interface BatchResult {
+  claimed: number;
+  sent: number;
+  retrying: number;
+  failed: number;
+  suppressed: number;
+}
+
+const seconds = (s: number) => new Date(now().getTime() + s * 1000);
+
+/** The delay before attempt `attempts + 1`: doubling from the base, capped, with ±10% jitter. */
+export function retryDelaySeconds(attempts: number): number {
+  const cfg = config();
+  const base = Math.min(cfg.mailerRetryBaseSeconds * 2 ** Math.max(0, attempts - 1), cfg.mailerRetryMaxDelaySeconds);
+  return base * (0.9 + Math.random() * 0.2);
+}
+
+/** Claims up to `limit` due messages; those left with no recipient are suppressed instead. */
+export async function claimDue(knex: Knex, limit: number): Promise<{ claimed: Claimed[]; suppressed: number }> {
+  return knex.transaction(async (trx) => {
+    const rows = await OutboundEmail.query(trx)
+      .where('state', 'queued')
+      .where('next_attempt_at', '<=', now())
+      .orderBy('next_attempt_at')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked();
+    if (rows.length === 0) return { claimed: [], suppressed: 0 };
+    const screened = await screenRecipients(trx, rows);
+    const at = now();
+    const claimed: Claimed[] = [];
+    let suppressed = 0;
+    for (const row of rows) {
+      const s = screened.get(row.id)!;
+      if (s.to.length === 0) {
+        suppressed++;
+        await trx('outbound_emails')
+          .where({ id: row.id })
+          .update({
+            state: 'suppressed',
+            suppressed_reason: [...new Set(s.dropped.map((d) => d.reason))].join(', ') || 'no recipient',
+            dropped_recipients: JSON.stringify(s.dropped),
+            updated_at: at,
+          });
+        continue;
+      }
+      if (s.dropped.length) await trx('outbound_emails').where({ id: row.id }).update({ dropped_recipients: JSON.stringify(s.dropped) });
+      claimed.push({ row, screened: s });
+    }
+    if (claimed.length) {
+      await trx('outbound_emails')
+        .whereIn('id', claimed.map((c) => c.row.id))
+        .update({
+          attempts: trx.raw('attempts + 1'),
+          next_attempt_at: seconds(config().mailerLeaseSeconds),
+          last_attempt_at: at,
+          updated_at: at,
+        });
+      for (const c of claimed) c.row.attempts += 1;
+    }
+    return { claimed, suppressed };
+  });
+}
+
+function failureOutcome(row: OutboundEmail, error: unknown): Pick<Outcome, 'state' | 'next_attempt_at' | 'last_error'> {
+  const message = (error as Error)?.message ?? String(error);
+  const giveUpAt = new Date(new Date(row.queued_at ?? row.created_at).getTime() + config().mailerGiveUpSeconds * 1000);
+  if (isPermanentFailure(error)) return { state: 'failed', next_attempt_at: null, last_error: message };
+  const next = seconds(retryDelaySeconds(row.attempts));
+  if (next > giveUpAt) return { state: 'failed', next_attempt_at: null, last_error: `gave up after ${row.attempts} attempts: ${message}` };
+  return { state: 'queued', next_attempt_at: next, last_error: message };
+}
+
+/** Renders and sends claimed messages through `transport`, then records every result. */
+export async function sendClaimed(knex: Knex, transport: MailTransport, claimed: Claimed[]): Promise<Outcome[]> {
+  const contexts = await loadContexts(
+    knex,
+    claimed.map((c) => c.row),
+  );
+  const outcomes = await Promise.all(
+    claimed.map(async ({ row, screened }): Promise<Outcome> => {
+      const base: Outcome = {
+        id: row.id,
+        state: 'sent',
+        next_attempt_at: null,
+        sent_at: null,
+        last_error: null,
+        last_response: null,
+        subject: row.subject,
+        from_address: null,
+        reply_to: null,
+        in_reply_to: null,
+        references: null,
+        rejected_recipients: [],
+      };
+      const context = contexts.get(row.id)!;
+      let mail: ReturnType<typeof composeMail>;
+      try {
+        mail = composeMail(knex, row, screened, context);
+      } catch (error) {
+        // A template or data problem does not get better by waiting: fail it for a person to look at.
+        return { ...base, state: 'failed', last_error: `could not render the message: ${(error as Error).message}` };
+      }
+      try {
+        Object.assign(base, {
+          subject: mail.rendered.subject,
+          from_address: context.mailbox.email,
+          reply_to: mail.replyTo ?? null,
+          in_reply_to: context.thread.inReplyTo ?? null,
+          references: context.thread.references ?? null,
+        });
+        const delivery = await transport.send(mail.message);
+        return { ...base, sent_at: now(), last_response: delivery.response.slice(0, 1000), rejected_recipients: delivery.rejected };
+      } catch (error) {
+        return { ...base, ...failureOutcome(row, error), last_response: String((error as { response?: string }).response ?? '').slice(0, 1000) || null };
+      }
+    }),
+  );
+  await recordOutcomes(knex, outcomes);
+  return outcomes;
+}
+
+/** Writes every outcome of a batch in one statement (only rows still queued: a bounce or retry wins). */
+async function recordOutcomes(knex: Knex, outcomes: Outcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  await knex.raw(
+    `update outbound_emails o set
+       state = v.state, next_attempt_at = v.next_attempt_at, sent_at = coalesce(v.sent_at, o.sent_at),
+       last_error = v.last_error, last_response = v.last_response, subject = coalesce(v.subject, o.subject),
+       from_address = v.from_address, reply_to = v.reply_to, in_reply_to = v.in_reply_to,
+       "references" = v."references", rejected_recipients = v.rejected_recipients, updated_at = ?
+     from jsonb_to_recordset(?::jsonb) as v(
+       id int, state text, next_attempt_at timestamptz, sent_at timestamptz, last_error text, last_response text,
+       subject text, from_address text, reply_to text, in_reply_to text, "references" text, rejected_recipients jsonb)
+     where o.id = v.id and o.state = 'queued'`,
+    [now(), JSON.stringify(outcomes)],
+  );
+}
+
+/** One claim-and-send round; what it did. */
+export async function runBatch(knex: Knex, transport: MailTransport, limit = config().mailerBatchSize): Promise<BatchResult> {
+  const { claimed, suppressed } = await claimDue(knex, limit);
+  const outcomes = claimed.length ? await sendClaimed(knex, transport, claimed) : [];
+  const count = (state: Outcome['state']) => outcomes.filter((o) => o.state === state).length;
+  return { claimed: claimed.length, sent: count('sent'), retrying: count('queued'), failed: count('failed'), suppressed };
+}
