@@ -21,6 +21,8 @@ interface IdRow {
   ticket_id: number;
   message_id: string;
   direction: 'in' | 'out';
+  /** Inbound from the customer (not an agent answering by mail). */
+  from_customer: boolean;
 }
 
 /** References from ids oldest first: the first one, then the latest that fit. */
@@ -44,12 +46,14 @@ export async function threadHeaders(knex: Knex, rows: OutboundEmail[]): Promise<
   if (ticketIds.length === 0) return result;
   const recorded: IdRow[] = (
     await knex.raw(
-      `select id, ticket_id, message_id, direction from (
-         select id, ticket_id, message_id, direction,
-                row_number() over (partition by ticket_id order by id desc) as recent,
-                row_number() over (partition by ticket_id order by id) as oldest
-         from ticket_message_ids where ticket_id = any(?)
-       ) m where recent <= ? or oldest = 1 order by id`,
+      `select id, ticket_id, message_id, direction, from_customer from (
+         select m.id, m.ticket_id, m.message_id, m.direction,
+                m.direction = 'in' and coalesce(r.author_type, 'App\\Contact') = 'App\\Contact' as from_customer,
+                row_number() over (partition by m.ticket_id order by m.id desc) as recent,
+                row_number() over (partition by m.ticket_id order by m.id) as oldest
+         from ticket_message_ids m left join replies r on r.id = m.reply_id
+         where m.ticket_id = any(?)
+       ) t where recent <= ? or oldest = 1 order by id`,
       [ticketIds, RECENT_IDS],
     )
   ).rows;
@@ -60,7 +64,7 @@ export async function threadHeaders(knex: Knex, rows: OutboundEmail[]): Promise<
     const own = all.find((r) => r.message_id === row.message_id);
     const before = all.filter((r) => r.message_id !== row.message_id && (!own || r.id < own.id));
     if (before.length === 0) continue;
-    const lastIn = [...before].reverse().find((r) => r.direction === 'in');
+    const lastIn = [...before].reverse().find((r) => r.from_customer);
     const inReplyTo = (lastIn ?? before[before.length - 1]!).message_id;
     result.set(row.id, { inReplyTo, references: referencesOf(before.map((r) => r.message_id)) });
   }
