@@ -1,5 +1,5 @@
 /**
- * `npm run bench [api|ingest]`: every benchmark (or one), one JSON line per figure, each
+ * `npm run bench [api|ingest|outbox]`: every benchmark (or one), one JSON line per figure, each
  * beside its floor.
  * Set LOG_LEVEL (default silent) and BENCH_* variables to change sizes.
  */
@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === 'api') await (require('./api') as typeof import('./api')).benchApi();
   if (!only || only === 'ingest') await (require('./ingest') as typeof import('./ingest')).benchIngest();
+  if (!only || only === 'outbox') await (require('./outbox') as typeof import('./outbox')).benchOutbox();
 }
 
 main().then(
