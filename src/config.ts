@@ -3,6 +3,7 @@
  * stops the process with a message naming the variable.
  */
 import path from 'node:path';
+import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 
 const MB = 1024 * 1024;
@@ -46,6 +47,7 @@ const schema = z
     MAILER_RETRY_MAX_DELAY_SECONDS: seconds(4 * 3600),
     MAILER_GIVE_UP_SECONDS: seconds(24 * 3600),
     SMTP_POOL_CONNECTIONS: int(5, 1),
+    JOB_RUNS_KEEP_DAYS: int(14, 1),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL && !env.HELPDESK_SECRET) {
@@ -91,6 +93,10 @@ export interface Config {
   /** A message still failing this long after it was queued fails for good. */
   readonly mailerGiveUpSeconds: number;
   readonly smtpPoolConnections: number;
+  /** Schedules set by `SCHEDULE_<JOB>` variables (e.g. SCHEDULE_AUTO_CLOSURE), by variable name. */
+  readonly schedules: Readonly<Record<string, string>>;
+  /** How long the scheduler keeps its (job, slot) claims. */
+  readonly jobRunsKeepDays: number;
 }
 
 /** Raised when the environment holds a bad value; `problems` names each variable. */
@@ -108,6 +114,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  const schedules: Record<string, string> = {};
+  const badSchedules: string[] = [];
+  for (const [key, value] of Object.entries(cleaned)) {
+    if (!key.startsWith('SCHEDULE_') || value === undefined) continue;
+    if (validCron(value)) schedules[key] = value;
+    else badSchedules.push(`${key}: must be a cron expression such as "*/15 * * * *"`);
+  }
+  if (badSchedules.length) throw new ConfigError(badSchedules);
   const dataDir = path.resolve(e.HELPDESK_DATA_DIR);
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
@@ -138,6 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailerRetryMaxDelaySeconds: e.MAILER_RETRY_MAX_DELAY_SECONDS,
     mailerGiveUpSeconds: e.MAILER_GIVE_UP_SECONDS,
     smtpPoolConnections: e.SMTP_POOL_CONNECTIONS,
+    schedules,
+    jobRunsKeepDays: e.JOB_RUNS_KEEP_DAYS,
   });
 }
 

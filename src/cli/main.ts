@@ -4,6 +4,7 @@
 import { ConfigError, config } from '../config';
 import { logger } from '../logger';
 import { UsageError } from './args';
+import { jobsCommand } from './commands/jobs';
 import { mailCommand } from './commands/mail';
 import { migrateCommand } from './commands/migrate';
 import { startCommand } from './commands/start';
@@ -20,6 +21,8 @@ const USAGE = `usage: helpdesk <command>
   mail import --mailbox ID_OR_ADDRESS [FILE|-]
                                         run one raw message through the inbound pipeline
                                         (exit 75 when the database is unreachable)
+  jobs list                             the scheduled jobs and their schedules
+  jobs run NAME [--now ISO-8601]        run one job once, as if the clock read NOW
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -28,6 +31,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   user: userCommand,
   token: tokenCommand,
   mail: mailCommand,
+  jobs: jobsCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -20,4 +20,6 @@ export class SupportContract extends BaseModel {
   declare started_at: Date | null;
   declare expires_at: Date | null;
   declare last_notified_at: Date | null;
+  declare renewed_at: Date | null;
+  declare expired_at: Date | null;
 }

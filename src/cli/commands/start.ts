@@ -12,11 +12,10 @@ import { createApp } from '../../http/app';
 import { logger } from '../../logger';
 import { ImapRole } from '../../mail/imap/imapRole';
 import { MailerRole } from '../../mail/outbound/mailerRole';
+import { SchedulerRole } from '../../jobs/schedulerRole';
 import { UsageError, parse } from '../args';
 
-/** The roles this build can run; the others arrive with their issues. */
-export const AVAILABLE_ROLES = ['api', 'imap', 'mailer'] as const;
-const ALL_ROLES = ['api', 'imap', 'mailer', 'scheduler'];
+export const ROLES = ['api', 'imap', 'mailer', 'scheduler'] as const;
 
 interface RunningRole {
   name: string;
@@ -47,13 +46,12 @@ function startApi(): Promise<RunningRole> {
 
 export async function startCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
-    roles: { type: 'string', default: AVAILABLE_ROLES.join(',') },
+    roles: { type: 'string', default: ROLES.join(',') },
     'no-migrate': { type: 'boolean', default: false },
   });
   const roles = String(values.roles).split(',').map((r) => r.trim()).filter(Boolean);
   for (const r of roles) {
-    if (!ALL_ROLES.includes(r)) throw new UsageError(`unknown role ${r}; roles are ${ALL_ROLES.join(', ')}`);
-    if (!(AVAILABLE_ROLES as readonly string[]).includes(r)) throw new UsageError(`role ${r} is not part of this build yet`);
+    if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`unknown role ${r}; roles are ${ROLES.join(', ')}`);
   }
   const stopRequested = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -75,6 +73,11 @@ export async function startCommand(argv: string[]): Promise<number> {
     const mailer = new MailerRole();
     await mailer.start();
     running.push({ name: 'mailer', stop: () => mailer.stop() });
+  }
+  if (roles.includes('scheduler')) {
+    const scheduler = new SchedulerRole();
+    await scheduler.start();
+    running.push({ name: 'scheduler', stop: () => scheduler.stop() });
   }
 
   const signal = await stopRequested;

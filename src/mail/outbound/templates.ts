@@ -29,6 +29,7 @@ const TEMPLATES: Record<string, TemplateSpec> = {
   ticket_assigned: { subject: '[#{{ticket.number}}] Assigned to you: {{ticket.subject}}', answerable: true },
   unknown_sender_notice: { subject: 'Not delivered: {{data.subject}}', answerable: false },
   points_alert: { subject: 'Support points running low: {{data.customer_name}}', answerable: false },
+  team_report: { subject: 'Helpdesk report for {{data.day}}', answerable: false },
 };
 
 export const TEMPLATE_NAMES = Object.keys(TEMPLATES);
