@@ -33,6 +33,9 @@ export class SchedulerRole {
         distributed: true,
         runCoordinator: this.coordinator,
         suppressMissedWarning: true,
+        // A tick that comes late (a busy or paused process) still runs its slot within a
+        // minute; the coordinator makes sure no other instance ran it already.
+        missedExecutionTolerance: 60_000,
       });
       this.tasks.push(task);
     }

@@ -57,3 +57,12 @@ export function exited(child: ChildProcess): Promise<number | null> {
     else child.once('exit', (code) => resolve(code));
   });
 }
+
+/**
+ * Starts `helpdesk start --roles ROLE --no-migrate` on the test database `databaseUrl`,
+ * with `overrides` on top of the test environment.
+ */
+export function startRole(role: string, databaseUrl: string, overrides: Record<string, string | undefined> = {}) {
+  const env = childEnv({ DATABASE_URL: databaseUrl, HELPDESK_SECRET: process.env.HELPDESK_SECRET, LOG_LEVEL: 'warn', ...overrides });
+  return startCli(['start', '--roles', role, '--no-migrate'], env);
+}

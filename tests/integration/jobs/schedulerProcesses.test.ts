@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { db } from '../../../src/db/knex';
 import { updateSettings } from '../../../src/services/config/settings';
-import { childEnv, exited, runCli, startCli } from '../../helpers/cli';
+import { childEnv, exited, runCli, startRole } from '../../helpers/cli';
 import { makeContact, makeCustomer, makeUser } from '../../helpers/factories';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 
@@ -26,17 +26,13 @@ afterEach(async () => {
 const database = useTestDatabase();
 
 const NEVER = '0 0 1 1 *';
-const env = () =>
-  childEnv({
-    DATABASE_URL: database.url(),
-    HELPDESK_SECRET: process.env.HELPDESK_SECRET,
-    LOG_LEVEL: 'info',
-    SCHEDULE_CONTRACT_POINTS: '* * * * * *',
-    SCHEDULE_AUTO_CLOSURE: NEVER,
-    SCHEDULE_CLOSURE_REQUESTS: NEVER,
-    SCHEDULE_DAILY_POINTS_SUMMARY: NEVER,
-    SCHEDULE_TEAM_REPORT: NEVER,
-  });
+const schedules = {
+  SCHEDULE_CONTRACT_POINTS: '* * * * * *',
+  SCHEDULE_AUTO_CLOSURE: NEVER,
+  SCHEDULE_CLOSURE_REQUESTS: NEVER,
+  SCHEDULE_DAILY_POINTS_SUMMARY: NEVER,
+  SCHEDULE_TEAM_REPORT: NEVER,
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -51,7 +47,7 @@ function ranSlots(output: string): string[] {
 }
 
 test('three schedulers, a job every second for ten seconds, one frozen for a while: each slot runs once', async () => {
-  const procs = [0, 1, 2].map(() => startCli(['start', '--roles', 'scheduler', '--no-migrate'], env()));
+  const procs = [0, 1, 2].map(() => startRole('scheduler', database.url(), { ...schedules, LOG_LEVEL: 'info' }));
   children.push(...procs.map((p) => p.child));
   await sleep(4000);
   procs[0]!.child.kill('SIGSTOP');
@@ -100,7 +96,8 @@ test('10,000 tickets due for a reminder: one reminder each, peak RSS under 200 M
      select id, '<p>please check</p>', 'admin', 'App\\User', ?, true, ?, ? from tickets where contact_id = ?`,
     [agent.user.id, waitingSince, waitingSince, contact.id],
   );
-  const ran = await runCli(['jobs', 'run', 'auto-closure', '--now', '2026-01-09T09:00:00Z'], { ...env(), LOG_LEVEL: 'warn' }, 170_000);
+  const env = childEnv({ DATABASE_URL: database.url(), HELPDESK_SECRET: process.env.HELPDESK_SECRET, LOG_LEVEL: 'warn' });
+  const ran = await runCli(['jobs', 'run', 'auto-closure', '--now', '2026-01-09T09:00:00Z'], env, 170_000);
   expect(ran.code).toBe(0);
   const m = /: (\d+) reminded, (\d+) closed \(([\d.]+) s, peak RSS (\d+) MB\)/.exec(ran.stdout);
   expect(m).not.toBeNull();

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { db } from '../../../src/db/knex';
 import type { Mailbox } from '../../../src/models/Mailbox';
-import { childEnv, exited, startCli } from '../../helpers/cli';
+import { exited, startRole } from '../../helpers/cli';
 import { Dovecot } from '../../helpers/dovecot';
 import { makeContact, makeCustomer } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
@@ -40,14 +40,7 @@ afterAll(async () => {
 });
 
 function imapProcess() {
-  const env = childEnv({
-    DATABASE_URL: database.url(),
-    HELPDESK_SECRET: process.env.HELPDESK_SECRET,
-    IMAP_POLL_SECONDS: '0.5',
-    IMAP_BACKOFF_MAX_SECONDS: '1',
-    LOG_LEVEL: 'warn',
-  });
-  const proc = startCli(['start', '--roles', 'imap', '--no-migrate'], env);
+  const proc = startRole('imap', database.url(), { IMAP_POLL_SECONDS: '0.5', IMAP_BACKOFF_MAX_SECONDS: '1' });
   children.push(proc.child);
   return proc;
 }

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { db } from '../../../src/db/knex';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
-import { childEnv, exited, startCli } from '../../helpers/cli';
+import { exited, startRole } from '../../helpers/cli';
 import { makeMailbox } from '../../helpers/mail';
 import { SmtpSink, type SunkMessage } from '../../helpers/smtpSink';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
@@ -39,15 +39,7 @@ beforeAll(async () => {
 });
 
 function mailerProcess() {
-  const env = childEnv({
-    DATABASE_URL: database.url(),
-    HELPDESK_SECRET: process.env.HELPDESK_SECRET,
-    SMTP_URL: sink.url,
-    MAILER_LEASE_SECONDS: '2',
-    MAILER_POLL_SECONDS: '0.2',
-    LOG_LEVEL: 'warn',
-  });
-  const proc = startCli(['start', '--roles', 'mailer', '--no-migrate'], env);
+  const proc = startRole('mailer', database.url(), { SMTP_URL: sink.url, MAILER_LEASE_SECONDS: '2', MAILER_POLL_SECONDS: '0.2' });
   children.push(proc.child);
   return proc;
 }
