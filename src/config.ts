@@ -48,6 +48,7 @@ const schema = z
     MAILER_GIVE_UP_SECONDS: seconds(24 * 3600),
     SMTP_POOL_CONNECTIONS: int(5, 1),
     JOB_RUNS_KEEP_DAYS: int(14, 1),
+    TLS_CA_FILE: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL && !env.HELPDESK_SECRET) {
@@ -97,6 +98,8 @@ export interface Config {
   readonly schedules: Readonly<Record<string, string>>;
   /** How long the scheduler keeps its (job, slot) claims. */
   readonly jobRunsKeepDays: number;
+  /** PEM file of certificate authorities trusted for IMAP and SMTP servers, beside the system's. */
+  readonly tlsCaFile?: string;
 }
 
 /** Raised when the environment holds a bad value; `problems` names each variable. */
@@ -154,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpPoolConnections: e.SMTP_POOL_CONNECTIONS,
     schedules,
     jobRunsKeepDays: e.JOB_RUNS_KEEP_DAYS,
+    tlsCaFile: e.TLS_CA_FILE ? path.resolve(e.TLS_CA_FILE) : undefined,
   });
 }
 

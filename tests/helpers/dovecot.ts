@@ -36,14 +36,36 @@ export class Dovecot {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    /** With `tls`: the implicit-TLS (imaps) port and the server's self-signed certificate. */
+    readonly tlsPort?: number,
+    readonly certificatePem?: string,
   ) {}
 
-  static async start(): Promise<Dovecot> {
+  /**
+   * With `tls: true` the server has a self-signed certificate for 127.0.0.1, offers
+   * STARTTLS on `port`, speaks TLS from the start on `tlsPort`, and refuses to log anyone in
+   * over a connection that is not encrypted.
+   */
+  static async start(opts: { tls?: boolean } = {}): Promise<Dovecot> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dovecot-'));
     fs.chmodSync(dir, 0o755);
     for (const sub of ['run', 'state', 'home']) fs.mkdirSync(path.join(dir, sub));
     execFileSync('chown', ['mail:mail', path.join(dir, 'home')]);
     const port = await freePort();
+    const tlsPort = opts.tls ? await freePort() : undefined;
+    if (opts.tls) {
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+      ], { stdio: 'ignore' });
+    }
+    const tlsConfig = opts.tls
+      ? `ssl = required
+ssl_cert = <${dir}/cert.pem
+ssl_key = <${dir}/key.pem
+disable_plaintext_auth = yes`
+      : `ssl = no
+disable_plaintext_auth = no`;
     fs.writeFileSync(
       path.join(dir, 'dovecot.conf'),
       `listen = 127.0.0.1
@@ -51,8 +73,7 @@ base_dir = ${dir}/run
 state_dir = ${dir}/state
 log_path = ${dir}/dovecot.log
 protocols = imap
-ssl = no
-disable_plaintext_auth = no
+${tlsConfig}
 auth_mechanisms = plain login
 auth_failure_delay = 0
 first_valid_uid = 1
@@ -79,7 +100,9 @@ service imap-login {
     port = ${port}
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = ${tlsPort ?? 0}
+    ssl = yes
   }
 }
 protocol imap {
@@ -87,7 +110,7 @@ protocol imap {
 }
 `,
     );
-    const server = new Dovecot(dir, port);
+    const server = new Dovecot(dir, port, tlsPort, opts.tls ? fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') : undefined);
     await server.resume();
     return server;
   }
@@ -140,7 +163,14 @@ protocol imap {
 
   /** A connected client for `user`. */
   async client(user: string): Promise<ImapFlow> {
-    const c = new ImapFlow({ host: '127.0.0.1', port: this.port, secure: false, auth: { user, pass: DOVECOT_PASSWORD }, logger: false });
+    const c = new ImapFlow({
+      host: '127.0.0.1',
+      port: this.port,
+      secure: false,
+      auth: { user, pass: DOVECOT_PASSWORD },
+      logger: false,
+      ...(this.certificatePem ? { tls: { ca: [this.certificatePem] } } : {}),
+    });
     await c.connect();
     return c;
   }

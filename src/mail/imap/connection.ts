@@ -6,6 +6,7 @@ import type { Logger } from '../../logger';
 import { logger as rootLogger } from '../../logger';
 import type { Mailbox } from '../../models/Mailbox';
 import { imapPassword } from '../../services/mailboxes/mailboxes';
+import { mailTlsOptions } from '../tls';
 
 /** imapflow's logger interface on top of pino, at debug level (it is chatty). */
 function imapLogger(log: Logger) {
@@ -30,6 +31,8 @@ export function imapClient(mailbox: Mailbox, log: Logger = rootLogger, opts: { v
     greetingTimeout: 15_000,
     socketTimeout: 5 * 60_000,
     verifyOnly: opts.verifyOnly ?? false,
+    // secure: TLS from the start; otherwise imapflow upgrades with STARTTLS when offered
+    tls: mailTlsOptions(),
   });
 }
 

@@ -9,6 +9,7 @@ import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import { config } from '../../config';
 import { logger } from '../../logger';
+import { mailTlsOptions } from '../tls';
 
 export interface Delivery {
   accepted: string[];
@@ -24,7 +25,7 @@ export interface MailTransport {
 
 /** Pool settings shared by the mailer and the benchmark's floor. */
 export function smtpPoolOptions(url: string) {
-  return { url, pool: true, maxConnections: config().smtpPoolConnections, maxMessages: 1000 } as const;
+  return { url, pool: true, maxConnections: config().smtpPoolConnections, maxMessages: 1000, tls: mailTlsOptions() };
 }
 
 const addresses = (list: unknown[] | undefined) =>
