@@ -15,6 +15,22 @@ const reply = (ticketId: number, body: Record<string, unknown>, who: Agent = age
 const flags = { close: false, send_to_assignee: false, send_to_contacts: false };
 
 describe('POST /api/v1/replies', () => {
+  it('takes attachments uploaded beforehand to the ticket; one of another ticket or reply is a 400 naming attachment_ids', async () => {
+    const ticket = await makeTicket({ agent });
+    const other = await makeTicket({ agent });
+    const upload = (ticketId: number) =>
+      api().post(`/api/v1/ticketing/attachments?ticket_id=${ticketId}`).set(agent.auth).attach('file', Buffer.from('log'), 'log.txt').expect(201);
+    const mine = (await upload(ticket.id)).body.id;
+    const theirs = (await upload(other.id)).body.id;
+    const bad = await reply(ticket.id, { ...flags, body: '<p>see log</p>', attachment_ids: [mine, theirs] }).expect(400);
+    expect(bad.body.error.details.fields.attachment_ids).toContain(String(theirs));
+    expect(await db()('replies').where({ ticket_id: ticket.id })).toHaveLength(0);
+    const ok = await reply(ticket.id, { ...flags, body: '<p>see log</p>', attachment_ids: [mine] }).expect(201);
+    expect(await db()('attachments').where({ id: mine }).first()).toMatchObject({ reply_id: ok.body.id, ticket_id: ticket.id });
+    // already the reply's: not usable for another one
+    await reply(ticket.id, { ...flags, body: '<p>again</p>', attachment_ids: [mine] }).expect(400);
+  });
+
   it('sends to the contacts: customer-visible, an exchange, the on_admin_reply status, one message primary To others Cc', async () => {
     const customer = await makeCustomer();
     const primary = await makeContact(customer);

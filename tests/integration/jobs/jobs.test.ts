@@ -8,6 +8,7 @@
 import { setNow } from '../../../src/clock';
 import { loadConfig, setConfig } from '../../../src/config';
 import { db } from '../../../src/db/knex';
+import { PgRunCoordinator, pruneJobRuns } from '../../../src/jobs/coordinator';
 import type { JobContext, JobSummary } from '../../../src/jobs/job';
 import { findJob } from '../../../src/jobs/registry';
 import { logger } from '../../../src/logger';
@@ -268,6 +269,27 @@ describe('team-report', () => {
     expect(mail.subject).toBe('Helpdesk report for 2026-07-14');
     expect(mail.text).toMatch(/Tickets opened:\s+2\n/);
     expect(mail.text).toContain('Oldest open tickets');
+  });
+});
+
+describe('the run coordinator', () => {
+  it('the first claim of a slot wins, another instance is refused; the run is recorded; old claims are pruned', async () => {
+    const key = `contract-points:${new Date('2026-02-01T10:00:00Z').toISOString()}`;
+    const first = new PgRunCoordinator();
+    expect(await first.shouldRun(key)).toBe(true);
+    expect(await new PgRunCoordinator().shouldRun(key)).toBe(false);
+    first.report(key, { summary: { renewed: 2 } });
+    await first.onComplete(key);
+    const row = await db()('job_runs').where({ job: 'contract-points', slot: new Date('2026-02-01T10:00:00Z') }).first();
+    expect(row).toMatchObject({ summary: { renewed: 2 }, error: null });
+    expect(row.finished_at).not.toBeNull();
+    setNow(new Date(Date.now() + 15 * DAY));
+    try {
+      expect(await pruneJobRuns(14)).toBeGreaterThanOrEqual(1);
+    } finally {
+      setNow(undefined);
+    }
+    expect(await db()('job_runs').where({ id: row.id })).toHaveLength(0);
   });
 });
 
