@@ -15,6 +15,7 @@ import type { Logger } from '../../logger';
 import { Mailbox } from '../../models/Mailbox';
 import { ingestMessage } from '../inbound/ingest';
 import { imapClient } from './connection';
+import { donePrefix, splitIntoLanes } from './lanes';
 
 export interface WorkerOptions {
   locks: SessionLocks;
@@ -24,6 +25,8 @@ export interface WorkerOptions {
   /** Largest number of messages and bytes fetched before they are processed. */
   batchMessages?: number;
   batchBytes?: number;
+  /** Lanes of unrelated messages ingested at the same time (default 3). */
+  lanes?: number;
 }
 
 const LOCK_CLASS = 727_003;
@@ -215,35 +218,43 @@ export class MailboxWorker {
       this.assertLocked();
       const done = await this.ingestBatch(mailbox, batch, sources);
       await this.afterImport(client, mailbox, done);
-      if (advance && done.length) await this.saveCursor(mailbox, mailbox.uid_validity!, Math.max(...done), false);
+      const cursor = donePrefix(batch, new Set(done));
+      if (advance && cursor !== undefined) await this.saveCursor(mailbox, mailbox.uid_validity!, cursor, false);
     }
   }
 
   /**
-   * One transaction per batch: one commit instead of fifty. First without savepoints (the
-   * common case, fewer round trips); if any message fails unexpectedly the whole batch is
-   * rolled back and redone with a savepoint per message, so that message is recorded as
-   * failed and the others still land.
+   * A batch is split into lanes of unrelated messages (see lanes.ts), ingested at the same
+   * time, one transaction per lane: one commit per lane instead of one per message. A lane
+   * runs first without savepoints (the common case, fewer round trips); if one of its
+   * messages fails unexpectedly, or the lane clashes with another, it is rolled back and
+   * redone alone with a savepoint per message, so that message is recorded as failed and
+   * the others still land. Returns the UIDs stored.
    */
   private async ingestBatch(mailbox: Mailbox, batch: number[], sources: Map<number, Buffer>): Promise<number[]> {
-    const run = (isolate: boolean) =>
+    const done = new Set<number>();
+    const runLane = (lane: number[], isolate: boolean) =>
       db().transaction(async (trx) => {
-        const done: number[] = [];
-        for (const uid of batch) {
+        const stored: number[] = [];
+        for (const uid of lane) {
           const raw = sources.get(uid);
-          if (!raw) continue; // expunged meanwhile
-          await ingestMessage({ mailbox, raw, uid, log: this.opts.log, trx, isolate });
-          done.push(uid);
+          if (raw) await ingestMessage({ mailbox, raw, uid, log: this.opts.log, trx, isolate });
+          stored.push(uid); // an expunged message (no source) is done too
           if (this.stopped) break;
         }
-        return done;
+        return stored;
       });
-    try {
-      return await run(false);
-    } catch (e) {
-      this.opts.log.warn({ err: e }, 'a message failed in a batch; redoing the batch message by message');
-      return run(true);
+    const lanes = splitIntoLanes(batch, sources, this.opts.lanes ?? 3);
+    const first = await Promise.allSettled(lanes.map((lane) => runLane(lane, false)));
+    for (const [i, result] of first.entries()) {
+      if (result.status === 'fulfilled') {
+        for (const uid of result.value) done.add(uid);
+        continue;
+      }
+      this.opts.log.warn({ err: result.reason }, 'a message failed in a batch; redoing its lane message by message');
+      for (const uid of await runLane(lanes[i]!, true)) done.add(uid);
     }
+    return batch.filter((uid) => done.has(uid));
   }
 
   private async afterImport(client: ImapFlow, mailbox: Mailbox, uids: number[]): Promise<void> {
