@@ -23,9 +23,24 @@ export interface MailTransport {
   close(): void;
 }
 
-/** Pool settings shared by the mailer and the benchmark's floor. */
+/**
+ * Pool settings shared by the mailer and the benchmark's floor. Every timeout stays well
+ * inside the claim's lease, so a stalled server cannot keep a message past it (when
+ * another mailer would send it again).
+ */
 export function smtpPoolOptions(url: string) {
-  return { url, pool: true, maxConnections: config().smtpPoolConnections, maxMessages: 1000, tls: mailTlsOptions() };
+  const quarterLease = (config().mailerLeaseSeconds * 1000) / 4;
+  const within = (ms: number) => Math.max(5_000, Math.min(ms, quarterLease));
+  return {
+    url,
+    pool: true,
+    maxConnections: config().smtpPoolConnections,
+    maxMessages: 1000,
+    tls: mailTlsOptions(),
+    connectionTimeout: within(60_000),
+    greetingTimeout: within(30_000),
+    socketTimeout: within(120_000),
+  };
 }
 
 const addresses = (list: unknown[] | undefined) =>
