@@ -15,6 +15,7 @@ import { MailerRole } from '../../../src/mail/outbound/mailerRole';
 import { type MailTransport, createMailTransport } from '../../../src/mail/outbound/transport';
 import { tokenOf, verifyReplyToken } from '../../../src/mail/replyToken';
 import type { Mailbox } from '../../../src/models/Mailbox';
+import { updateSettings } from '../../../src/services/config/settings';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
 import { type Agent, api, makeContact, makeCustomer, makeUser, useStaff } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
@@ -226,6 +227,34 @@ describe('mail to agents', () => {
     const mail = await only(assignee.user.email);
     expect(mail.subject).toBe(`[#${ticket.number}] Assigned to you: ${ticket.subject}`);
     expect(mail.text).toContain(`${staff.agent.user.name} assigned ticket #${ticket.number}`);
+  });
+});
+
+describe('mail to people who wrote in', () => {
+  it('the acknowledgement of a new ticket and the notice to a rejected unknown sender', async () => {
+    await updateSettings({ auto_acknowledge: true });
+    try {
+      const n = unique();
+      const contact = await makeContact(await makeCustomer(), { name: 'Ada', email: `ada${n}@acme.test` });
+      const r = await ingestMessage({ mailbox, raw: await buildMail({ from: contact.email, to: mailbox.email, subject: `Cannot log in ${n}` }) });
+      const strictBox = await makeMailbox({ name: 'Strict', unknown_sender: 'reject' });
+      await ingestMessage({ mailbox: strictBox, raw: await buildMail({ from: `stranger${n}@else.test`, to: strictBox.email, subject: `Offer ${n}` }) });
+      await drain();
+      const ticket = await db()('tickets').where({ id: r.ticketId }).first();
+      const ack = await only(contact.email);
+      expect(ack.subject).toBe(`[#${ticket.number}] Cannot log in ${n}`);
+      expect(ack.text).toContain(`opened ticket #${ticket.number}`);
+      expect(ack.headers.get('auto-submitted')).toBe('auto-generated');
+      expect(verifyReplyToken(tokenOf(ack.replyTo!.value[0]!.address!)!)).toEqual({ ticketNumber: ticket.number, recipient: { kind: 'contact', id: contact.id } });
+      const notice = await only(`stranger${n}@else.test`);
+      expect(notice.subject).toBe(`Not delivered: Offer ${n}`);
+      expect(notice.from?.value[0]?.address).toBe(strictBox.email);
+      expect(notice.replyTo).toBeUndefined();
+      expect(notice.headers.get('x-auto-response-suppress')).toBe('All');
+      expect(notice.text).not.toContain(REPLY_ABOVE_MARKER);
+    } finally {
+      await updateSettings({ auto_acknowledge: false });
+    }
   });
 });
 
