@@ -9,7 +9,7 @@ import { config } from '../config';
 import { logger } from '../logger';
 import { getSettings } from '../services/config/settings';
 import { PgRunCoordinator, pruneJobRuns } from './coordinator';
-import { type Job, type JobContext, describeSummary } from './job';
+import { type Job, type JobContext, describeSummary, scheduleVariable } from './job';
 import { JOBS, scheduleOf } from './registry';
 
 const PRUNE_EVERY_MS = 3_600_000;
@@ -25,6 +25,10 @@ export class SchedulerRole {
 
   async start(): Promise<void> {
     const { timezone } = await getSettings();
+    const known = new Set(this.jobs.map((j) => scheduleVariable(j.name)));
+    for (const variable of Object.keys(config().schedules)) {
+      if (!known.has(variable)) this.log.warn({ variable }, 'a SCHEDULE_ variable names no job; it is ignored');
+    }
     for (const job of this.jobs) {
       const task = cron.schedule(scheduleOf(job), (ctx) => this.track(this.runJob(job, ctx)), {
         name: job.name,

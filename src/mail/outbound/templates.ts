@@ -13,7 +13,7 @@ interface TemplateSpec {
   /** File name under templates/ without `.html.hbs` / `.text.hbs` (default: the template's name). */
   file?: string;
   subject: string;
-  /** Whether the reader can answer it (the marker goes on top). */
+  /** About a ticket, which the reader can answer (the marker goes on top). */
   answerable: boolean;
 }
 
@@ -87,6 +87,7 @@ export interface RenderedMail {
 export function renderTemplate(name: string, context: Record<string, unknown>): RenderedMail {
   const t = compiledTemplate(name);
   const spec = TEMPLATES[name]!;
+  if (spec.answerable && !context.ticket) throw new Error('the ticket of this message no longer exists');
   const subject = t.subject(context).replace(/[\r\n]+/g, ' ').replace(/\s+/g, ' ').trim();
   const shared = { ...context, subject, marker: spec.answerable ? REPLY_ABOVE_MARKER : undefined };
   return {

@@ -320,6 +320,18 @@ describe('delivery faults', () => {
     expect(await db()('outbound_emails').where({ id: row.id }).first()).toMatchObject({ state: 'sent', attempts: 2, last_error: null });
   });
 
+  it('a message whose ticket was deleted before it went fails, saying so', async () => {
+    const { ticket, pat } = await ticketFromCustomerMail();
+    await drain();
+    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth)
+      .send({ body: '<p>Done</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+    const row = await db()('outbound_emails').where({ ticket_id: ticket.id, template: 'agent_reply' }).first();
+    await api().delete(`/api/v1/tickets/${ticket.id}`).set(staff.admin.auth).expect(200);
+    await drain();
+    expect(await db()('outbound_emails').where({ id: row.id }).first()).toMatchObject({ state: 'failed', last_error: expect.stringMatching(/no longer exists/) });
+    expect(sink.to(pat.email).filter((m) => m.raw.includes('Done'))).toHaveLength(0);
+  });
+
   it('gives up on a temporary failure after about a day', async () => {
     const address = `never${unique()}@acme.test`;
     sink.reject.set(address, '450 mailbox busy');

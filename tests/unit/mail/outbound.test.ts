@@ -82,6 +82,10 @@ describe('templates', () => {
     if (context.ticket && mail.subject.startsWith('[#')) expect(mail.subject.startsWith('[#ABC234] ')).toBe(true);
   });
 
+  it('a ticket message whose ticket is gone cannot be rendered', () => {
+    expect(() => renderTemplate('agent_reply', { ...context, ticket: undefined })).toThrow(/no longer exists/);
+  });
+
   it('answerable mail starts with the reply-above marker in both parts', () => {
     const mail = renderTemplate('agent_reply', context);
     expect(mail.text.startsWith(REPLY_ABOVE_MARKER)).toBe(true);
