@@ -108,9 +108,11 @@ async function insertReply(
   author: { type: 'App\\Contact' | 'App\\User'; id: number },
   contactId: number | null,
 ): Promise<Reply> {
+  const hasAttachments = input.parsed.attachments.length > 0;
   const reply = await Reply.query(trx).insert({
     ticket_id: input.ticket.id,
-    body: '<p></p>',
+    // with attachments the body waits for their content URLs (cid: references)
+    body: hasAttachments ? '<p></p>' : finalBody(rawBody(input.parsed, true), new Map()),
     origin: 'email',
     author_type: author.type,
     author_id: author.id,
@@ -119,8 +121,10 @@ async function insertReply(
     flags: input.flags,
     inbound_email_id: input.inboundEmailId,
   }).returning('*');
-  const cids = await storeAttachments(trx, input.parsed, { replyId: reply.id });
-  await reply.$query(trx).patch({ body: finalBody(rawBody(input.parsed, true), cids) });
+  if (hasAttachments) {
+    const cids = await storeAttachments(trx, input.parsed, { replyId: reply.id });
+    await reply.$query(trx).patch({ body: finalBody(rawBody(input.parsed, true), cids) });
+  }
   await recordMessageId(trx, input.parsed, input.ticket.id, reply.id);
   return reply;
 }
