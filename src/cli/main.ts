@@ -12,7 +12,8 @@ import { tokenCommand, userCommand } from './commands/users';
 
 const USAGE = `usage: helpdesk <command>
 
-  start [--roles api] [--no-migrate]    run the roles in this process (default: all available)
+  start [--roles api,imap,mailer,scheduler] [--no-migrate]
+                                        run the roles in this process (default: all four)
   migrate [--rollback]                  apply (or roll back) migrations
   user create --email E --name N [--role admin|agent]
                                         create a user; prints one new API token
