@@ -142,6 +142,15 @@ async function decidePersonMail(
     const policy = mailbox.unknown_sender;
     const domain = fromAddress?.split('@')[1];
     const threadCustomer = thread?.ticket.ticketable_id;
+    if (policy === 'reject' && thread) {
+      // someone copied into a conversation answering it: held for an agent, not bounced
+      return {
+        outcome: 'quarantined',
+        reason: `unknown sender ${fromAddress ?? '(none)'} answering ticket ${thread.ticket.number}; held for an agent`,
+        ticketId: thread.ticket.id,
+        flags,
+      };
+    }
     if (policy === 'reject') {
       if (fromAddress) await noticeUnknownSender(trx, fromAddress, mailbox.id, parsed.subject);
       return { outcome: 'rejected', reason: `unknown sender ${fromAddress ?? '(none)'}; the mailbox rejects unknown senders`, flags };

@@ -364,6 +364,18 @@ describe.each([direct, throughImap])('$name', (via) => {
       expect(after).toHaveLength(13);
       expect(after.every((n) => n.automatic)).toBe(true); // so AUTO_MAIL_PER_HOUR applies (mailer.test.ts)
     });
+
+    it('reject: a stranger answering inside a known thread is held for an agent, not rejected', async () => {
+      const box = await via.makeBox({ unknown_sender: 'reject' });
+      const { contact } = await contactAt();
+      const first = await ingest(await buildMail({ from: contact.email, messageId: `<thread-${tag}@acme.test>` }), box);
+      expect(first.outcome).toBe('ticket_created');
+      const r = await ingest(await buildMail({ from: `colleague-${tag}@elsewhere.test`, inReplyTo: `<thread-${tag}@acme.test>`, subject: 'Re: help' }), box);
+      expect(r).toMatchObject({ outcome: 'quarantined', ticketId: first.ticketId });
+      expect(r.reason).toContain('held for an agent');
+      const notices = await db()('outbound_emails').where({ template: 'unknown_sender_notice' }).whereRaw(`to_addresses->0->>'address' = ?`, [`colleague-${tag}@elsewhere.test`]);
+      expect(notices).toHaveLength(0);
+    });
   });
 
   describe('agents answering by mail', () => {
