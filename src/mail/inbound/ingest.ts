@@ -136,8 +136,10 @@ async function decidePersonMail(
   }
 
   let contact = sender.contact;
-  if (!contact && kind === 'machine') return { outcome: 'auto_reply', reason: 'machine-generated mail from an unknown sender', flags };
-  if (!contact && kind === 'auto_reply') return { outcome: 'auto_reply', reason: 'an automatic reply', flags };
+  // recorded only (no reply: it has no contact to be from), but linked to the ticket it answers
+  const threadTicketId = thread?.ticket.id ?? null;
+  if (!contact && kind === 'machine') return { outcome: 'auto_reply', reason: 'machine-generated mail from an unknown sender', ticketId: threadTicketId, flags };
+  if (!contact && kind === 'auto_reply') return { outcome: 'auto_reply', reason: 'an automatic reply', ticketId: threadTicketId, flags };
   if (!contact) {
     const policy = mailbox.unknown_sender;
     const domain = fromAddress?.split('@')[1];

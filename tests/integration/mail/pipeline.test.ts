@@ -365,6 +365,15 @@ describe.each([direct, throughImap])('$name', (via) => {
       expect(after.every((n) => n.automatic)).toBe(true); // so AUTO_MAIL_PER_HOUR applies (mailer.test.ts)
     });
 
+    it("a stranger's out-of-office answering a ticket is recorded, linked to that ticket, with no effect", async () => {
+      const { contact } = await contactAt();
+      const first = await ingest(await buildMail({ from: contact.email, messageId: `<ooo-thread-${tag}@acme.test>` }));
+      const before = await db()('replies').where({ ticket_id: first.ticketId }).count({ n: '*' });
+      const r = await ingest(await buildMail({ from: `away-${tag}@elsewhere.test`, inReplyTo: `<ooo-thread-${tag}@acme.test>`, subject: 'Out of office', headers: { 'Auto-Submitted': 'auto-replied' } }));
+      expect(r).toMatchObject({ outcome: 'auto_reply', ticketId: first.ticketId, replyId: null });
+      expect(await db()('replies').where({ ticket_id: first.ticketId }).count({ n: '*' })).toEqual(before);
+    });
+
     it('reject: a stranger answering inside a known thread is held for an agent, not rejected', async () => {
       const box = await via.makeBox({ unknown_sender: 'reject' });
       const { contact } = await contactAt();
