@@ -53,6 +53,18 @@ afterAll(async () => {
   setConfig(loadConfig());
 });
 
+/** Queues a short message from the mailbox, on no ticket (its rules are the outbox's, not a template's). */
+function queuePlain(to: string, opts: { cc?: string[]; automatic?: boolean; subject?: string } = {}) {
+  return queueEmail({
+    template: 'unknown_sender_notice',
+    to: [{ address: to }],
+    cc: (opts.cc ?? []).map((address) => ({ address })),
+    mailboxId: mailbox.id,
+    data: { subject: opts.subject ?? 'x' },
+    automatic: opts.automatic ?? false,
+  });
+}
+
 /** Runs the mailer's batches until nothing is due. */
 async function drain(t: MailTransport = transport): Promise<void> {
   for (let i = 0; i < 100; i++) {
@@ -259,9 +271,9 @@ describe('mail to people who wrote in', () => {
 });
 
 describe('who never gets mail', () => {
-  async function agentReplyTo(addresses: { to: string; cc?: string[] }) {
-    const customer = await makeCustomer();
-    const row = await queueEmail({ template: 'unknown_sender_notice', to: [{ address: addresses.to }], cc: (addresses.cc ?? []).map((address) => ({ address })), mailboxId: mailbox.id, data: { subject: 'Hi', customer: customer.id }, automatic: false });
+  /** Not automatic, so only the address rules apply (the hourly limit has its own test). */
+  async function sendTo(addresses: { to: string; cc?: string[] }) {
+    const row = await queuePlain(addresses.to, { cc: addresses.cc });
     await drain();
     return db()('outbound_emails').where({ id: row.id }).first();
   }
@@ -269,12 +281,12 @@ describe('who never gets mail', () => {
   it('our own mailboxes, undeliverable and no-reply addresses are dropped; a message with nobody left is suppressed', async () => {
     const n = unique();
     await db()('undeliverable_addresses').insert({ address: `gone${n}@acme.test`, reason: '5.1.1 user unknown' });
-    expect(await agentReplyTo({ to: mailbox.email.toUpperCase() })).toMatchObject({ state: 'suppressed', suppressed_reason: 'our_mailbox' });
-    expect(await agentReplyTo({ to: mailbox.email.replace('@', '+abc@') })).toMatchObject({ state: 'suppressed', suppressed_reason: 'our_mailbox' });
-    expect(await agentReplyTo({ to: `gone${n}@acme.test` })).toMatchObject({ state: 'suppressed', suppressed_reason: 'undeliverable' });
-    expect(await agentReplyTo({ to: `no-reply@vendor${n}.test` })).toMatchObject({ state: 'suppressed', suppressed_reason: 'no_reply' });
-    expect(await agentReplyTo({ to: `MAILER-DAEMON@vendor${n}.test` })).toMatchObject({ state: 'suppressed', suppressed_reason: 'no_reply' });
-    const partial = await agentReplyTo({ to: `gone${n}@acme.test`, cc: [`kept${n}@acme.test`] });
+    expect(await sendTo({ to: mailbox.email.toUpperCase() })).toMatchObject({ state: 'suppressed', suppressed_reason: 'our_mailbox' });
+    expect(await sendTo({ to: mailbox.email.replace('@', '+abc@') })).toMatchObject({ state: 'suppressed', suppressed_reason: 'our_mailbox' });
+    expect(await sendTo({ to: `gone${n}@acme.test` })).toMatchObject({ state: 'suppressed', suppressed_reason: 'undeliverable' });
+    expect(await sendTo({ to: `no-reply@vendor${n}.test` })).toMatchObject({ state: 'suppressed', suppressed_reason: 'no_reply' });
+    expect(await sendTo({ to: `MAILER-DAEMON@vendor${n}.test` })).toMatchObject({ state: 'suppressed', suppressed_reason: 'no_reply' });
+    const partial = await sendTo({ to: `gone${n}@acme.test`, cc: [`kept${n}@acme.test`] });
     expect(partial.state).toBe('sent');
     expect(partial.dropped_recipients).toEqual([{ address: `gone${n}@acme.test`, reason: 'undeliverable' }]);
     const mail = await only(`kept${n}@acme.test`);
@@ -286,7 +298,7 @@ describe('who never gets mail', () => {
 
   it('at most AUTO_MAIL_PER_HOUR automatic messages per recipient per hour (3 here); mail an agent writes is not limited', async () => {
     const address = `busy${unique()}@acme.test`;
-    const queue = (automatic: boolean) => queueEmail({ template: 'unknown_sender_notice', to: [{ address }], mailboxId: mailbox.id, data: { subject: 'x' }, automatic });
+    const queue = (automatic: boolean) => queuePlain(address, { automatic });
     for (let i = 0; i < 5; i++) await queue(true);
     await queue(false);
     await drain();
@@ -306,7 +318,7 @@ describe('delivery faults', () => {
   it('a temporary failure retries later with the same Message-ID', async () => {
     const address = `later${unique()}@acme.test`;
     sink.reject.set(address, '451 try again later');
-    const row = await queueEmail({ template: 'unknown_sender_notice', to: [{ address }], mailboxId: mailbox.id, data: { subject: 'x' }, automatic: false });
+    const row = await queuePlain(address);
     await drain();
     const waiting = await db()('outbound_emails').where({ id: row.id }).first();
     expect(waiting).toMatchObject({ state: 'queued', attempts: 1 });
@@ -335,7 +347,7 @@ describe('delivery faults', () => {
   it('gives up on a temporary failure after about a day', async () => {
     const address = `never${unique()}@acme.test`;
     sink.reject.set(address, '450 mailbox busy');
-    const row = await queueEmail({ template: 'unknown_sender_notice', to: [{ address }], mailboxId: mailbox.id, data: { subject: 'x' }, automatic: false });
+    const row = await queuePlain(address);
     let at = Date.now();
     for (let i = 0; i < 30; i++) {
       setNow(new Date(at));
@@ -354,7 +366,7 @@ describe('delivery faults', () => {
   it('a 550 fails the message at once, visible in outbound_emails; retry sends it', async () => {
     const address = `nobody${unique()}@acme.test`;
     sink.reject.set(address, '550 no such user');
-    const row = await queueEmail({ template: 'unknown_sender_notice', to: [{ address }], mailboxId: mailbox.id, data: { subject: 'x' }, automatic: false });
+    const row = await queuePlain(address);
     await drain();
     const shown = await api().get(`/api/v1/ticketing/outbound_emails/${row.id}`).set(staff.agent.auth).expect(200);
     expect(shown.body).toMatchObject({ state: 'failed', attempts: 1 });
@@ -379,7 +391,7 @@ describe('delivery faults', () => {
       await role.start();
       const rows: { id: number; message_id: string }[] = [];
       for (let i = 0; i < 20; i++) {
-        rows.push(await queueEmail({ template: 'unknown_sender_notice', to: [{ address: `outage${i}-${unique()}@acme.test` }], mailboxId: mailbox.id, data: { subject: `n${i}` }, automatic: false }));
+        rows.push(await queuePlain(`outage${i}-${unique()}@acme.test`, { subject: `n${i}` }));
       }
       await waitFor(async () => (await db()('outbound_emails').whereIn('id', rows.map((r) => r.id)).where('attempts', '>=', 2)).length === 20, { what: 'retries while the sink is down' });
       await sink.resume();
@@ -398,7 +410,7 @@ describe('delivery faults', () => {
 describe('the loop guard and bounces', () => {
   it('our own message coming back is a loop, and a bounce shows on the message it reports', async () => {
     const address = `bouncing${unique()}@acme.test`;
-    const row = await queueEmail({ template: 'unknown_sender_notice', to: [{ address }], mailboxId: mailbox.id, data: { subject: 'x' }, automatic: false });
+    const row = await queuePlain(address);
     await drain();
     const sent = sink.to(address)[0]!;
     const loop = await ingestMessage({ mailbox, raw: sent.raw });
@@ -425,7 +437,7 @@ describe('without SMTP_URL', () => {
     setConfig(loadConfig({ ...process.env, SMTP_URL: undefined, HELPDESK_DATA_DIR: dir }));
     const files = createMailTransport();
     try {
-      const row = await queueEmail({ template: 'unknown_sender_notice', to: [{ address: `file${unique()}@acme.test` }], mailboxId: mailbox.id, data: { subject: 'to a file' }, automatic: true });
+      const row = await queuePlain(`file${unique()}@acme.test`, { subject: 'to a file', automatic: true });
       await drain(files);
       expect(await db()('outbound_emails').where({ id: row.id }).first()).toMatchObject({ state: 'sent' });
       const day = fs.readdirSync(path.join(dir, 'outgoing'))[0]!;
