@@ -43,7 +43,7 @@ async function seed(knex: import('knex').Knex): Promise<void> {
           ticketable_type: 'App\\Customer', ticketable_id: customer.id, subject: `Printer ${t} does not print`,
           body: `<p>Hello, printer ${t} shows <strong>error 42</strong>.</p>`, priority_id: 2, ticket_category_id: 1, ticket_sub_category_id: 1,
           contact_id: contact.id, team_id: null, author: { type: 'App\\Contact', id: contact.id }, openerId: null, origin: 'email', opened_via: 'email',
-          mailbox_id: box.id, trustedReferences: true,
+          mailbox_id: box.id,
         },
         trx,
       );

@@ -33,6 +33,7 @@ const schema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     IMAP_POLL_SECONDS: seconds(30),
     IMAP_BACKOFF_MAX_SECONDS: seconds(300),
+    IMAP_BATCH_MESSAGES: int(400, 1),
     INBOUND_MAX_BYTES: int(50 * MB, 1),
     ATTACHMENT_MAX_BYTES: int(25 * MB, 1),
     JSON_BODY_MAX_BYTES: int(2 * MB, 1),
@@ -75,6 +76,7 @@ export interface Config {
   readonly logLevel: string;
   readonly imapPollSeconds: number;
   readonly imapBackoffMaxSeconds: number;
+  readonly imapBatchMessages: number;
   readonly inboundMaxBytes: number;
   readonly attachmentMaxBytes: number;
   readonly jsonBodyMaxBytes: number;
@@ -141,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     imapPollSeconds: e.IMAP_POLL_SECONDS,
     imapBackoffMaxSeconds: e.IMAP_BACKOFF_MAX_SECONDS,
+    imapBatchMessages: e.IMAP_BATCH_MESSAGES,
     inboundMaxBytes: e.INBOUND_MAX_BYTES,
     attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
     jsonBodyMaxBytes: e.JSON_BODY_MAX_BYTES,

@@ -53,7 +53,13 @@ export class ImapRole {
     }
     for (const id of wanted) {
       if (this.workers.has(id) || this.stopped) continue;
-      const worker = new MailboxWorker(id, { locks: this.locks!, pollMs: this.pollMs, backoffMaxMs: this.backoffMaxMs, log: this.log.child({ mailbox_id: id }) });
+      const worker = new MailboxWorker(id, {
+        locks: this.locks!,
+        pollMs: this.pollMs,
+        backoffMaxMs: this.backoffMaxMs,
+        batchMessages: config().imapBatchMessages,
+        log: this.log.child({ mailbox_id: id }),
+      });
       this.workers.set(id, worker);
       worker.start();
     }

@@ -13,7 +13,7 @@ import { db } from '../../db/knex';
 import type { SessionLocks } from '../../db/sessionLocks';
 import type { Logger } from '../../logger';
 import { Mailbox } from '../../models/Mailbox';
-import { ingestMessage } from '../inbound/ingest';
+import { type PreparedMessage, ingestBatch, ingestOneByOne, prepareMessage } from '../inbound/ingest';
 import { imapClient } from './connection';
 import { donePrefix, splitIntoLanes } from './lanes';
 
@@ -25,7 +25,7 @@ export interface WorkerOptions {
   /** Largest number of messages and bytes fetched before they are processed. */
   batchMessages?: number;
   batchBytes?: number;
-  /** Lanes of unrelated messages ingested at the same time (default 3). */
+  /** Lanes of unrelated messages ingested at the same time (default 4). */
   lanes?: number;
 }
 
@@ -197,62 +197,95 @@ export class MailboxWorker {
     await db()('mailboxes').where({ id: mailbox.id }).update({ last_polled_at: now() });
   }
 
-  /** Fetches, ingests and acts on `uids` in batches; moves the cursor when `advance`. */
+  /**
+   * Fetches, ingests and acts on `uids` in batches; moves the cursor when `advance`. The
+   * next batch is fetched while the current one is ingested.
+   */
   private async process(client: ImapFlow, mailbox: Mailbox, uids: number[], advance: boolean): Promise<void> {
-    const maxMessages = this.opts.batchMessages ?? 50;
+    const maxMessages = this.opts.batchMessages ?? 400;
     const maxBytes = this.opts.batchBytes ?? 32 * 1024 * 1024;
     const sizes = new Map<number, number>();
     for await (const m of client.fetch(uids.join(','), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
-    let i = 0;
-    while (i < uids.length && !this.stopped) {
+    const batches: number[][] = [];
+    for (let i = 0; i < uids.length; ) {
       const batch: number[] = [];
       let bytes = 0;
       while (i < uids.length && batch.length < maxMessages && (batch.length === 0 || bytes + (sizes.get(uids[i]!) ?? 0) <= maxBytes)) {
         bytes += sizes.get(uids[i]!) ?? 0;
         batch.push(uids[i++]!);
       }
+      batches.push(batch);
+    }
+    const fetchSources = async (batch: number[]) => {
       const sources = new Map<number, Buffer>();
       for await (const m of client.fetch(batch.join(','), { uid: true, source: true }, { uid: true })) {
         if (m.source) sources.set(m.uid, m.source);
       }
-      this.assertLocked();
-      const done = await this.ingestBatch(mailbox, batch, sources);
-      await this.afterImport(client, mailbox, done);
-      const cursor = donePrefix(batch, new Set(done));
-      if (advance && cursor !== undefined) await this.saveCursor(mailbox, mailbox.uid_validity!, cursor, false);
+      return sources;
+    };
+    const prefetch = (i: number) => {
+      const p = i < batches.length ? fetchSources(batches[i]!) : undefined;
+      p?.catch(() => undefined); // awaited (and thrown) in its turn
+      return p;
+    };
+    let next = prefetch(0);
+    try {
+      for (let i = 0; i < batches.length && !this.stopped; i++) {
+        const sources = await next!;
+        next = prefetch(i + 1);
+        this.assertLocked();
+        const batch = batches[i]!;
+        const done = await this.ingestBatch(mailbox, batch, sources);
+        await this.afterImport(client, mailbox, done);
+        const cursor = donePrefix(batch, new Set(done));
+        if (advance && cursor !== undefined) await this.saveCursor(mailbox, mailbox.uid_validity!, cursor, false);
+      }
+    } finally {
+      await next?.catch(() => undefined);
     }
   }
 
   /**
-   * A batch is split into lanes of unrelated messages (see lanes.ts), ingested at the same
-   * time, one transaction per lane: one commit per lane instead of one per message. A lane
-   * runs first without savepoints (the common case, fewer round trips); if one of its
-   * messages fails unexpectedly, or the lane clashes with another, it is rolled back and
-   * redone alone with a savepoint per message, so that message is recorded as failed and
-   * the others still land. Returns the UIDs stored.
+   * A batch is split into lanes of unrelated messages (see lanes.ts). Each lane is parsed,
+   * then ingested in one transaction whose rows are written together (see ingestBatch)
+   * while the next lane is parsed. If a lane fails (a message breaks a rule nobody
+   * expected, or the lane clashes with another), it is rolled back and redone message by
+   * message, so that message is recorded as failed and the others still land. Returns the
+   * UIDs stored.
    */
   private async ingestBatch(mailbox: Mailbox, batch: number[], sources: Map<number, Buffer>): Promise<number[]> {
+    const stop = () => this.stopped;
+    const runLane = async (lane: number[], messages: PreparedMessage[], oneByOne: boolean): Promise<number[]> => {
+      const results = oneByOne
+        ? await ingestOneByOne(db(), mailbox, messages, { stop })
+        : await db().transaction((trx) => ingestBatch(trx, mailbox, messages, { stop }));
+      const stored = new Set(messages.slice(0, results.length).map((m) => m.uid!));
+      // an expunged message (no source) is done too
+      return lane.filter((uid) => stored.has(uid) || !sources.has(uid));
+    };
+    const lanes = splitIntoLanes(batch, sources, this.opts.lanes ?? 4).map((uids) => ({ uids, messages: [] as PreparedMessage[] }));
+    // settled as they end (a lane failing while the next is parsed is no unhandled rejection)
+    const runs: Promise<PromiseSettledResult<number[]>>[] = [];
+    for (const lane of lanes) {
+      for (const uid of lane.uids) {
+        const raw = sources.get(uid);
+        if (raw) lane.messages.push(await prepareMessage(mailbox, raw, uid, this.opts.log));
+      }
+      runs.push(
+        runLane(lane.uids, lane.messages, false).then(
+          (value) => ({ status: 'fulfilled', value }),
+          (reason: unknown) => ({ status: 'rejected', reason }),
+        ),
+      );
+    }
     const done = new Set<number>();
-    const runLane = (lane: number[], isolate: boolean) =>
-      db().transaction(async (trx) => {
-        const stored: number[] = [];
-        for (const uid of lane) {
-          const raw = sources.get(uid);
-          if (raw) await ingestMessage({ mailbox, raw, uid, log: this.opts.log, trx, isolate });
-          stored.push(uid); // an expunged message (no source) is done too
-          if (this.stopped) break;
-        }
-        return stored;
-      });
-    const lanes = splitIntoLanes(batch, sources, this.opts.lanes ?? 3);
-    const first = await Promise.allSettled(lanes.map((lane) => runLane(lane, false)));
-    for (const [i, result] of first.entries()) {
+    for (const [i, result] of (await Promise.all(runs)).entries()) {
       if (result.status === 'fulfilled') {
         for (const uid of result.value) done.add(uid);
         continue;
       }
-      this.opts.log.warn({ err: result.reason }, 'a message failed in a batch; redoing its lane message by message');
-      for (const uid of await runLane(lanes[i]!, true)) done.add(uid);
+      this.opts.log.warn({ err: result.reason }, 'a lane failed; redoing it message by message');
+      for (const uid of await runLane(lanes[i]!.uids, lanes[i]!.messages, true)) done.add(uid);
     }
     return batch.filter((uid) => done.has(uid));
   }

@@ -3,12 +3,12 @@
  * for replies the quoted history and device signature cut; sanitized, with inline `cid:`
  * images pointing at their stored attachments. Attachments are stored once by hash.
  */
-import type { Knex } from 'knex';
-import { config } from '../../config';
-import { addAttachment } from '../../services/attachments/attachments';
+import { now } from '../../clock';
+import { attachmentRow } from '../../services/attachments/attachments';
 import { contentUrl } from '../../services/attachments/contentUrl';
 import { sanitizeBody, textToHtml } from '../../services/html/sanitize';
 import { visibleReplyHtml } from './htmlQuotes';
+import type { MailWork } from './mailWork';
 import type { ParsedMessage } from './parse';
 import { visibleReplyText } from './quotes';
 
@@ -24,30 +24,29 @@ export function rawBody(parsed: ParsedMessage, isReply: boolean): string {
   return textToHtml(visibleReplyText(text) || text);
 }
 
-/** Stores the message's attachments on the ticket or reply; returns content-id -> URL. */
+/** Holds the message's attachments for the ticket or reply; returns content-id -> URL. */
 export async function storeAttachments(
-  trx: Knex,
+  work: MailWork,
   parsed: ParsedMessage,
   target: { ticketId?: number; replyId?: number },
 ): Promise<Map<string, string>> {
   const cids = new Map<string, string>();
   for (const a of parsed.attachments) {
-    const content = a.content as Buffer;
-    const row = await addAttachment(
-      {
-        ticketId: target.ticketId,
-        replyId: target.replyId,
+    const blob = work.writes.putBlob(a.content as Buffer);
+    const row = {
+      id: await work.writes.id('attachments'),
+      ...attachmentRow(blob, {
         filename: a.filename ?? (a.contentType.startsWith('image/') ? 'image' : 'attachment'),
         declaredType: a.contentType,
         contentId: a.contentId ? a.contentId.replace(/^<|>$/g, '') : null,
         inline: a.contentDisposition === 'inline' || a.related === true,
-        content: (async function* () {
-          yield content;
-        })(),
-        maxBytes: config().inboundMaxBytes,
-      },
-      trx,
-    );
+      }),
+      ticket_id: target.ticketId ?? null,
+      reply_id: target.replyId ?? null,
+      created_at: now(),
+      updated_at: now(),
+    };
+    work.writes.insert('attachments', row);
     if (row.content_id) cids.set(row.content_id, contentUrl(row.id));
   }
   return cids;

@@ -1,28 +1,24 @@
 /**
  * What a person's mail does to tickets: a new ticket, a customer's reply, or an agent's
- * reply sent on to the contacts. Each writes its rows, stores the attachments, records
- * the Message-ID for threading and queues the notifications, in the caller's transaction.
+ * reply sent on to the contacts. Each holds its rows, attachments, the Message-ID for
+ * threading and the notifications in the batch (see mailWork.ts).
  */
 import type { Knex } from 'knex';
 import { cached } from '../../cache';
 import { now } from '../../clock';
-import { Reply } from '../../models/Reply';
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
 import { getSettings } from '../../services/config/settings';
-import { queueTeamNotification, queueCustomerMail } from '../../services/outbox/notifications';
-import { queueEmail } from '../../services/outbox/queueEmail';
-import { createTicket } from '../../services/tickets/createTicket';
+import { queueCustomerMail, queueTeamNotification } from '../../services/outbox/notifications';
+import { newTicketRow } from '../../services/tickets/createTicket';
 import { ticketContactIds } from '../../services/tickets/loadTicket';
 import { autoStatusId } from '../../services/tickets/statuses';
 import { finalBody, rawBody, storeAttachments } from './content';
+import type { MailWork } from './mailWork';
 import type { ParsedMessage } from './parse';
 
-async function recordMessageId(trx: Knex, parsed: ParsedMessage, ticketId: number, replyId: number | null): Promise<void> {
-  await trx('ticket_message_ids')
-    .insert({ message_id: parsed.messageId, ticket_id: ticketId, reply_id: replyId, direction: 'in', created_at: now() })
-    .onConflict(['message_id', 'ticket_id'])
-    .ignore();
+function recordMessageId(work: MailWork, parsed: ParsedMessage, ticketId: number, replyId: number | null): void {
+  work.recordMessageId({ message_id: parsed.messageId, ticket_id: ticketId, reply_id: replyId, direction: 'in', created_at: now() });
 }
 
 /** Where a mailbox files new tickets: its defaults, else the first sub-category. */
@@ -50,41 +46,39 @@ export interface NewTicketInput {
   previousTicketId?: number;
 }
 
-export async function ticketFromMail(trx: Knex, input: NewTicketInput): Promise<Ticket> {
+export async function ticketFromMail(work: MailWork, input: NewTicketInput): Promise<Ticket> {
   const { parsed, mailbox } = input;
   const subject = parsed.subject.trim() || '(no subject)';
-  const ticket = await createTicket(
+  const row = await newTicketRow(
     {
       ticketable_type: 'App\\Customer',
       ticketable_id: input.contact.contactable_id,
       subject,
-      body: parsed.attachments.length ? '<p></p>' : finalBody(rawBody(parsed, false), new Map()),
-      ...(await filing(trx, mailbox)),
+      body: '', // set below: finalBody sanitizes it, with its cid: images resolved
+      ...(await filing(work.trx, mailbox)),
       team_id: mailbox.team_id,
       contact_id: input.contact.id,
       author: { type: 'App\\Contact', id: input.contact.id },
       openerId: null,
       origin: 'email',
       opened_via: 'email',
-      trustedReferences: true,
       flags: input.flags,
       mailbox_id: mailbox.id,
       previous_ticket_id: input.previousTicketId ?? null,
     },
-    trx,
+    work.trx,
   );
+  const ticket = await work.insertTicket({ ...row, body: parsed.attachments.length ? '<p></p>' : finalBody(rawBody(parsed, false), new Map()) });
   if (parsed.attachments.length) {
-    const cids = await storeAttachments(trx, parsed, { ticketId: ticket.id });
-    ticket.body = finalBody(rawBody(parsed, false), cids);
-    await trx('tickets').where({ id: ticket.id }).update({ body: ticket.body });
+    // the body's cid: images point at the attachments' content URLs
+    const cids = await storeAttachments(work, parsed, { ticketId: ticket.id });
+    work.updateTicket(ticket, { body: finalBody(rawBody(parsed, false), cids) });
   }
-  await recordMessageId(trx, parsed, ticket.id, null);
-  const fresh = ticket;
-  await queueTeamNotification(trx, fresh, 'new_ticket_to_team');
-  const settings = await getSettings(trx);
+  recordMessageId(work, parsed, ticket.id, null);
+  await queueTeamNotification(work, ticket, 'new_ticket_to_team');
+  const settings = await getSettings(work.trx);
   if (settings.auto_acknowledge && !input.flags.includes('machine_generated') && parsed.from) {
-    await queueEmail({
-      trx,
+    await work.queue({
       template: 'ticket_acknowledgement',
       to: [{ name: parsed.from.name, address: parsed.from.address }],
       ticketId: ticket.id,
@@ -92,7 +86,7 @@ export async function ticketFromMail(trx: Knex, input: NewTicketInput): Promise<
       automatic: true,
     });
   }
-  return fresh;
+  return ticket;
 }
 
 export interface ReplyInput {
@@ -103,16 +97,18 @@ export interface ReplyInput {
 }
 
 async function insertReply(
-  trx: Knex,
+  work: MailWork,
   input: ReplyInput,
   author: { type: 'App\\Contact' | 'App\\User'; id: number },
   contactId: number | null,
-): Promise<Reply> {
+): Promise<{ id: number }> {
+  const id = await work.writes.id('replies');
   const hasAttachments = input.parsed.attachments.length > 0;
-  const reply = await Reply.query(trx).insert({
+  const cids = hasAttachments ? await storeAttachments(work, input.parsed, { replyId: id }) : new Map<string, string>();
+  work.writes.insert('replies', {
+    id,
     ticket_id: input.ticket.id,
-    // with attachments the body waits for their content URLs (cid: references)
-    body: hasAttachments ? '<p></p>' : finalBody(rawBody(input.parsed, true), new Map()),
+    body: finalBody(rawBody(input.parsed, true), cids),
     origin: 'email',
     author_type: author.type,
     author_id: author.id,
@@ -120,13 +116,11 @@ async function insertReply(
     customer_visible: true,
     flags: input.flags,
     inbound_email_id: input.inboundEmailId,
-  }).returning('*');
-  if (hasAttachments) {
-    const cids = await storeAttachments(trx, input.parsed, { replyId: reply.id });
-    await reply.$query(trx).patch({ body: finalBody(rawBody(input.parsed, true), cids) });
-  }
-  await recordMessageId(trx, input.parsed, input.ticket.id, reply.id);
-  return reply;
+    created_at: now(),
+    updated_at: now(),
+  });
+  recordMessageId(work, input.parsed, input.ticket.id, id);
+  return { id };
 }
 
 /**
@@ -135,35 +129,32 @@ async function insertReply(
  * reopens the ticket, and tells the team.
  */
 export async function customerReply(
-  trx: Knex,
+  work: MailWork,
   input: ReplyInput & { contactId: number; autoReply: boolean },
-): Promise<Reply> {
-  const reply = await insertReply(trx, input, { type: 'App\\Contact', id: input.contactId }, input.contactId);
+): Promise<{ id: number }> {
+  const reply = await insertReply(work, input, { type: 'App\\Contact', id: input.contactId }, input.contactId);
   if (input.autoReply) return reply;
-  const statusId = await autoStatusId(trx, 'on_customer_reply');
-  await trx('tickets')
-    .where({ id: input.ticket.id })
-    .update({
-      exchanges: input.ticket.exchanges + 1,
-      ...(statusId ? { status_id: statusId } : {}),
-      closure: false,
-      closure_requested_at: null,
-      open: true,
-      closed_at: null,
-      updated_at: now(),
-    });
-  await queueTeamNotification(trx, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
+  const statusId = await autoStatusId(work.trx, 'on_customer_reply');
+  work.updateTicket(input.ticket, {
+    exchanges: input.ticket.exchanges + 1,
+    ...(statusId ? { status_id: statusId } : {}),
+    closure: false,
+    closure_requested_at: null,
+    open: true,
+    closed_at: null,
+    updated_at: now(),
+  });
+  await queueTeamNotification(work, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
   return reply;
 }
 
 /** An agent's answer by mail: customer-visible, sent on to the contacts like an API reply. */
-export async function agentReply(trx: Knex, input: ReplyInput & { agentId: number }): Promise<Reply> {
-  const contactIds = await ticketContactIds(trx, input.ticket);
-  const reply = await insertReply(trx, input, { type: 'App\\User', id: input.agentId }, contactIds[0] ?? null);
-  const statusId = await autoStatusId(trx, 'on_admin_reply');
-  await trx('tickets')
-    .where({ id: input.ticket.id })
-    .update({ exchanges: input.ticket.exchanges + 1, ...(statusId ? { status_id: statusId } : {}), updated_at: now() });
-  await queueCustomerMail(trx, input.ticket, { template: 'agent_reply', replyId: reply.id, automatic: false });
+export async function agentReply(work: MailWork, input: ReplyInput & { agentId: number }): Promise<{ id: number }> {
+  // reads the ticket's contacts, some perhaps added earlier in the batch
+  const contactIds = await ticketContactIds(await work.direct(), input.ticket);
+  const reply = await insertReply(work, input, { type: 'App\\User', id: input.agentId }, contactIds[0] ?? null);
+  const statusId = await autoStatusId(work.trx, 'on_admin_reply');
+  work.updateTicket(input.ticket, { exchanges: input.ticket.exchanges + 1, ...(statusId ? { status_id: statusId } : {}), updated_at: now() });
+  await queueCustomerMail(work, input.ticket, { template: 'agent_reply', replyId: reply.id, automatic: false });
   return reply;
 }

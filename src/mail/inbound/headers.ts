@@ -30,12 +30,26 @@ export class RawHeaders {
   }
 }
 
-/** Splits a raw message into its header block and body (as latin1 text). */
-export function splitMessage(raw: Buffer, maxBodyChars = 2_000_000): { headers: RawHeaders; body: string } {
-  const text = raw.subarray(0, Math.min(raw.length, maxBodyChars + 256 * 1024)).toString('latin1');
-  const m = /\r?\n\r?\n/.exec(text);
-  const end = m ? m.index : text.length;
-  return { headers: new RawHeaders(text.slice(0, end)), body: m ? text.slice(end + m[0].length, end + m[0].length + maxBodyChars) : '' };
+/** Where the header block ends (the first empty line) within the first `limit` bytes. */
+function headerEnd(raw: Buffer, limit: number): { end: number; bodyStart: number } | undefined {
+  for (let j = raw.indexOf(10); j !== -1 && j < limit; j = raw.indexOf(10, j + 1)) {
+    const bodyStart = raw[j + 1] === 10 ? j + 2 : raw[j + 1] === 13 && raw[j + 2] === 10 ? j + 3 : -1;
+    if (bodyStart !== -1 && bodyStart <= limit) return { end: raw[j - 1] === 13 ? j - 1 : j, bodyStart };
+  }
+  return undefined;
+}
+
+/**
+ * Splits a raw message into its header block (looked for in the first `searchBytes`) and
+ * at most `maxBodyChars` of its body (as latin1 text); only what is asked for is turned
+ * into text.
+ */
+export function splitMessage(raw: Buffer, maxBodyChars = 2_000_000, searchBytes = maxBodyChars + 256 * 1024): { headers: RawHeaders; body: string } {
+  const limit = Math.min(raw.length, searchBytes);
+  const split = headerEnd(raw, limit);
+  if (!split) return { headers: new RawHeaders(raw.toString('latin1', 0, limit)), body: '' };
+  const body = maxBodyChars > 0 ? raw.toString('latin1', split.bodyStart, Math.min(raw.length, split.bodyStart + maxBodyChars)) : '';
+  return { headers: new RawHeaders(raw.toString('latin1', 0, split.end)), body };
 }
 
 /** Every `<id>` in a Message-ID, In-Reply-To or References value. */

@@ -1,8 +1,10 @@
 /**
  * The inbound pipeline, shared by the IMAP poller and `helpdesk mail import`: store once,
- * classify, thread, identify the sender, then create the ticket or reply, all in one
- * transaction with the stored raw message. A broken message is recorded and skipped; an
- * error nobody expected is recorded as `failed` (retryable) and never stops the caller.
+ * classify, thread, identify the sender, then create the ticket or reply, in one
+ * transaction with the stored raw message. Messages are read and parsed first
+ * (`prepareMessage`), then decided in batches (`ingestBatch`, see mailWork.ts) whose rows
+ * are written together at the end. A broken message is recorded and skipped; an error
+ * nobody expected is recorded as `failed` (retryable) and never stops the caller.
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
@@ -13,17 +15,18 @@ import { logger } from '../../logger';
 import { type InboundOutcome } from '../../models/InboundEmail';
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
-import { putBlobBuffer, registerBlobReference } from '../../services/blobs/blobStore';
+import { registerBlobReference } from '../../services/blobs/blobStore';
 import { getSettings } from '../../services/config/settings';
 import { ourAddresses } from '../../services/mailboxes/mailboxes';
 import { recordBounce } from './bounces';
 import { type Classification, classify } from './classify';
 import { agentReply, customerReply, ticketFromMail } from './effects';
 import { addressOf, splitMessage } from './headers';
+import { type LookupKeys, MailWork } from './mailWork';
 import { noticeUnknownSender } from './notify';
 import { type ParsedMessage, messageIdOf, parseMessage, structureProblem } from './parse';
 import { agentIsProven, identifySender } from './sender';
-import { type Thread, findThread, findToken } from './thread';
+import { type Thread, answeredIds, findThread, findToken, namedTicketNumbers } from './thread';
 
 registerBlobReference('inbound_emails', 'raw_sha256');
 
@@ -42,59 +45,117 @@ interface Decision {
   replyId?: number | null;
   outboundEmailId?: number | null;
   flags?: string[];
+  /** What went wrong, for a `failed` message. */
+  error?: string;
 }
 
-/** Inserts (or, for a retry, updates) the message's row; undefined when it is a duplicate. */
-async function claimRow(
-  trx: Knex,
-  mailbox: Mailbox,
-  raw: Buffer,
-  facts: { messageId: string; from?: string; fromName?: string; to: string[]; cc: string[]; subject?: string; sentAt?: Date; attachments: number },
-  uid: number | undefined,
-): Promise<number | undefined> {
-  const blob = await putBlobBuffer(trx, raw);
+/** What the stored row says of a message. */
+interface InboundFacts {
+  messageId: string;
+  from?: string;
+  fromName?: string;
+  to: string[];
+  cc: string[];
+  subject?: string;
+  sentAt?: Date;
+  attachments: number;
+}
+
+/** A message read and parsed, ready for a batch. */
+export interface PreparedMessage {
+  raw: Buffer;
+  uid?: number;
+  facts: InboundFacts;
+  parsed?: ParsedMessage;
+  /** Decided before parsing: too big, too deeply nested, unparseable. */
+  held?: Decision;
+  log: Logger;
+}
+
+/** Checks the limits and parses; never throws for bad mail (it is held for a person). */
+export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number, log: Logger = logger): Promise<PreparedMessage> {
+  const child = log.child({ mailbox_id: mailbox.id, uid });
+  const unparsed = (held: Decision): PreparedMessage => {
+    const { headers } = splitMessage(raw, 64 * 1024);
+    const facts = { messageId: messageIdOf(headers, raw).slice(0, 998), from: addressOf(headers.get('from')), to: [], cc: [], subject: headers.get('subject'), attachments: 0 };
+    return { raw, uid, facts, held, log: child };
+  };
+  const problem = structureProblem(raw, config().inboundMaxBytes);
+  if (problem) {
+    child.warn({ reason: problem }, 'message quarantined before parsing');
+    return unparsed({ outcome: 'quarantined', reason: problem });
+  }
+  try {
+    const parsed = await parseMessage(raw);
+    const facts = {
+      messageId: parsed.messageId.slice(0, 998),
+      from: parsed.from?.address,
+      fromName: parsed.from?.name,
+      to: parsed.to.map((a) => a.address),
+      cc: parsed.cc.map((a) => a.address),
+      subject: parsed.subject,
+      sentAt: parsed.date,
+      attachments: parsed.attachments.length,
+    };
+    return { raw, uid, facts, parsed, log: child };
+  } catch (e) {
+    child.warn({ err: e }, 'message could not be parsed');
+    return unparsed({ outcome: 'quarantined', reason: `unparseable: ${(e as Error).message}` });
+  }
+}
+
+function lookupKeys(m: PreparedMessage): LookupKeys {
+  return {
+    messageId: m.facts.messageId,
+    sender: m.parsed?.from?.address,
+    answers: m.parsed ? answeredIds(m.parsed) : [],
+    ticketNumbers: m.parsed ? namedTicketNumbers(m.parsed) : [],
+  };
+}
+
+/** Holds the message's row (or, for a retry, its new values); undefined when it is a duplicate. */
+async function claimRow(work: MailWork, mailbox: Mailbox, m: PreparedMessage): Promise<number | undefined> {
+  const { facts, raw } = m;
+  const stored = work.stored(facts.messageId);
+  if (stored === 'claimed' || (stored && stored.outcome !== 'failed')) return undefined;
+  work.claim(facts.messageId);
   const row = {
     mailbox_id: mailbox.id,
-    message_id: facts.messageId.slice(0, 998),
+    message_id: facts.messageId,
     from: facts.from?.slice(0, 320) ?? null,
     from_name: facts.fromName?.slice(0, 998) ?? null,
-    to: JSON.stringify(facts.to),
-    cc: JSON.stringify(facts.cc),
+    to: facts.to,
+    cc: facts.cc,
     subject: facts.subject ?? null,
     received_at: now(),
     sent_at: facts.sentAt && !Number.isNaN(facts.sentAt.getTime()) ? facts.sentAt : null,
     size: raw.length,
     attachments_count: facts.attachments,
     outcome: 'failed',
-    raw_sha256: blob.sha256,
-    imap_uid: uid ?? null,
-    created_at: now(),
+    raw_sha256: work.writes.putBlob(raw).sha256,
+    imap_uid: m.uid ?? null,
     updated_at: now(),
   };
-  const [inserted] = await trx('inbound_emails').insert(row).onConflict().ignore().returning('id');
-  if (inserted) return inserted.id;
-  const existing = await trx('inbound_emails')
-    .whereRaw('coalesce(mailbox_id, 0) = ? and message_id = ?', [mailbox.id, row.message_id])
-    .forUpdate()
-    .first('id', 'outcome');
-  if (!existing || existing.outcome !== 'failed') return undefined;
-  await trx('inbound_emails').where({ id: existing.id }).update({ ...row, created_at: undefined, error: null });
-  return existing.id;
+  if (stored) {
+    work.writes.update('inbound_emails', stored.id, { ...row, error: null });
+    return stored.id;
+  }
+  const id = await work.writes.id('inbound_emails');
+  work.writes.insert('inbound_emails', { ...row, id, created_at: now() });
+  return id;
 }
 
-async function finish(trx: Knex, id: number, d: Decision): Promise<void> {
-  await trx('inbound_emails')
-    .where({ id })
-    .update({
-      outcome: d.outcome,
-      reason: d.reason ?? null,
-      ticket_id: d.ticketId ?? null,
-      reply_id: d.replyId ?? null,
-      outbound_email_id: d.outboundEmailId ?? null,
-      flags: d.flags ?? [],
-      error: null,
-      updated_at: now(),
-    });
+function finish(work: MailWork, id: number, d: Decision): void {
+  work.writes.update('inbound_emails', id, {
+    outcome: d.outcome,
+    reason: d.reason ?? null,
+    ticket_id: d.ticketId ?? null,
+    reply_id: d.replyId ?? null,
+    outbound_email_id: d.outboundEmailId ?? null,
+    flags: d.flags ?? [],
+    error: d.error?.slice(0, 4000) ?? null,
+    updated_at: now(),
+  });
 }
 
 /** Whether a closed ticket may be reopened by a reply now, or needs a successor. */
@@ -106,23 +167,23 @@ async function reopenable(trx: Knex, ticket: Ticket): Promise<boolean> {
 
 /** A person's (or a known contact's machine's) mail. */
 async function decidePersonMail(
-  trx: Knex,
+  work: MailWork,
   mailbox: Mailbox,
   parsed: ParsedMessage,
   rowId: number,
   kind: Classification['kind'],
 ): Promise<Decision> {
   const fromAddress = parsed.from?.address;
-  const ours = await ourAddresses(trx);
+  const ours = await ourAddresses(work.trx);
   if (fromAddress && ours.has(fromAddress)) return { outcome: 'loop', reason: 'sent from one of our own mailboxes' };
-  const sender = await identifySender(trx, fromAddress);
+  const sender = identifySender(work, fromAddress);
   const token = findToken(parsed);
-  const thread: Thread | undefined = await findThread(trx, parsed, sender, token);
+  const thread: Thread | undefined = findThread(work, parsed, sender, token);
   const flags = kind === 'machine' ? ['machine_generated'] : kind === 'auto_reply' ? ['auto_reply'] : [];
 
   if (sender.agentId !== undefined) {
     if (!thread) return { outcome: 'quarantined', reason: 'an agent wrote to the mailbox without answering a ticket', flags };
-    const proven = sender.agentActive && (await agentIsProven(trx, sender.agentId, token, parsed.inReplyTo));
+    const proven = sender.agentActive && (await agentIsProven(work, sender.agentId, token, parsed.inReplyTo));
     if (!proven) {
       return {
         outcome: 'quarantined',
@@ -131,7 +192,7 @@ async function decidePersonMail(
         flags,
       };
     }
-    const reply = await agentReply(trx, { ticket: thread.ticket, parsed, flags, inboundEmailId: rowId, agentId: sender.agentId });
+    const reply = await agentReply(work, { ticket: thread.ticket, parsed, flags, inboundEmailId: rowId, agentId: sender.agentId });
     return { outcome: 'reply_added', reason: `agent reply (threaded by ${thread.via})`, ticketId: thread.ticket.id, replyId: reply.id, flags };
   }
 
@@ -154,12 +215,12 @@ async function decidePersonMail(
       };
     }
     if (policy === 'reject') {
-      if (fromAddress) await noticeUnknownSender(trx, fromAddress, mailbox.id, parsed.subject);
+      if (fromAddress) await noticeUnknownSender(work, fromAddress, mailbox.id, parsed.subject);
       return { outcome: 'rejected', reason: `unknown sender ${fromAddress ?? '(none)'}; the mailbox rejects unknown senders`, flags };
     }
     const customer =
       policy === 'create_contact' && domain
-        ? await trx('customers')
+        ? await work.trx('customers')
             .whereRaw('? = any(email_domains)', [domain])
             .modify((q) => (threadCustomer ? q.orderByRaw('id = ? desc', [threadCustomer]) : q))
             .orderBy('id')
@@ -168,129 +229,112 @@ async function decidePersonMail(
     if (!customer || !fromAddress) {
       return { outcome: 'quarantined', reason: `unknown sender ${fromAddress ?? '(none)'}`, ticketId: thread?.ticket.id ?? null, flags };
     }
-    const [created] = await trx('contacts')
-      .insert({ contactable_id: customer.id, name: parsed.from?.name || fromAddress, email: fromAddress, created_at: now(), updated_at: now() })
-      .returning(['id', 'contactable_id']);
-    contact = created as { id: number; contactable_id: number };
+    contact = await work.addContact({ contactable_id: customer.id, name: parsed.from?.name || fromAddress, email: fromAddress });
   }
 
   if (thread) {
     const ticket = thread.ticket;
     if (kind === 'auto_reply') {
-      const reply = await customerReply(trx, { ticket, parsed, flags, inboundEmailId: rowId, contactId: contact!.id, autoReply: true });
+      const reply = await customerReply(work, { ticket, parsed, flags, inboundEmailId: rowId, contactId: contact!.id, autoReply: true });
       return { outcome: 'auto_reply', reason: 'an automatic reply, stored on its ticket', ticketId: ticket.id, replyId: reply.id, flags };
     }
-    if (await reopenable(trx, ticket)) {
-      await trx('ticket_contacts').insert({ ticket_id: ticket.id, contact_id: contact!.id }).onConflict().ignore();
-      const reply = await customerReply(trx, { ticket, parsed, flags, inboundEmailId: rowId, contactId: contact!.id, autoReply: false });
+    if (await reopenable(work.trx, ticket)) {
+      work.writes.insert('ticket_contacts', { ticket_id: ticket.id, contact_id: contact!.id });
+      const reply = await customerReply(work, { ticket, parsed, flags, inboundEmailId: rowId, contactId: contact!.id, autoReply: false });
       return { outcome: 'reply_added', reason: `threaded by ${thread.via}`, ticketId: ticket.id, replyId: reply.id, flags };
     }
-    const successor = await ticketFromMail(trx, { mailbox, contact: contact!, parsed, flags, inboundEmailId: rowId, previousTicketId: ticket.id });
+    const successor = await ticketFromMail(work, { mailbox, contact: contact!, parsed, flags, inboundEmailId: rowId, previousTicketId: ticket.id });
     return { outcome: 'ticket_created', reason: `reply to ticket ${ticket.number}, closed beyond the reopen window`, ticketId: successor.id, flags };
   }
   if (kind === 'auto_reply') return { outcome: 'auto_reply', reason: 'an automatic reply to no ticket', flags };
-  const ticket = await ticketFromMail(trx, { mailbox, contact: contact!, parsed, flags, inboundEmailId: rowId });
+  const ticket = await ticketFromMail(work, { mailbox, contact: contact!, parsed, flags, inboundEmailId: rowId });
   return { outcome: 'ticket_created', ticketId: ticket.id, flags };
 }
 
-async function decide(trx: Knex, mailbox: Mailbox, parsed: ParsedMessage, rowId: number): Promise<Decision> {
-  const c = classify(parsed.headers, parsed.rawBody, config().mailDomain);
+async function decide(work: MailWork, mailbox: Mailbox, parsed: ParsedMessage, rowId: number): Promise<Decision> {
+  const c = classify(parsed.headers, parsed.rawBody(), config().mailDomain);
   switch (c.kind) {
     case 'loop':
       return { outcome: 'loop', reason: c.reason };
     case 'bounce':
     case 'complaint': {
-      const b = await recordBounce(trx, c.bounce!, { inboundEmailId: rowId, complaint: c.kind === 'complaint' });
+      const b = await recordBounce(await work.direct(), c.bounce!, { inboundEmailId: rowId, complaint: c.kind === 'complaint' });
       const what = b.outboundEmailId ? `reports on outbound message ${b.outboundEmailId}` : 'names no message of ours';
       const bad = b.undeliverable.length ? `; marked undeliverable: ${b.undeliverable.join(', ')}` : '';
       return { outcome: 'bounce', reason: `${c.reason}, ${what}${bad}`, outboundEmailId: b.outboundEmailId, ticketId: b.ticketId, flags: [c.kind] };
     }
     default:
-      return decidePersonMail(trx, mailbox, parsed, rowId, c.kind);
+      return decidePersonMail(work, mailbox, parsed, rowId, c.kind);
   }
 }
 
-/** Records a message that could not be processed normally (too big, unparseable, a bug). */
-async function recordWithoutParsing(
+async function ingestPrepared(work: MailWork, mailbox: Mailbox, m: PreparedMessage): Promise<IngestResult> {
+  const id = await claimRow(work, mailbox, m);
+  if (id === undefined) return { inboundEmailId: null, outcome: 'duplicate' };
+  const decision = m.held ?? (await decide(work, mailbox, m.parsed!, id));
+  finish(work, id, decision);
+  m.log.info({ inbound_email_id: id, outcome: decision.outcome, ticket_id: decision.ticketId }, 'message processed');
+  return { inboundEmailId: id, outcome: decision.outcome, ticketId: decision.ticketId ?? null, replyId: decision.replyId ?? null, reason: decision.reason };
+}
+
+/**
+ * Runs messages of one mailbox through the pipeline in `trx`: their lookups first, then
+ * each decided in order, then every row written. Throws on any error (the caller redoes
+ * the messages one by one). `stop` ends the batch early; the results say how far it got.
+ */
+export async function ingestBatch(
+  trx: Knex.Transaction,
+  mailbox: Mailbox,
+  messages: PreparedMessage[],
+  opts: { stop?: () => boolean } = {},
+): Promise<IngestResult[]> {
+  const work = new MailWork(trx, mailbox.id);
+  await work.prefetch(messages.map(lookupKeys));
+  const results: IngestResult[] = [];
+  for (const m of messages) {
+    results.push(await ingestPrepared(work, mailbox, m));
+    if (opts.stop?.()) break;
+  }
+  await work.writes.flush();
+  return results;
+}
+
+const connectionLost = (e: unknown) =>
+  (e as { code?: string }).code === 'ECONNREFUSED' || /terminating connection|connect ECONN/i.test(String(e));
+
+/**
+ * Each message in a transaction of its own (a savepoint when `outer` is a transaction):
+ * one that fails unexpectedly is recorded as `failed` with its error, and the next goes
+ * on. Only a lost database connection throws.
+ */
+export async function ingestOneByOne(
   outer: Knex,
   mailbox: Mailbox,
-  raw: Buffer,
-  uid: number | undefined,
-  decision: Decision & { error?: string },
-): Promise<IngestResult> {
-  const { headers } = splitMessage(raw, 64 * 1024);
-  return outer.transaction(async (trx) => {
-    const id = await claimRow(
-      trx,
-      mailbox,
-      raw,
-      { messageId: messageIdOf(headers, raw), from: addressOf(headers.get('from')), to: [], cc: [], subject: headers.get('subject'), attachments: 0 },
-      uid,
-    );
-    if (id === undefined) return { inboundEmailId: null, outcome: 'duplicate' as const };
-    await finish(trx, id, decision);
-    if (decision.error) await trx('inbound_emails').where({ id }).update({ error: decision.error.slice(0, 4000) });
-    return { inboundEmailId: id, outcome: decision.outcome, reason: decision.reason };
-  });
+  messages: PreparedMessage[],
+  opts: { stop?: () => boolean } = {},
+): Promise<IngestResult[]> {
+  const results: IngestResult[] = [];
+  for (const m of messages) {
+    try {
+      results.push(...(await outer.transaction((trx) => ingestBatch(trx, mailbox, [m]))));
+    } catch (e) {
+      if (connectionLost(e)) throw e;
+      m.log.error({ err: e }, 'message failed in the pipeline; recorded for retry');
+      const failed: PreparedMessage = {
+        ...m,
+        parsed: undefined,
+        held: { outcome: 'failed', reason: 'the pipeline hit an unexpected error', error: String((e as Error).stack ?? e) },
+      };
+      results.push(...(await outer.transaction((trx) => ingestBatch(trx, mailbox, [failed]))));
+    }
+    if (opts.stop?.()) break;
+  }
+  return results;
 }
 
 /** Runs one raw message through the pipeline for `mailbox`. Never throws for bad mail. */
-export async function ingestMessage(opts: {
-  mailbox: Mailbox;
-  raw: Buffer;
-  uid?: number;
-  log?: Logger;
-  /** A batch transaction to work in (each message then gets its own savepoint). */
-  trx?: Knex.Transaction;
-  /**
-   * false: work straight in `trx`, without a savepoint, and throw on an unexpected error
-   * instead of recording it (the caller redoes the batch with savepoints).
-   */
-  isolate?: boolean;
-}): Promise<IngestResult> {
-  const { mailbox, raw, uid } = opts;
-  const log = (opts.log ?? logger).child({ mailbox_id: mailbox.id, uid });
-  const problem = structureProblem(raw, config().inboundMaxBytes);
-  if (problem) {
-    log.warn({ reason: problem }, 'message quarantined before parsing');
-    return recordWithoutParsing(opts.trx ?? db(), mailbox, raw, uid, { outcome: 'quarantined', reason: problem });
-  }
-  let parsed: ParsedMessage;
-  try {
-    parsed = await parseMessage(raw);
-  } catch (e) {
-    log.warn({ err: e }, 'message could not be parsed');
-    return recordWithoutParsing(opts.trx ?? db(), mailbox, raw, uid, { outcome: 'quarantined', reason: `unparseable: ${(e as Error).message}` });
-  }
-  const work = async (trx: Knex.Transaction): Promise<IngestResult> => {
-    const id = await claimRow(
-      trx,
-      mailbox,
-      raw,
-      {
-        messageId: parsed.messageId,
-        from: parsed.from?.address,
-        fromName: parsed.from?.name,
-        to: parsed.to.map((a) => a.address),
-        cc: parsed.cc.map((a) => a.address),
-        subject: parsed.subject,
-        sentAt: parsed.date,
-        attachments: parsed.attachments.length,
-      },
-      uid,
-    );
-    if (id === undefined) return { inboundEmailId: null, outcome: 'duplicate' as const };
-    const decision = await decide(trx, mailbox, parsed, id);
-    await finish(trx, id, decision);
-    log.info({ inbound_email_id: id, outcome: decision.outcome, ticket_id: decision.ticketId }, 'message processed');
-    return { inboundEmailId: id, outcome: decision.outcome, ticketId: decision.ticketId ?? null, replyId: decision.replyId ?? null, reason: decision.reason };
-  };
-  if (opts.trx && opts.isolate === false) return work(opts.trx);
-  try {
-    return await (opts.trx ?? db()).transaction(work);
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ECONNREFUSED' || /terminating connection|connect ECONN/i.test(String(e))) throw e;
-    log.error({ err: e }, 'message failed in the pipeline; recorded for retry');
-    return recordWithoutParsing(opts.trx ?? db(), mailbox, raw, uid, { outcome: 'failed', reason: 'the pipeline hit an unexpected error', error: String((e as Error).stack ?? e) });
-  }
+export async function ingestMessage(opts: { mailbox: Mailbox; raw: Buffer; uid?: number; log?: Logger; trx?: Knex }): Promise<IngestResult> {
+  const m = await prepareMessage(opts.mailbox, opts.raw, opts.uid, opts.log);
+  const [result] = await ingestOneByOne(opts.trx ?? db(), opts.mailbox, [m]);
+  return result!;
 }

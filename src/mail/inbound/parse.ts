@@ -18,8 +18,8 @@ export interface MailAddress {
 export interface ParsedMessage {
   messageId: string;
   headers: RawHeaders;
-  /** The raw body (latin1), for classification. */
-  rawBody: string;
+  /** The raw body (latin1), for classification: made when asked, not kept with the message. */
+  rawBody(): string;
   from?: MailAddress;
   to: MailAddress[];
   cc: MailAddress[];
@@ -38,26 +38,40 @@ export interface ParsedMessage {
 export function structureProblem(raw: Buffer, maxBytes: number): string | undefined {
   if (raw.length > maxBytes) return `the message is ${raw.length} bytes, over the ${maxBytes} byte limit`;
   // Follow the multipart nesting line by line: a declared boundary opens a level, its
-  // closing delimiter (or a delimiter of an outer level) closes it.
+  // closing delimiter (or a delimiter of an outer level) closes it. Only lines holding a
+  // declaration or starting with "--" are looked at.
+  const text = raw.toString('latin1');
+  const declarations = /boundary\s*=\s*"?([^";\s]{1,200})"?/gi;
+  let declared = declarations.exec(text);
   const stack: string[] = [];
   let parts = 0;
   let depth = 0;
-  for (const line of raw.toString('latin1').split(/\r?\n/)) {
-    const declared = /boundary\s*=\s*"?([^";\s]{1,200})"?/i.exec(line);
-    if (declared && !stack.includes(declared[1]!)) {
-      stack.push(declared[1]!);
-      depth = Math.max(depth, stack.length);
-      if (depth > MAX_MIME_DEPTH) return `the message nests more than ${MAX_MIME_DEPTH} multipart levels`;
-      continue;
+  for (let start = 0; start < text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    while (declared && declared.index < start) declared = declarations.exec(text);
+    if (declared && declared.index < lineEnd) {
+      const boundary = declared[1]!;
+      declared = declarations.exec(text); // one declaration per line
+      if (!stack.includes(boundary)) {
+        stack.push(boundary);
+        depth = Math.max(depth, stack.length);
+        if (depth > MAX_MIME_DEPTH) return `the message nests more than ${MAX_MIME_DEPTH} multipart levels`;
+        start = end + 1;
+        continue;
+      }
     }
-    if (!line.startsWith('--')) continue;
-    const level = stack.findIndex((b) => line === `--${b}` || line === `--${b}--`);
-    if (level < 0) continue;
-    if (line.endsWith('--') && line === `--${stack[level]}--`) stack.length = level;
-    else {
-      stack.length = level + 1;
-      if (++parts > MAX_MIME_PARTS) return `the message has more than ${MAX_MIME_PARTS} MIME parts`;
+    if (text.startsWith('--', start)) {
+      const line = text.slice(start, lineEnd);
+      const level = stack.findIndex((b) => line === `--${b}` || line === `--${b}--`);
+      if (level >= 0 && line === `--${stack[level]}--`) stack.length = level;
+      else if (level >= 0) {
+        stack.length = level + 1;
+        if (++parts > MAX_MIME_PARTS) return `the message has more than ${MAX_MIME_PARTS} MIME parts`;
+      }
     }
+    start = end + 1;
   }
   return undefined;
 }
@@ -81,8 +95,9 @@ export function messageIdOf(headers: RawHeaders, raw: Buffer): string {
 }
 
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
-  const { headers, body } = splitMessage(raw);
-  const parsed = await simpleParser(raw, { skipImageLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
+  const { headers } = splitMessage(raw, 0, 2_256 * 1024);
+  // links in text parts are not turned into anchors (linkify is slow; our text bodies are made HTML by textToHtml)
+  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
   const envelope = ['delivered-to', 'x-original-to', 'envelope-to', 'x-envelope-to']
     .flatMap((h) => headers.all(h))
     .map((v) => addressOf(v))
@@ -92,7 +107,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   return {
     messageId: messageIdOf(headers, raw),
     headers,
-    rawBody: body,
+    rawBody: () => splitMessage(raw).body,
     from: addresses(parsed.from)[0],
     to,
     cc,

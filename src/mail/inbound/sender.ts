@@ -4,30 +4,28 @@
  * agent's only with a reply token issued to that agent or as an answer to a notification
  * sent to that agent.
  */
-import type { Knex } from 'knex';
 import type { ReplyTokenSubject } from '../replyToken';
+import type { MailWork } from './mailWork';
 import type { SenderIdentity } from './thread';
 
-export async function identifySender(trx: Knex, address: string | undefined): Promise<SenderIdentity & { agentActive?: boolean }> {
+export function identifySender(work: MailWork, address: string | undefined): SenderIdentity & { agentActive?: boolean } {
   if (!address) return {};
-  const contact = await trx('contacts').whereRaw('lower(email) = ?', [address.toLowerCase()]).first('id', 'contactable_id');
+  const contact = work.contact(address);
   if (contact) return { contact };
-  const agent = await trx('users')
-    .whereRaw('lower(email) = ?', [address.toLowerCase()])
-    .orWhereRaw('? = any(alternate_emails)', [address.toLowerCase()])
-    .first('id', 'active');
+  const agent = work.agent(address);
   return agent ? { agentId: agent.id, agentActive: agent.active } : {};
 }
 
 /** Whether an agent's mail is proven to be theirs (see the module comment). */
 export async function agentIsProven(
-  trx: Knex,
+  work: MailWork,
   agentId: number,
   token: ReplyTokenSubject | undefined,
   inReplyTo: string[],
 ): Promise<boolean> {
   if (token?.recipient.kind === 'user' && token.recipient.id === agentId) return true;
   if (inReplyTo.length === 0) return false;
+  const trx = await work.direct();
   const sentToAgent = await trx('outbound_emails').whereIn('message_id', inReplyTo).where({ recipient_user_id: agentId }).first('id');
   return Boolean(sentToAgent);
 }

@@ -3,9 +3,9 @@
  * ticket (In-Reply-To, References), the signed reply address, then `[#NUMBER]` in the
  * subject, this last only for a contact of that ticket's customer or an agent.
  */
-import type { Knex } from 'knex';
-import { Ticket } from '../../models/Ticket';
+import type { Ticket } from '../../models/Ticket';
 import { type ReplyTokenSubject, tokenOf, verifyReplyToken } from '../replyToken';
+import type { MailWork } from './mailWork';
 import type { ParsedMessage } from './parse';
 
 export interface Thread {
@@ -30,32 +30,34 @@ export function findToken(parsed: ParsedMessage): ReplyTokenSubject | undefined 
   return undefined;
 }
 
-export async function findThread(
-  trx: Knex,
+/** The Message-IDs a message answers, the most telling first. */
+export function answeredIds(parsed: ParsedMessage): string[] {
+  return [...new Set([...parsed.inReplyTo, ...[...parsed.references].reverse()])].filter((id) => id !== parsed.messageId);
+}
+
+/** The ticket number in a subject's `[#NUMBER]`. */
+export function subjectNumber(subject: string): string | undefined {
+  return /\[#([A-HJ-NP-Z2-9]{6})\]/i.exec(subject)?.[1]?.toUpperCase();
+}
+
+/** The tickets a message names, for the batch's lookups (see MailWork.prefetch). */
+export function namedTicketNumbers(parsed: ParsedMessage): string[] {
+  return [findToken(parsed)?.ticketNumber, subjectNumber(parsed.subject)].filter((n): n is string => Boolean(n));
+}
+
+export function findThread(
+  work: MailWork,
   parsed: ParsedMessage,
   sender: SenderIdentity,
   token: ReplyTokenSubject | undefined,
-): Promise<Thread | undefined> {
-  const ids = [...new Set([...parsed.inReplyTo, ...[...parsed.references].reverse()])].filter((id) => id !== parsed.messageId);
-  if (ids.length) {
-    const row = await trx('ticket_message_ids')
-      .whereIn('message_id', ids)
-      .orderByRaw('array_position(?::text[], message_id)', [ids])
-      .first('ticket_id', 'outbound_email_id');
-    if (row) {
-      const ticket = await Ticket.query(trx).findById(row.ticket_id).forUpdate();
-      if (ticket) return { ticket, via: 'headers', answersOutboundId: row.outbound_email_id ?? undefined };
-    }
-  }
-  if (token) {
-    const ticket = await Ticket.query(trx).findOne({ number: token.ticketNumber }).forUpdate();
-    if (ticket) return { ticket, via: 'token' };
-  }
-  const number = /\[#([A-HJ-NP-Z2-9]{6})\]/i.exec(parsed.subject)?.[1]?.toUpperCase();
-  if (number) {
-    const ticket = await Ticket.query(trx).findOne({ number }).forUpdate();
-    const allowed = ticket && (sender.agentId !== undefined || sender.contact?.contactable_id === ticket.ticketable_id);
-    if (ticket && allowed) return { ticket, via: 'subject' };
-  }
+): Thread | undefined {
+  const byHeaders = work.threadOf(answeredIds(parsed));
+  if (byHeaders) return { ticket: byHeaders.ticket, via: 'headers', answersOutboundId: byHeaders.outboundId ?? undefined };
+  const byToken = token && work.ticketByNumber(token.ticketNumber);
+  if (byToken) return { ticket: byToken, via: 'token' };
+  const number = subjectNumber(parsed.subject);
+  const ticket = number ? work.ticketByNumber(number) : undefined;
+  const allowed = ticket && (sender.agentId !== undefined || sender.contact?.contactable_id === ticket.ticketable_id);
+  if (ticket && allowed) return { ticket, via: 'subject' };
   return undefined;
 }

@@ -9,7 +9,7 @@ import { conn, inTransaction } from '../../db/transaction';
 import { invalid } from '../../errors';
 import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
 import { Attachment } from '../../models/Attachment';
-import { putBlob, releaseBlob } from '../blobs/blobStore';
+import { type StoredBlob, putBlob, releaseBlob } from '../blobs/blobStore';
 import { sniffMimeType } from '../blobs/sniff';
 import { found } from '../lookup';
 
@@ -49,22 +49,26 @@ export interface NewAttachment {
   maxBytes: number;
 }
 
+/** The attachment row for stored content (without its target). */
+export function attachmentRow(blob: StoredBlob, input: Omit<NewAttachment, 'content' | 'maxBytes' | 'ticketId' | 'replyId'>) {
+  return {
+    blob_sha256: blob.sha256,
+    filename: sanitizeFilename(input.filename),
+    declared_type: input.declaredType?.slice(0, 255) ?? null,
+    sniffed_type: sniffMimeType(blob.head) ?? null,
+    size: blob.size,
+    content_id: input.contentId ?? null,
+    inline: input.inline ?? false,
+    uploaded_by: input.uploadedBy ?? null,
+  };
+}
+
 /** Stores the content and links it; in the caller's transaction when given. */
 export async function addAttachment(input: NewAttachment, trx?: Knex): Promise<Attachment> {
   return inTransaction(trx, async (t) => {
     const blob = await putBlob(t, input.content, input.maxBytes);
     const target = await resolveTarget(t, input.ticketId, input.replyId);
-    return Attachment.query(t).insert({
-      blob_sha256: blob.sha256,
-      filename: sanitizeFilename(input.filename),
-      declared_type: input.declaredType?.slice(0, 255) ?? null,
-      sniffed_type: sniffMimeType(blob.head) ?? null,
-      size: blob.size,
-      content_id: input.contentId ?? null,
-      inline: input.inline ?? false,
-      ...target,
-      uploaded_by: input.uploadedBy ?? null,
-    } as Partial<Attachment>).returning('*');
+    return Attachment.query(t).insert({ ...attachmentRow(blob, input), ...target } as Partial<Attachment>).returning('*');
   });
 }
 

@@ -15,7 +15,7 @@ import { now } from '../../clock';
 import { config } from '../../config';
 import { AppError } from '../../errors';
 
-const CHUNK_BYTES = 1024 * 1024;
+export const CHUNK_BYTES = 1024 * 1024;
 const HEAD_BYTES = 4096;
 
 export interface StoredBlob {

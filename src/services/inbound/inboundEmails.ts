@@ -11,6 +11,7 @@ import { AppError, invalid } from '../../errors';
 import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
 import { customerReply, ticketFromMail } from '../../mail/inbound/effects';
 import { type IngestResult, ingestMessage } from '../../mail/inbound/ingest';
+import { MailWork } from '../../mail/inbound/mailWork';
 import { parseMessage } from '../../mail/inbound/parse';
 import { InboundEmail } from '../../models/InboundEmail';
 import { Mailbox } from '../../models/Mailbox';
@@ -68,12 +69,15 @@ export async function assignInboundEmail(
         .returning(['id', 'contactable_id']);
     }
     const reason = `assigned by user ${actorId}`;
+    const work = new MailWork(trx, mailbox.id);
     if (ticket) {
       await trx('ticket_contacts').insert({ ticket_id: ticket.id, contact_id: contact.id }).onConflict().ignore();
-      const reply = await customerReply(trx, { ticket, parsed, flags: row.flags, inboundEmailId: row.id, contactId: contact.id, autoReply: false });
+      const reply = await customerReply(work, { ticket, parsed, flags: row.flags, inboundEmailId: row.id, contactId: contact.id, autoReply: false });
+      await work.writes.flush();
       return row.$query(trx).patchAndFetch({ outcome: 'reply_added', reason, ticket_id: ticket.id, reply_id: reply.id });
     }
-    const created = await ticketFromMail(trx, { mailbox, contact, parsed, flags: row.flags, inboundEmailId: row.id });
+    const created = await ticketFromMail(work, { mailbox, contact, parsed, flags: row.flags, inboundEmailId: row.id });
+    await work.writes.flush();
     return row.$query(trx).patchAndFetch({ outcome: 'ticket_created', reason, ticket_id: created.id });
   });
 }

@@ -3,13 +3,14 @@
  * message (primary contact in To, the ticket's other contacts in Cc); mail to agents is
  * one message per agent (each gets a reply address of their own), never to the author.
  * The mailer drops our own, undeliverable and no-reply addresses and applies the hourly
- * limit on automatic mail when it sends.
+ * limit on automatic mail when it sends. Each takes a transaction or an Outbox (the
+ * inbound pipeline's batch).
  */
 import type { Knex } from 'knex';
 import type { Address } from '../../models/OutboundEmail';
 import type { Ticket } from '../../models/Ticket';
 import { ticketContactIds } from '../tickets/loadTicket';
-import { queueEmail } from './queueEmail';
+import { type Outbox, outboxOf } from './queueEmail';
 
 type TicketRef = Pick<Ticket, 'id' | 'contact_id' | 'team_id' | 'assignee_id'>;
 
@@ -29,14 +30,14 @@ export async function contactRecipients(trx: Knex, ticket: TicketRef): Promise<A
  * message to all its contacts. Returns false when the ticket has no contact.
  */
 export async function queueCustomerMail(
-  trx: Knex,
+  target: Knex | Outbox,
   ticket: TicketRef,
   opts: { template: string; replyId?: number | null; automatic: boolean; data?: Record<string, unknown> },
 ): Promise<boolean> {
-  const [primary, ...others] = await contactRecipients(trx, ticket);
+  const out = outboxOf(target);
+  const [primary, ...others] = await contactRecipients(out.trx, ticket);
   if (!primary) return false;
-  await queueEmail({
-    trx,
+  await out.queue({
     template: opts.template,
     to: [primary],
     cc: others,
@@ -61,21 +62,21 @@ export async function teamMemberIds(trx: Knex, ticket: TicketRef): Promise<numbe
 
 /** One automatic message per active agent in `userIds` (with its template), none to `exceptUserId`. */
 export async function queueAgentMail(
-  trx: Knex,
+  target: Knex | Outbox,
   ticket: TicketRef,
   recipients: Map<number, string>,
   opts: { replyId?: number | null; exceptUserId?: number; data?: Record<string, unknown> },
 ): Promise<void> {
   if (opts.exceptUserId !== undefined) recipients.delete(opts.exceptUserId);
   if (recipients.size === 0) return;
-  const users: { id: number; name: string; email: string }[] = await trx('users')
+  const out = outboxOf(target);
+  const users: { id: number; name: string; email: string }[] = await out.trx('users')
     .whereIn('id', [...recipients.keys()])
     .where({ active: true })
     .orderBy('id')
     .select('id', 'name', 'email');
   for (const user of users) {
-    await queueEmail({
-      trx,
+    await out.queue({
       template: recipients.get(user.id)!,
       to: [{ name: user.name, address: user.email }],
       ticketId: ticket.id,
@@ -89,11 +90,11 @@ export async function queueAgentMail(
 
 /** The team (and assignee) hear of a new ticket or a customer reply, the author excepted. */
 export async function queueTeamNotification(
-  trx: Knex,
+  target: Knex | Outbox,
   ticket: TicketRef,
   template: 'new_ticket_to_team' | 'customer_reply_to_team',
   opts: { replyId?: number; exceptUserId?: number } = {},
 ): Promise<void> {
-  const ids = await teamMemberIds(trx, ticket);
-  await queueAgentMail(trx, ticket, new Map(ids.map((id) => [id, template])), opts);
+  const ids = await teamMemberIds(outboxOf(target).trx, ticket);
+  await queueAgentMail(target, ticket, new Map(ids.map((id) => [id, template])), opts);
 }

@@ -37,10 +37,9 @@ export function newMessageId(): string {
 
 const normalized = (a: Address): Address => (a.name ? { name: a.name, address: a.address.trim().toLowerCase() } : { address: a.address.trim().toLowerCase() });
 
-/** Queues one message; returns its outbox row. */
-export async function queueEmail(input: QueueEmailInput): Promise<OutboundEmail> {
-  const at = now();
-  const row = await OutboundEmail.query(conn(input.trx)).insert({
+/** The outbox row of a message to queue (its Message-ID drawn now), without an id. */
+export function outboundRow(input: Omit<QueueEmailInput, 'trx'>, at = now()) {
+  return {
     message_id: newMessageId(),
     ticket_id: input.ticketId ?? null,
     reply_id: input.replyId ?? null,
@@ -52,20 +51,38 @@ export async function queueEmail(input: QueueEmailInput): Promise<OutboundEmail>
     mailbox_id: input.mailboxId ?? null,
     subject: input.subject ?? null,
     automatic: input.automatic,
-    state: 'queued',
+    state: 'queued' as const,
     attempts: 0,
     next_attempt_at: at,
     queued_at: at,
-  }).returning('*');
-  if (input.ticketId) {
-    await TicketMessageId.query(conn(input.trx)).insert({
-      message_id: row.message_id,
-      ticket_id: input.ticketId,
-      reply_id: input.replyId ?? null,
-      outbound_email_id: row.id,
-      direction: 'out',
-      created_at: at,
-    });
-  }
+  };
+}
+
+/** The row recording a queued message's Message-ID on its ticket, for threading replies. */
+export function outboundMessageIdRow(row: { id: number; message_id: string; ticket_id: number | null; reply_id: number | null }, at = now()) {
+  return { message_id: row.message_id, ticket_id: row.ticket_id!, reply_id: row.reply_id, outbound_email_id: row.id, direction: 'out' as const, created_at: at };
+}
+
+/** Queues one message; returns its outbox row. */
+export async function queueEmail(input: QueueEmailInput): Promise<OutboundEmail> {
+  const at = now();
+  const row = await OutboundEmail.query(conn(input.trx)).insert(outboundRow(input, at)).returning('*');
+  if (input.ticketId) await TicketMessageId.query(conn(input.trx)).insert(outboundMessageIdRow(row, at));
   return row;
+}
+
+/**
+ * Where queued mail is written: straight into a transaction, or into a batch of the
+ * inbound pipeline that writes its rows later (see mail/inbound/mailWork.ts). `trx` is for
+ * reading what the batch does not write (users, teams).
+ */
+export interface Outbox {
+  readonly trx: Knex;
+  queue(input: Omit<QueueEmailInput, 'trx'>): Promise<void>;
+}
+
+/** `target` as an Outbox: a Knex (or transaction) queues straight into it. */
+export function outboxOf(target: Knex | Outbox): Outbox {
+  if (typeof target !== 'function') return target;
+  return { trx: target, queue: async (input) => void (await queueEmail({ ...input, trx: target })) };
 }

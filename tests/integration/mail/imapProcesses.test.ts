@@ -40,7 +40,8 @@ afterAll(async () => {
 });
 
 function imapProcess() {
-  const proc = startRole('imap', database.url(), { IMAP_POLL_SECONDS: '0.5', IMAP_BACKOFF_MAX_SECONDS: '1' });
+  // batches smaller than the 300 messages, so the kill lands between commits
+  const proc = startRole('imap', database.url(), { IMAP_POLL_SECONDS: '0.5', IMAP_BACKOFF_MAX_SECONDS: '1', IMAP_BATCH_MESSAGES: '50' });
   children.push(proc.child);
   return proc;
 }
