@@ -1,9 +1,9 @@
 /**
  * One batch of inbound mail for one mailbox, in one transaction: the IMAP poller's lane
- * of unrelated messages, or a single message. What the pipeline looks up for the whole
- * batch is fetched at the start in two statements (stored copies, senders, the tickets
- * and Message-IDs the messages name, locked); what it writes is held in BatchWrites and
- * written at the end. The lookups here also see what earlier messages of the batch
+ * of unrelated messages, or a single message. At the start, three statements draw ids
+ * ahead and fetch what the pipeline looks up for the whole batch (stored copies, senders,
+ * the tickets and Message-IDs the messages name, locked); what it writes is held in
+ * BatchWrites and written at the end. The lookups here also see what earlier messages of the batch
  * created (a reply to a message a few UIDs before it finds that message's ticket).
  *
  * Reads straight through `trx` do not see the held rows: a rare path that needs them
