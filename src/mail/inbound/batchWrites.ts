@@ -10,11 +10,8 @@
  * pipeline's lookups (see mailWork.ts), which see the held rows; any other read of them
  * must `flush()` first.
  */
-import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { now } from '../../clock';
-import { config } from '../../config';
-import { CHUNK_BYTES, type StoredBlob, putBlobBuffer } from '../../services/blobs/blobStore';
+import { type StoredBlob, blobOf, putBlobBuffers } from '../../services/blobs/blobStore';
 import { randomTicketNumber } from '../../services/tickets/ticketNumber';
 
 export type Row = Record<string, unknown>;
@@ -89,14 +86,15 @@ export class BatchWrites {
 
   /** Stores bytes once by hash (written at flush, before the rows that name them). */
   putBlob(bytes: Buffer): StoredBlob {
-    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-    if (!this.blobs.has(sha256)) this.blobs.set(sha256, bytes);
-    return { sha256, size: bytes.length, head: bytes.subarray(0, 4096) };
+    const blob = blobOf(bytes);
+    if (!this.blobs.has(blob.sha256)) this.blobs.set(blob.sha256, bytes);
+    return blob;
   }
 
   /** Writes everything held, in WRITE_ORDER, then the updates. */
   async flush(): Promise<void> {
-    await this.flushBlobs();
+    await putBlobBuffers(this.trx, this.blobs);
+    this.blobs.clear();
     for (const table of WRITE_ORDER) {
       const conflict = IGNORE_CONFLICTS[table];
       for (const [columns, rows] of byColumns(this.inserts.get(table) ?? [])) {
@@ -111,25 +109,6 @@ export class BatchWrites {
     this.inserts.clear();
     this.held.clear();
     this.updates.clear();
-  }
-
-  /** Small blobs in the database in one statement; big ones (chunked) and files one by one. */
-  private async flushBlobs(): Promise<void> {
-    const small: [string, Buffer][] = [];
-    for (const [sha256, bytes] of this.blobs) {
-      if (bytes.length <= CHUNK_BYTES && config().blobStore === 'database') small.push([sha256, bytes]);
-      else await putBlobBuffer(this.trx, bytes);
-    }
-    this.blobs.clear();
-    if (small.length === 0) return;
-    // bytes as separate parameters: node-postgres sends a Buffer in binary (inside an array it would be hex text)
-    await this.trx.raw(
-      `with u (sha256, size, data) as (values ${small.map(() => '(?::text, ?::bigint, ?::bytea)').join(', ')}),
-            b as (insert into blobs (sha256, size, storage, created_at) select sha256, size, 'database', ? from u
-                  on conflict (sha256) do nothing returning sha256)
-       insert into blob_chunks (sha256, seq, data) select u.sha256, 0, u.data from u join b using (sha256)`,
-      [...small.flatMap(([sha256, bytes]) => [sha256, bytes.length, bytes]), now()],
-    );
   }
 
   /** One statement per set of changed columns: `update ... from json_populate_recordset(...)`. */

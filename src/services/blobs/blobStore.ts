@@ -15,7 +15,7 @@ import { now } from '../../clock';
 import { config } from '../../config';
 import { AppError } from '../../errors';
 
-export const CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 const HEAD_BYTES = 4096;
 
 export interface StoredBlob {
@@ -127,29 +127,38 @@ export async function putBlob(trx: Knex, source: AsyncIterable<Buffer>, maxBytes
   return config().blobStore === 'filesystem' ? putOnDisk(trx, source, maxBytes) : putInDatabase(trx, source, maxBytes);
 }
 
+/** What bytes already in memory are stored as: their hash, size and first bytes. */
+export function blobOf(bytes: Buffer): StoredBlob {
+  return { sha256: crypto.createHash('sha256').update(bytes).digest('hex'), size: bytes.length, head: bytes.subarray(0, HEAD_BYTES) };
+}
+
 /**
- * Stores bytes already in memory (a raw message): the hash is known first, so a blob that
- * exists costs one statement and a new one a statement per chunk.
+ * Stores bytes already in memory (raw messages, decoded attachments), keyed by their
+ * sha256 (see blobOf), inside `trx`. In the database every blob row with its first chunk
+ * goes in one statement (the bytes as separate parameters, which node-postgres sends in
+ * binary), then a statement per further chunk of the blobs that were new; on disk, a file
+ * each.
  */
-export async function putBlobBuffer(trx: Knex, bytes: Buffer): Promise<StoredBlob> {
-  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-  const head = bytes.subarray(0, HEAD_BYTES);
+export async function putBlobBuffers(trx: Knex, blobs: Map<string, Buffer>): Promise<void> {
+  if (blobs.size === 0) return;
   if (config().blobStore === 'filesystem') {
-    return putOnDisk(trx, (async function* () { yield bytes; })(), Number.MAX_SAFE_INTEGER);
+    for (const bytes of blobs.values()) await putOnDisk(trx, (async function* () { yield bytes; })(), Number.MAX_SAFE_INTEGER);
+    return;
   }
-  // the blob row and its first chunk in one statement; further chunks (over 1 MB) one each
-  const first = await trx.raw(
-    `with b as (insert into blobs (sha256, size, storage, created_at) values (?, ?, 'database', ?)
+  const list = [...blobs];
+  const { rows } = await trx.raw(
+    `with u (sha256, size, data) as (values ${list.map(() => '(?::text, ?::bigint, ?::bytea)').join(', ')}),
+          b as (insert into blobs (sha256, size, storage, created_at) select sha256, size, 'database', ? from u
                 on conflict (sha256) do nothing returning sha256)
-     insert into blob_chunks (sha256, seq, data) select sha256, 0, ? from b returning sha256`,
-    [sha256, bytes.length, now(), bytes.subarray(0, CHUNK_BYTES)],
+     insert into blob_chunks (sha256, seq, data) select u.sha256, 0, u.data from u join b using (sha256) returning sha256`,
+    [...list.flatMap(([sha256, bytes]) => [sha256, bytes.length, bytes.subarray(0, CHUNK_BYTES)]), now()],
   );
-  if (first.rows.length) {
+  for (const { sha256 } of rows as { sha256: string }[]) {
+    const bytes = blobs.get(sha256)!;
     for (let seq = 1; seq * CHUNK_BYTES < bytes.length; seq++) {
       await trx('blob_chunks').insert({ sha256, seq, data: bytes.subarray(seq * CHUNK_BYTES, (seq + 1) * CHUNK_BYTES) });
     }
   }
-  return { sha256, size: bytes.length, head };
 }
 
 /** The bytes of a blob, chunk by chunk. */

@@ -4,6 +4,10 @@
  * held writes (BatchWrites) on their own.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { config, loadConfig, setConfig } from '../../../src/config';
 import { db } from '../../../src/db/knex';
 import { BatchWrites } from '../../../src/mail/inbound/batchWrites';
 import { type PreparedMessage, ingestBatch, ingestOneByOne, prepareMessage } from '../../../src/mail/inbound/ingest';
@@ -126,6 +130,29 @@ describe('BatchWrites', () => {
     });
     const sha = crypto.createHash('sha256').update(small).digest('hex');
     expect(await db()('blob_chunks').where({ sha256: sha })).toHaveLength(1);
+  });
+
+  it('stores a mailed message and its attachment as files on the filesystem store', async () => {
+    const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'helpdesk-mail-blobs-'));
+    const before = config();
+    setConfig(loadConfig({ ...process.env, BLOB_STORE: 'filesystem', BLOB_DIR: blobDir }));
+    try {
+      const box = await makeMailbox();
+      const contact = await makeContact(await makeCustomer());
+      const content = crypto.randomBytes(1.5 * 1024 * 1024);
+      const raw = await buildMail({ from: contact.email, subject: 'On disk', attachments: [{ filename: 'disk.bin', content }] });
+      const [result] = await db().transaction(async (trx) => ingestBatch(trx, box, await prepareAll(box, [raw])));
+      expect(result!.outcome).toBe('ticket_created');
+      const onDisk = (sha256: string) => fs.readFileSync(path.join(blobDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256));
+      const row = await db()('inbound_emails').where({ id: result!.inboundEmailId }).first();
+      expect(onDisk(row.raw_sha256).equals(raw)).toBe(true);
+      const attachment = await db()('attachments').where({ ticket_id: result!.ticketId }).first();
+      expect(onDisk(attachment.blob_sha256).equals(content)).toBe(true);
+      expect((await db()('blobs').where({ sha256: attachment.blob_sha256 }).first()).storage).toBe('filesystem');
+    } finally {
+      setConfig(before);
+      fs.rmSync(blobDir, { recursive: true, force: true });
+    }
   });
 
   it('draws ticket numbers nobody has', async () => {
