@@ -42,6 +42,10 @@ export function mapDbError(e: unknown): AppError | undefined {
       return invalid({ [fieldOf(err)]: 'is not an allowed value' });
     case '22001':
       return invalid({ value: 'is too long' });
+    case '22021':
+    case '22P05':
+      // a NUL or bytes that are not text: the API checks input first, this is the backstop
+      return invalid({ value: 'contains a character that is not allowed (NUL or invalid text)' });
     case '22003':
     case '22P02':
     case '22007':
@@ -50,4 +54,24 @@ export function mapDbError(e: unknown): AppError | undefined {
     default:
       return undefined;
   }
+}
+
+/** SQLSTATE classes and driver codes that mean the database cannot be reached right now. */
+const CONNECTION_SQLSTATE = /^(08|57P)/;
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', '3D000']);
+
+/**
+ * Whether `e` says the database is unreachable (down, restarting, the connection lost),
+ * not that this work is wrong: the caller backs off and records nothing. Keyed on error
+ * codes and SQLSTATE classes (08 connection exception, 57P operator intervention), never
+ * on message text. Knex's pool timeout and node-postgres' "Connection terminated" carry no
+ * code of their own, so they are recognised by their class.
+ */
+export function isConnectionError(e: unknown): boolean {
+  for (let err = e as { code?: unknown; name?: string; nativeError?: unknown; cause?: unknown } | undefined, depth = 0; err && typeof err === 'object' && depth < 4; depth++) {
+    if (typeof err.code === 'string' && (CONNECTION_SQLSTATE.test(err.code) || CONNECTION_CODES.has(err.code))) return true;
+    if (err.name === 'KnexTimeoutError') return true;
+    err = (err.nativeError ?? err.cause) as typeof err;
+  }
+  return false;
 }
