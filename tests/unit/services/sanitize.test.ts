@@ -58,13 +58,52 @@ describe('sanitizeBody', () => {
 describe('stripTags', () => {
   it.each([
     ['<b>Printer</b> on fire', 'Printer on fire'],
-    ['Tom &amp; Jerry', 'Tom & Jerry'],
+    ['Tom &amp; Jerry', 'Tom &amp; Jerry'],
     ['<script>alert(1)</script>Hi', 'Hi'],
-    ['&lt;img src=x onerror=alert(1)&gt;', ''],
+    ['<STYLE>p{}</Style >Hi', 'Hi'],
+    ['&lt;img src=x onerror=alert(1)&gt;', '&lt;img src=x onerror=alert(1)&gt;'],
+    ['&amp;amp;lt;img src=x onerror=alert(1)&amp;amp;gt;', '&amp;amp;lt;img src=x onerror=alert(1)&amp;amp;gt;'],
+    ['&#60;b&#62; &#x3C;i&#x3E;', '&#60;b&#62; &#x3C;i&#x3E;'],
     ['  a \n\t b  ', 'a b'],
     ['a < b', 'a < b'],
+    ['1 <2 and 3> 2', '1 <2 and 3> 2'],
+    ['<a title=">">x</a>y', 'xy'],
+    ["<a title='>' href=\"x>\">x</a>y", 'xy'],
+    ['before <!-- a > b --> after', 'before after'],
+    ['<!doctype html><?xml x?>t', 't'],
+    ['a<b', 'a'],
+    ['unclosed <!-- comment', 'unclosed'],
+    ['Ünïcødé 日本語 🎉 <i>ok</i>', 'Ünïcødé 日本語 🎉 ok'],
   ])('%s -> %s', (input, expected) => {
     expect(stripTags(input)).toBe(expected);
+  });
+
+  it.each([
+    '<<b>script>alert(1)<</b>/script>',
+    '<<<i>b>img src=x onerror=alert(1)>',
+    '<<!-- x -->img src=x>',
+    '<<script>x</script>/a>',
+  ])('leaves no tag behind when tags are nested in tags: %s', (input) => {
+    const out = stripTags(input);
+    expect(out).not.toMatch(/<[A-Za-z!/?]/);
+    expect(stripTags(out)).toBe(out);
+  });
+
+  it('never decodes entities, however deeply they are encoded', () => {
+    let s = '<img src=x onerror=alert(1)>';
+    for (let i = 0; i < 4; i++) {
+      s = s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+      expect(stripTags(s)).toBe(s);
+    }
+  });
+
+  it('runs in linear time on hostile input', () => {
+    for (const unit of ['<', '<a', '<a b="', '<!--', '<<b>', '<a =', '<script>']) {
+      const input = unit.repeat(Math.ceil(200_000 / unit.length));
+      const started = process.hrtime.bigint();
+      stripTags(input);
+      expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(500);
+    }
   });
 });
 
