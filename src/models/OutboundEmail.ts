@@ -19,7 +19,7 @@ export type OutboundState = 'queued' | 'sent' | 'failed' | 'bounced' | 'suppress
 export class OutboundEmail extends BaseModel {
   static override tableName = 'outbound_emails';
   static override get jsonAttributes() {
-    return ['data', 'to_addresses', 'cc_addresses', 'dropped_recipients', 'rejected_recipients'];
+    return ['data', 'to_addresses', 'cc_addresses', 'dropped_recipients', 'rejected_recipients', 'delivered_recipients'];
   }
 
   declare id: number;
@@ -48,6 +48,10 @@ export class OutboundEmail extends BaseModel {
   declare reply_to: string | null;
   declare dropped_recipients: DroppedRecipient[];
   declare rejected_recipients: string[];
+  /** Recipients the SMTP server accepted, over all attempts: a retry goes only to the others. */
+  declare delivered_recipients: string[];
+  /** The claim of the mailer lane sending it now (null when none holds it). */
+  declare claim_token: string | null;
   declare last_response: string | null;
   declare last_attempt_at: Date | null;
   declare queued_at: Date | null;

@@ -60,6 +60,7 @@ export class MailerRole {
         const result = await runBatch(db(), this.transport);
         if (result.claimed + result.suppressed > 0) this.log.debug(result, 'batch done');
         if (result.failed) this.log.warn({ failed: result.failed }, 'messages failed for good');
+        if (result.stale) this.log.warn({ stale: result.stale }, 'sends outlasted their lease; another lane holds them now');
         if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
           this.lastPrune = Date.now();
           await pruneAutoMailLog(db());

@@ -8,7 +8,14 @@
  * lease ends and is sent once more with the same Message-ID (the receiver sees a
  * duplicate it can recognise, never a lost message). Temporary failures retry with
  * doubling delays until MAILER_GIVE_UP_SECONDS after queueing; permanent ones fail at once.
+ *
+ * Each claim writes a token of its own on its rows, and an outcome is recorded only where
+ * the row still carries it (clearing it). A lane whose send outlasted the lease finds
+ * another lane's token there and records nothing: it can never write over that lane's
+ * claim or result. The timeouts of the transport stay well inside the lease, so this is
+ * the exception, not the rule.
  */
+import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { now } from '../../clock';
 import { config } from '../../config';
@@ -21,10 +28,13 @@ import { type MailTransport, isPermanentFailure } from './transport';
 export interface Claimed {
   row: OutboundEmail;
   screened: Screened;
+  /** The claim's token, written on the row: the outcome is recorded only while it is still there. */
+  token: string;
 }
 
 interface Outcome {
   id: number;
+  claim_token: string;
   state: 'sent' | 'queued' | 'failed';
   next_attempt_at: Date | null;
   sent_at: Date | null;
@@ -44,6 +54,8 @@ export interface BatchResult {
   retrying: number;
   failed: number;
   suppressed: number;
+  /** Outcomes not recorded because the claim had passed to another lane. */
+  stale: number;
 }
 
 const seconds = (s: number) => new Date(now().getTime() + s * 1000);
@@ -68,6 +80,7 @@ export async function claimDue(knex: Knex, limit: number): Promise<{ claimed: Cl
     if (rows.length === 0) return { claimed: [], suppressed: 0 };
     const screened = await screenRecipients(trx, rows);
     const at = now();
+    const token = crypto.randomUUID();
     const claimed: Claimed[] = [];
     let suppressed = 0;
     for (const row of rows) {
@@ -85,7 +98,7 @@ export async function claimDue(knex: Knex, limit: number): Promise<{ claimed: Cl
         continue;
       }
       if (s.dropped.length) await trx('outbound_emails').where({ id: row.id }).update({ dropped_recipients: JSON.stringify(s.dropped) });
-      claimed.push({ row, screened: s });
+      claimed.push({ row, screened: s, token });
     }
     if (claimed.length) {
       await trx('outbound_emails')
@@ -93,10 +106,14 @@ export async function claimDue(knex: Knex, limit: number): Promise<{ claimed: Cl
         .update({
           attempts: trx.raw('attempts + 1'),
           next_attempt_at: seconds(config().mailerLeaseSeconds),
+          claim_token: token,
           last_attempt_at: at,
           updated_at: at,
         });
-      for (const c of claimed) c.row.attempts += 1;
+      for (const c of claimed) {
+        c.row.attempts += 1;
+        c.row.claim_token = token;
+      }
     }
     return { claimed, suppressed };
   });
@@ -111,16 +128,20 @@ function failureOutcome(row: OutboundEmail, error: unknown): Pick<Outcome, 'stat
   return { state: 'queued', next_attempt_at: next, last_error: message };
 }
 
-/** Renders and sends claimed messages through `transport`, then records every result. */
-export async function sendClaimed(knex: Knex, transport: MailTransport, claimed: Claimed[]): Promise<Outcome[]> {
+/**
+ * Renders and sends claimed messages through `transport`, then records every result still
+ * ours to record; returns the outcomes and how many were stale.
+ */
+export async function sendClaimed(knex: Knex, transport: MailTransport, claimed: Claimed[]): Promise<{ outcomes: Outcome[]; stale: number }> {
   const contexts = await loadContexts(
     knex,
     claimed.map((c) => c.row),
   );
   const outcomes = await Promise.all(
-    claimed.map(async ({ row, screened }): Promise<Outcome> => {
+    claimed.map(async ({ row, screened, token }): Promise<Outcome> => {
       const base: Outcome = {
         id: row.id,
+        claim_token: token,
         state: 'sent',
         next_attempt_at: null,
         sent_at: null,
@@ -156,31 +177,36 @@ export async function sendClaimed(knex: Knex, transport: MailTransport, claimed:
       }
     }),
   );
-  await recordOutcomes(knex, outcomes);
-  return outcomes;
+  const recorded = await recordOutcomes(knex, outcomes);
+  return { outcomes, stale: outcomes.length - recorded };
 }
 
-/** Writes every outcome of a batch in one statement (only rows still queued: a bounce or retry wins). */
-async function recordOutcomes(knex: Knex, outcomes: Outcome[]): Promise<void> {
-  if (outcomes.length === 0) return;
-  await knex.raw(
+/**
+ * Writes every outcome of a batch in one statement, only on rows still queued under the
+ * claim's token (a bounce, an agent's retry or another lane's claim wins); returns how many
+ * it wrote.
+ */
+async function recordOutcomes(knex: Knex, outcomes: Outcome[]): Promise<number> {
+  if (outcomes.length === 0) return 0;
+  const { rowCount } = await knex.raw(
     `update outbound_emails o set
-       state = v.state, next_attempt_at = v.next_attempt_at, sent_at = coalesce(v.sent_at, o.sent_at),
+       claim_token = null, state = v.state, next_attempt_at = v.next_attempt_at, sent_at = coalesce(v.sent_at, o.sent_at),
        last_error = v.last_error, last_response = v.last_response, subject = coalesce(v.subject, o.subject),
        from_address = v.from_address, reply_to = v.reply_to, in_reply_to = v.in_reply_to,
        "references" = v."references", rejected_recipients = v.rejected_recipients, updated_at = ?
      from jsonb_to_recordset(?::jsonb) as v(
-       id int, state text, next_attempt_at timestamptz, sent_at timestamptz, last_error text, last_response text,
+       id int, claim_token uuid, state text, next_attempt_at timestamptz, sent_at timestamptz, last_error text, last_response text,
        subject text, from_address text, reply_to text, in_reply_to text, "references" text, rejected_recipients jsonb)
-     where o.id = v.id and o.state = 'queued'`,
+     where o.id = v.id and o.state = 'queued' and o.claim_token = v.claim_token`,
     [now(), JSON.stringify(outcomes)],
   );
+  return rowCount ?? 0;
 }
 
 /** One claim-and-send round; what it did. */
 export async function runBatch(knex: Knex, transport: MailTransport, limit = config().mailerBatchSize): Promise<BatchResult> {
   const { claimed, suppressed } = await claimDue(knex, limit);
-  const outcomes = claimed.length ? await sendClaimed(knex, transport, claimed) : [];
+  const { outcomes, stale } = claimed.length ? await sendClaimed(knex, transport, claimed) : { outcomes: [], stale: 0 };
   const count = (state: Outcome['state']) => outcomes.filter((o) => o.state === state).length;
-  return { claimed: claimed.length, sent: count('sent'), retrying: count('queued'), failed: count('failed'), suppressed };
+  return { claimed: claimed.length, sent: count('sent'), retrying: count('queued'), failed: count('failed'), suppressed, stale };
 }

@@ -10,7 +10,7 @@ import { config, loadConfig, setConfig } from '../../../src/config';
 import { db } from '../../../src/db/knex';
 import { ingestMessage } from '../../../src/mail/inbound/ingest';
 import { REPLY_ABOVE_MARKER } from '../../../src/mail/inbound/quotes';
-import { runBatch } from '../../../src/mail/outbound/outbox';
+import { claimDue, runBatch, sendClaimed } from '../../../src/mail/outbound/outbox';
 import { MailerRole } from '../../../src/mail/outbound/mailerRole';
 import { type MailTransport, createMailTransport } from '../../../src/mail/outbound/transport';
 import { tokenOf, verifyReplyToken } from '../../../src/mail/replyToken';
@@ -375,12 +375,11 @@ describe('delivery faults', () => {
     expect(failedList.body.map((m: { id: number }) => m.id)).toContain(row.id);
 
     await api().post(`/api/v1/ticketing/outbound_emails/${row.id}/retry`).set(staff.agent.auth).expect(200);
-    const again = await api().post(`/api/v1/ticketing/outbound_emails/${row.id}/retry`).set(staff.agent.auth).expect(409);
-    expect(again.body.error.code).toBe('conflict');
     sink.reject.clear();
     await drain();
     expect((await only(address)).messageId).toBe(row.message_id);
-    await api().post(`/api/v1/ticketing/outbound_emails/${row.id}/retry`).set(staff.agent.auth).expect(409);
+    const again = await api().post(`/api/v1/ticketing/outbound_emails/${row.id}/retry`).set(staff.agent.auth).expect(409);
+    expect(again.body.error.code).toBe('conflict');
   });
 
   it('the sink stopped while mail is queued, then started: every message arrives once', async () => {
@@ -404,6 +403,78 @@ describe('delivery faults', () => {
       await role.stop();
       configure();
     }
+  });
+});
+
+describe('claims', () => {
+  const lease = () => config().mailerLeaseSeconds * 1000;
+  const rowOf = async (id: number) => db()('outbound_emails').where({ id }).first();
+
+  it('a send that outlasted its lease is not recorded over the lane that took the message after it', async () => {
+    await drain();
+    const address = `slow${unique()}@acme.test`;
+    const row = await queuePlain(address);
+    const first = await claimDue(db(), 10);
+    const mine = first.claimed.filter((c) => c.row.id === row.id);
+    expect(mine).toHaveLength(1);
+    expect((await rowOf(row.id)).claim_token).toBe(mine[0]!.token);
+
+    // The first lane is still talking to a slow server when its lease ends: a second lane claims.
+    setNow(new Date(Date.now() + lease() + 1000));
+    const second = (await claimDue(db(), 10)).claimed.filter((c) => c.row.id === row.id);
+    expect(second).toHaveLength(1);
+    expect(second[0]!.token).not.toBe(mine[0]!.token);
+
+    // The first lane's send finally ends (accepted): not recorded, the second lane's claim stands.
+    const late = await sendClaimed(db(), transport, mine);
+    expect(late.stale).toBe(1);
+    expect(await rowOf(row.id)).toMatchObject({ state: 'queued', attempts: 2, claim_token: second[0]!.token, sent_at: null });
+
+    // The second lane's outcome (a temporary failure) is recorded, and its token cleared.
+    sink.reject.set(address, '451 greylisted');
+    const current = await sendClaimed(db(), transport, second);
+    expect(current.stale).toBe(0);
+    const after = await rowOf(row.id);
+    expect(after).toMatchObject({ state: 'queued', attempts: 2, claim_token: null });
+    expect(after.last_error).toMatch(/451/);
+    expect(new Date(after.next_attempt_at).getTime()).toBeGreaterThan(Date.now() + lease());
+  });
+
+  it('retry: a waiting message falls due now; one being sent is 409 being_sent; a sent one 409', async () => {
+    const address = `hurry${unique()}@acme.test`;
+    sink.reject.set(address, '451 try again later');
+    const row = await queuePlain(address);
+    await drain();
+    const waiting = await rowOf(row.id);
+    expect(waiting).toMatchObject({ state: 'queued', attempts: 1, claim_token: null });
+    expect(new Date(waiting.next_attempt_at).getTime()).toBeGreaterThan(Date.now() + 30_000);
+    sink.reject.clear();
+
+    const hurried = await api().post(`/api/v1/ticketing/outbound_emails/${row.id}/retry`).set(staff.agent.auth).expect(200);
+    expect(hurried.body).toMatchObject({ state: 'queued', attempts: 1 });
+    expect(new Date((await rowOf(row.id)).next_attempt_at).getTime()).toBeLessThanOrEqual(Date.now());
+
+    const claim = (await claimDue(db(), 10)).claimed.filter((c) => c.row.id === row.id);
+    expect(claim).toHaveLength(1);
+    const busy = await api().post(`/api/v1/ticketing/outbound_emails/${row.id}/retry`).set(staff.agent.auth).expect(409);
+    expect(busy.body.error.code).toBe('being_sent');
+    expect((await rowOf(row.id)).claim_token).toBe(claim[0]!.token);
+
+    await sendClaimed(db(), transport, claim);
+    expect(await rowOf(row.id)).toMatchObject({ state: 'sent', attempts: 2, claim_token: null });
+    expect((await only(address)).messageId).toBe(row.message_id);
+    const done = await api().post(`/api/v1/ticketing/outbound_emails/${row.id}/retry`).set(staff.agent.auth).expect(409);
+    expect(done.body.error.code).toBe('conflict');
+  });
+
+  it('retry: a claim whose lane died (lease over) is no longer being sent', async () => {
+    await drain();
+    const row = await queuePlain(`dead${unique()}@acme.test`);
+    expect((await claimDue(db(), 10)).claimed.some((c) => c.row.id === row.id)).toBe(true);
+    setNow(new Date(Date.now() + lease() + 1000));
+    await api().post(`/api/v1/ticketing/outbound_emails/${row.id}/retry`).set(staff.agent.auth).expect(200);
+    await drain();
+    expect(await rowOf(row.id)).toMatchObject({ state: 'sent', claim_token: null });
   });
 });
 

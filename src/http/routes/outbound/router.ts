@@ -30,6 +30,7 @@ export function presentOutboundEmail(m: OutboundEmail): Record<string, unknown> 
     suppressed_reason: m.suppressed_reason,
     dropped_recipients: m.dropped_recipients,
     rejected_recipients: m.rejected_recipients,
+    delivered_recipients: m.delivered_recipients,
     attempts: m.attempts,
     next_attempt_at: m.state === 'queued' ? m.next_attempt_at : null,
     last_attempt_at: m.last_attempt_at,
@@ -74,7 +75,7 @@ export function registerOutboundRoutes(router: Router): void {
   });
   route(router, {
     method: 'post', path: `${path}/:id/retry`, tag, errors: [404, 409],
-    summary: 'Queue a failed, bounced or suppressed message again (same Message-ID)',
+    summary: 'Send now: a failed, bounced or suppressed message is queued again (same Message-ID), a waiting one falls due; 409 `being_sent` while a mailer sends it',
     handler: async ({ params }) => presentOutboundEmail(await retryOutboundEmail(pathId(params.id, 'outbound email'))),
   });
 }
