@@ -2,6 +2,7 @@
  * The one place that reads process.env. Every setting is validated at start; a bad value
  * stops the process with a message naming the variable.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
@@ -35,7 +36,10 @@ const schema = z
     IMAP_BACKOFF_MAX_SECONDS: seconds(300),
     IMAP_BATCH_MESSAGES: int(400, 1),
     INBOUND_MAX_BYTES: int(50 * MB, 1),
+    INBOUND_CPU_SECONDS: seconds(10),
+    INBOUND_CPU_THREADS: int(Math.max(1, Math.min(4, os.availableParallelism())), 1),
     ATTACHMENT_MAX_BYTES: int(25 * MB, 1),
+    UPLOAD_IDLE_SECONDS: seconds(30),
     JSON_BODY_MAX_BYTES: int(2 * MB, 1),
     AUTO_MAIL_PER_HOUR: int(10, 0),
     EMBEDDED_PG_PORT: int(54329, 1).refine((p) => p < 65536, 'must be a port number'),
@@ -78,7 +82,13 @@ export interface Config {
   readonly imapBackoffMaxSeconds: number;
   readonly imapBatchMessages: number;
   readonly inboundMaxBytes: number;
+  /** Longest a message may take to be read (parse, strip, sanitize) before it is held as too complex. */
+  readonly inboundCpuSeconds: number;
+  /** Worker threads that read inbound messages. */
+  readonly inboundCpuThreads: number;
   readonly attachmentMaxBytes: number;
+  /** An upload that sends no bytes for this long is ended (408) and leaves nothing behind. */
+  readonly uploadIdleSeconds: number;
   readonly jsonBodyMaxBytes: number;
   readonly autoMailPerHour: number;
   readonly embeddedPgPort: number;
@@ -145,7 +155,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     imapBackoffMaxSeconds: e.IMAP_BACKOFF_MAX_SECONDS,
     imapBatchMessages: e.IMAP_BATCH_MESSAGES,
     inboundMaxBytes: e.INBOUND_MAX_BYTES,
+    inboundCpuSeconds: e.INBOUND_CPU_SECONDS,
+    inboundCpuThreads: e.INBOUND_CPU_THREADS,
     attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
+    uploadIdleSeconds: e.UPLOAD_IDLE_SECONDS,
     jsonBodyMaxBytes: e.JSON_BODY_MAX_BYTES,
     autoMailPerHour: e.AUTO_MAIL_PER_HOUR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,

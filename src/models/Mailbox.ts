@@ -29,6 +29,8 @@ export class Mailbox extends BaseModel {
   /** The IMAP cursor: UIDVALIDITY and the last UID committed. */
   declare uid_validity: number | null;
   declare last_uid: number | null;
+  /** While a first `unseen` import runs: the last UID it covers. */
+  declare import_until: number | null;
   declare last_polled_at: Date | null;
   declare last_error: string | null;
   declare created_at: Date;

@@ -13,11 +13,11 @@ import { queueCustomerMail, queueTeamNotification } from '../../services/outbox/
 import { newTicketRow } from '../../services/tickets/createTicket';
 import { ticketContactIds } from '../../services/tickets/loadTicket';
 import { autoStatusId } from '../../services/tickets/statuses';
-import { finalBody, rawBody, storeAttachments } from './content';
+import type { ReadMessage } from './analyze';
+import { finalBody, storeAttachments } from './content';
 import type { MailWork } from './mailWork';
-import type { ParsedMessage } from './parse';
 
-function recordMessageId(work: MailWork, parsed: ParsedMessage, ticketId: number, replyId: number | null): void {
+function recordMessageId(work: MailWork, parsed: ReadMessage, ticketId: number, replyId: number | null): void {
   work.recordMessageId({ message_id: parsed.messageId, ticket_id: ticketId, reply_id: replyId, direction: 'in', created_at: now() });
 }
 
@@ -40,7 +40,7 @@ async function loadFiling(trx: Knex, mailbox: Mailbox) {
 export interface NewTicketInput {
   mailbox: Mailbox;
   contact: { id: number; contactable_id: number };
-  parsed: ParsedMessage;
+  parsed: ReadMessage;
   flags: string[];
   inboundEmailId: number;
   previousTicketId?: number;
@@ -68,11 +68,11 @@ export async function ticketFromMail(work: MailWork, input: NewTicketInput): Pro
     },
     work.trx,
   );
-  const ticket = await work.insertTicket({ ...row, body: parsed.attachments.length ? '<p></p>' : finalBody(rawBody(parsed, false), new Map()) });
+  const ticket = await work.insertTicket({ ...row, body: parsed.attachments.length ? '<p></p>' : finalBody(parsed.bodies.full, []) });
   if (parsed.attachments.length) {
     // the body's cid: images point at the attachments' content URLs
-    const cids = await storeAttachments(work, parsed, { ticketId: ticket.id });
-    work.updateTicket(ticket, { body: finalBody(rawBody(parsed, false), cids) });
+    const urls = await storeAttachments(work, parsed, { ticketId: ticket.id });
+    work.updateTicket(ticket, { body: finalBody(parsed.bodies.full, urls) });
   }
   recordMessageId(work, parsed, ticket.id, null);
   await queueTeamNotification(work, ticket, 'new_ticket_to_team');
@@ -91,7 +91,7 @@ export async function ticketFromMail(work: MailWork, input: NewTicketInput): Pro
 
 export interface ReplyInput {
   ticket: Ticket;
-  parsed: ParsedMessage;
+  parsed: ReadMessage;
   flags: string[];
   inboundEmailId: number;
 }
@@ -101,19 +101,20 @@ async function insertReply(
   input: ReplyInput,
   author: { type: 'App\\Contact' | 'App\\User'; id: number },
   contactId: number | null,
+  customerVisible = true,
 ): Promise<{ id: number }> {
   const id = await work.writes.id('replies');
   const hasAttachments = input.parsed.attachments.length > 0;
-  const cids = hasAttachments ? await storeAttachments(work, input.parsed, { replyId: id }) : new Map<string, string>();
+  const urls = hasAttachments ? await storeAttachments(work, input.parsed, { replyId: id }) : [];
   work.writes.insert('replies', {
     id,
     ticket_id: input.ticket.id,
-    body: finalBody(rawBody(input.parsed, true), cids),
+    body: finalBody(input.parsed.bodies.reply, urls),
     origin: 'email',
     author_type: author.type,
     author_id: author.id,
     contact_id: contactId,
-    customer_visible: true,
+    customer_visible: customerVisible,
     flags: input.flags,
     inbound_email_id: input.inboundEmailId,
     created_at: now(),
@@ -144,6 +145,18 @@ export async function customerReply(
     closed_at: null,
     updated_at: now(),
   });
+  await queueTeamNotification(work, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
+  return reply;
+}
+
+/**
+ * An answer in a ticket's thread from a contact of another customer (someone copied in
+ * across companies): recorded on the ticket for the agents, hidden from the customer, and
+ * the team is told. The contact never joins the ticket, so it gets none of its mail, and
+ * the answer changes no status and counts no exchange.
+ */
+export async function foreignContactReply(work: MailWork, input: ReplyInput & { contactId: number }): Promise<{ id: number }> {
+  const reply = await insertReply(work, input, { type: 'App\\Contact', id: input.contactId }, input.contactId, false);
   await queueTeamNotification(work, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
   return reply;
 }

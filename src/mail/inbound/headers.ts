@@ -1,3 +1,5 @@
+import { cleanText } from '../../text/cleanText';
+
 /**
  * Raw header access over a message's header block: the first value of a header,
  * unfolded, as written (no decoding), and every value of a repeated header.
@@ -52,9 +54,10 @@ export function splitMessage(raw: Buffer, maxBodyChars = 2_000_000, searchBytes 
   return { headers: new RawHeaders(raw.toString('latin1', 0, split.end)), body };
 }
 
-/** Every `<id>` in a Message-ID, In-Reply-To or References value. */
+/** Every `<id>` in a Message-ID, In-Reply-To or References value, cleaned (see cleanText). */
 export function messageIds(value: string | undefined): string[] {
-  return value ? (value.match(/<[^<>\s]+>/g) ?? []) : [];
+  if (!value) return [];
+  return (value.match(/<[^<>\s]+>/g) ?? []).map(cleanText).filter((id) => id.length > 2);
 }
 
 /** The bare address of a From-like value ("Name <a@b>" -> "a@b"), lower-cased. */
@@ -62,5 +65,6 @@ export function addressOf(value: string | undefined): string | undefined {
   if (!value) return undefined;
   const angled = /<([^<>\s]*)>/.exec(value);
   const candidate = angled ? angled[1] : value.trim().split(/\s+/)[0];
-  return candidate ? candidate.toLowerCase() : undefined;
+  const address = candidate ? cleanText(candidate).toLowerCase() : '';
+  return address || undefined;
 }

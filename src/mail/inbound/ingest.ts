@@ -1,30 +1,32 @@
 /**
  * The inbound pipeline, shared by the IMAP poller and `helpdesk mail import`: store once,
  * classify, thread, identify the sender, then create the ticket or reply, in one
- * transaction with the stored raw message. Messages are read and parsed first
- * (`prepareMessage`), then decided in batches (`ingestBatch`, see mailWork.ts) whose rows
+ * transaction with the stored raw message. Messages are read first, off the event loop in
+ * the CPU pool (`prepareMessage`), then decided in batches (`ingestBatch`, see mailWork.ts) whose rows
  * are written together at the end. A broken message is recorded and skipped; an error
  * nobody expected is recorded as `failed` (retryable) and never stops the caller.
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
-import { config } from '../../config';
 import { db } from '../../db/knex';
 import type { Logger } from '../../logger';
 import { logger } from '../../logger';
 import { type InboundOutcome } from '../../models/InboundEmail';
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
-import { registerBlobReference } from '../../services/blobs/blobStore';
+import { isConnectionError } from '../../db/errors';
+import { blobOf, putBlobBuffers, registerBlobReference } from '../../services/blobs/blobStore';
 import { getSettings } from '../../services/config/settings';
 import { ourAddresses } from '../../services/mailboxes/mailboxes';
+import { cleanOptional, cleanText } from '../../text/cleanText';
+import type { Analysis, ReadMessage } from './analyze';
 import { recordBounce } from './bounces';
-import { type Classification, classify } from './classify';
-import { agentReply, customerReply, ticketFromMail } from './effects';
-import { addressOf, splitMessage } from './headers';
+import { readInPool } from './cpuPool';
+import { agentReply, customerReply, foreignContactReply, ticketFromMail } from './effects';
+import { RawHeaders, addressOf, splitMessage } from './headers';
 import { type LookupKeys, MailWork } from './mailWork';
 import { noticeUnknownSender } from './notify';
-import { type ParsedMessage, messageIdOf, parseMessage, structureProblem } from './parse';
+import { messageIdOf } from './parse';
 import { agentIsProven, identifySender } from './sender';
 import { type Thread, answeredIds, findThread, findToken, namedTicketNumbers } from './thread';
 
@@ -61,55 +63,74 @@ interface InboundFacts {
   attachments: number;
 }
 
-/** A message read and parsed, ready for a batch. */
+/** A message read (in the CPU pool), ready for a batch. */
 export interface PreparedMessage {
   raw: Buffer;
   uid?: number;
   facts: InboundFacts;
-  parsed?: ParsedMessage;
-  /** Decided before parsing: too big, too deeply nested, unparseable. */
+  message?: ReadMessage;
+  /** Decided before the batch: too big, too deeply nested, unparseable, too complex. */
   held?: Decision;
   log: Logger;
 }
 
-/** Checks the limits and parses; never throws for bad mail (it is held for a person). */
+/** The facts of a message that could not be read, from its raw header block. */
+function rawFacts(raw: Buffer): InboundFacts {
+  const { headers } = splitMessage(raw, 0, 320 * 1024);
+  return { messageId: messageIdOf(headers, raw), from: addressOf(headers.get('from')), to: [], cc: [], subject: cleanOptional(headers.get('subject')), attachments: 0 };
+}
+
+/**
+ * Reads the message in the CPU pool; never throws for bad mail: a message too big, too
+ * deep, unparseable, or over the CPU deadline is held for a person with its raw bytes.
+ */
 export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number, log: Logger = logger): Promise<PreparedMessage> {
   const child = log.child({ mailbox_id: mailbox.id, uid });
-  const unparsed = (held: Decision): PreparedMessage => {
-    const { headers } = splitMessage(raw, 64 * 1024);
-    const facts = { messageId: messageIdOf(headers, raw).slice(0, 998), from: addressOf(headers.get('from')), to: [], cc: [], subject: headers.get('subject'), attachments: 0 };
-    return { raw, uid, facts, held, log: child };
-  };
-  const problem = structureProblem(raw, config().inboundMaxBytes);
-  if (problem) {
-    child.warn({ reason: problem }, 'message quarantined before parsing');
-    return unparsed({ outcome: 'quarantined', reason: problem });
-  }
+  let analysis: Analysis;
   try {
-    const parsed = await parseMessage(raw);
-    const facts = {
-      messageId: parsed.messageId.slice(0, 998),
-      from: parsed.from?.address,
-      fromName: parsed.from?.name,
-      to: parsed.to.map((a) => a.address),
-      cc: parsed.cc.map((a) => a.address),
-      subject: parsed.subject,
-      sentAt: parsed.date,
-      attachments: parsed.attachments.length,
-    };
-    return { raw, uid, facts, parsed, log: child };
+    analysis = await readInPool(raw);
   } catch (e) {
-    child.warn({ err: e }, 'message could not be parsed');
-    return unparsed({ outcome: 'quarantined', reason: `unparseable: ${(e as Error).message}` });
+    // the thread died under it (out of memory, say): hold it like a message over the deadline
+    child.warn({ err: e }, 'the CPU pool could not read the message');
+    analysis = { ok: false, reason: `unreadable: ${(e as Error).message}`.slice(0, 500) };
   }
+  if (!analysis.ok) {
+    child.warn({ reason: analysis.reason }, 'message held before the pipeline');
+    return { raw, uid, facts: rawFacts(raw), held: { outcome: 'quarantined', reason: analysis.reason }, log: child };
+  }
+  const m = analysis.message;
+  const facts = {
+    messageId: m.messageId,
+    from: m.from?.address,
+    fromName: m.from?.name,
+    to: m.to.map((a) => a.address),
+    cc: m.cc.map((a) => a.address),
+    subject: m.subject,
+    sentAt: m.date,
+    attachments: m.attachments.length,
+  };
+  return { raw, uid, facts, message: m, log: child };
 }
 
 function lookupKeys(m: PreparedMessage): LookupKeys {
   return {
     messageId: m.facts.messageId,
-    sender: m.parsed?.from?.address,
-    answers: m.parsed ? answeredIds(m.parsed) : [],
-    ticketNumbers: m.parsed ? namedTicketNumbers(m.parsed) : [],
+    sender: m.message?.from?.address,
+    answers: m.message ? answeredIds(m.message) : [],
+    ticketNumbers: m.message ? namedTicketNumbers(m.message) : [],
+  };
+}
+
+/** The columns every inbound row has, the failure path's minimal row included: cleaned and cut to size. */
+function inboundRowFacts(mailbox: Mailbox, m: PreparedMessage) {
+  return {
+    mailbox_id: mailbox.id,
+    message_id: cleanText(m.facts.messageId).slice(0, 998),
+    from: cleanOptional(m.facts.from)?.slice(0, 320) ?? null,
+    subject: cleanOptional(m.facts.subject)?.slice(0, 10_000) ?? null,
+    received_at: now(),
+    size: m.raw.length,
+    imap_uid: m.uid ?? null,
   };
 }
 
@@ -120,20 +141,14 @@ async function claimRow(work: MailWork, mailbox: Mailbox, m: PreparedMessage): P
   if (stored === 'claimed' || (stored && stored.outcome !== 'failed')) return undefined;
   work.claim(facts.messageId);
   const row = {
-    mailbox_id: mailbox.id,
-    message_id: facts.messageId,
-    from: facts.from?.slice(0, 320) ?? null,
+    ...inboundRowFacts(mailbox, m),
     from_name: facts.fromName?.slice(0, 998) ?? null,
     to: facts.to,
     cc: facts.cc,
-    subject: facts.subject ?? null,
-    received_at: now(),
-    sent_at: facts.sentAt && !Number.isNaN(facts.sentAt.getTime()) ? facts.sentAt : null,
-    size: raw.length,
+    sent_at: facts.sentAt ?? null,
     attachments_count: facts.attachments,
     outcome: 'failed',
     raw_sha256: work.writes.putBlob(raw).sha256,
-    imap_uid: m.uid ?? null,
     updated_at: now(),
   };
   if (stored) {
@@ -153,7 +168,7 @@ function finish(work: MailWork, id: number, d: Decision): void {
     reply_id: d.replyId ?? null,
     outbound_email_id: d.outboundEmailId ?? null,
     flags: d.flags ?? [],
-    error: d.error?.slice(0, 4000) ?? null,
+    error: d.error ? cleanText(d.error).slice(0, 4000) : null,
     updated_at: now(),
   });
 }
@@ -166,33 +181,28 @@ async function reopenable(trx: Knex, ticket: Ticket): Promise<boolean> {
 }
 
 /** A person's (or a known contact's machine's) mail. */
-async function decidePersonMail(
-  work: MailWork,
-  mailbox: Mailbox,
-  parsed: ParsedMessage,
-  rowId: number,
-  kind: Classification['kind'],
-): Promise<Decision> {
-  const fromAddress = parsed.from?.address;
+async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadMessage, rowId: number): Promise<Decision> {
+  const kind = message.classification.kind;
+  const fromAddress = message.from?.address;
   const ours = await ourAddresses(work.trx);
   if (fromAddress && ours.has(fromAddress)) return { outcome: 'loop', reason: 'sent from one of our own mailboxes' };
   const sender = identifySender(work, fromAddress);
-  const token = findToken(parsed);
-  const thread: Thread | undefined = findThread(work, parsed, sender, token);
+  const token = findToken(message);
+  const thread: Thread | undefined = findThread(work, message, sender, token);
   const flags = kind === 'machine' ? ['machine_generated'] : kind === 'auto_reply' ? ['auto_reply'] : [];
+  const input = { parsed: message, flags, inboundEmailId: rowId };
 
   if (sender.agentId !== undefined) {
     if (!thread) return { outcome: 'quarantined', reason: 'an agent wrote to the mailbox without answering a ticket', flags };
-    const proven = sender.agentActive && (await agentIsProven(work, sender.agentId, token, parsed.inReplyTo));
-    if (!proven) {
+    if (!sender.agentActive || !agentIsProven(sender.agentId, thread.ticket, token)) {
       return {
         outcome: 'quarantined',
-        reason: "an agent's address, but no reply token or notification of that agent proves it (From alone is forgeable)",
+        reason: "an agent's address, but no reply token issued to that agent for this ticket proves it (From and Message-IDs are forgeable)",
         ticketId: thread.ticket.id,
         flags,
       };
     }
-    const reply = await agentReply(work, { ticket: thread.ticket, parsed, flags, inboundEmailId: rowId, agentId: sender.agentId });
+    const reply = await agentReply(work, { ...input, ticket: thread.ticket, agentId: sender.agentId });
     return { outcome: 'reply_added', reason: `agent reply (threaded by ${thread.via})`, ticketId: thread.ticket.id, replyId: reply.id, flags };
   }
 
@@ -215,7 +225,7 @@ async function decidePersonMail(
       };
     }
     if (policy === 'reject') {
-      if (fromAddress) await noticeUnknownSender(work, fromAddress, mailbox.id, parsed.subject);
+      if (fromAddress) await noticeUnknownSender(work, fromAddress, mailbox.id);
       return { outcome: 'rejected', reason: `unknown sender ${fromAddress ?? '(none)'}; the mailbox rejects unknown senders`, flags };
     }
     const customer =
@@ -229,49 +239,52 @@ async function decidePersonMail(
     if (!customer || !fromAddress) {
       return { outcome: 'quarantined', reason: `unknown sender ${fromAddress ?? '(none)'}`, ticketId: thread?.ticket.id ?? null, flags };
     }
-    contact = await work.addContact({ contactable_id: customer.id, name: parsed.from?.name || fromAddress, email: fromAddress });
+    contact = await work.addContact({ contactable_id: customer.id, name: message.from?.name || fromAddress, email: fromAddress });
   }
 
   if (thread) {
     const ticket = thread.ticket;
+    if (contact.contactable_id !== ticket.ticketable_id) {
+      // a contact of another customer: the agents see the answer, the contact never joins the ticket
+      const reply = await foreignContactReply(work, { ...input, ticket, contactId: contact.id });
+      return { outcome: 'reply_added', reason: `threaded by ${thread.via}; the sender is a contact of another customer, kept from the customer and not added to the ticket`, ticketId: ticket.id, replyId: reply.id, flags: [...flags, 'other_customer'] };
+    }
     if (kind === 'auto_reply') {
-      const reply = await customerReply(work, { ticket, parsed, flags, inboundEmailId: rowId, contactId: contact!.id, autoReply: true });
+      const reply = await customerReply(work, { ...input, ticket, contactId: contact.id, autoReply: true });
       return { outcome: 'auto_reply', reason: 'an automatic reply, stored on its ticket', ticketId: ticket.id, replyId: reply.id, flags };
     }
     if (await reopenable(work.trx, ticket)) {
-      work.writes.insert('ticket_contacts', { ticket_id: ticket.id, contact_id: contact!.id });
-      const reply = await customerReply(work, { ticket, parsed, flags, inboundEmailId: rowId, contactId: contact!.id, autoReply: false });
+      work.writes.insert('ticket_contacts', { ticket_id: ticket.id, contact_id: contact.id });
+      const reply = await customerReply(work, { ...input, ticket, contactId: contact.id, autoReply: false });
       return { outcome: 'reply_added', reason: `threaded by ${thread.via}`, ticketId: ticket.id, replyId: reply.id, flags };
     }
-    const successor = await ticketFromMail(work, { mailbox, contact: contact!, parsed, flags, inboundEmailId: rowId, previousTicketId: ticket.id });
+    const successor = await ticketFromMail(work, { ...input, mailbox, contact, previousTicketId: ticket.id });
     return { outcome: 'ticket_created', reason: `reply to ticket ${ticket.number}, closed beyond the reopen window`, ticketId: successor.id, flags };
   }
   if (kind === 'auto_reply') return { outcome: 'auto_reply', reason: 'an automatic reply to no ticket', flags };
-  const ticket = await ticketFromMail(work, { mailbox, contact: contact!, parsed, flags, inboundEmailId: rowId });
+  const ticket = await ticketFromMail(work, { ...input, mailbox, contact });
   return { outcome: 'ticket_created', ticketId: ticket.id, flags };
 }
 
-async function decide(work: MailWork, mailbox: Mailbox, parsed: ParsedMessage, rowId: number): Promise<Decision> {
-  const c = classify(parsed.headers, parsed.rawBody(), config().mailDomain);
+async function decide(work: MailWork, mailbox: Mailbox, message: ReadMessage, rowId: number): Promise<Decision> {
+  const c = message.classification;
   switch (c.kind) {
     case 'loop':
       return { outcome: 'loop', reason: c.reason };
     case 'bounce':
     case 'complaint': {
-      const b = await recordBounce(await work.direct(), c.bounce!, { inboundEmailId: rowId, complaint: c.kind === 'complaint' });
-      const what = b.outboundEmailId ? `reports on outbound message ${b.outboundEmailId}` : 'names no message of ours';
-      const bad = b.undeliverable.length ? `; marked undeliverable: ${b.undeliverable.join(', ')}` : '';
-      return { outcome: 'bounce', reason: `${c.reason}, ${what}${bad}`, outboundEmailId: b.outboundEmailId, ticketId: b.ticketId, flags: [c.kind] };
+      const b = await recordBounce(await work.direct(), c.bounce!, { inboundEmailId: rowId, complaint: c.kind === 'complaint', deliveredTo: message.deliveredTo });
+      return { outcome: 'bounce', reason: b.reason, outboundEmailId: b.outboundEmailId, ticketId: b.ticketId, flags: [c.kind] };
     }
     default:
-      return decidePersonMail(work, mailbox, parsed, rowId, c.kind);
+      return decidePersonMail(work, mailbox, message, rowId);
   }
 }
 
 async function ingestPrepared(work: MailWork, mailbox: Mailbox, m: PreparedMessage): Promise<IngestResult> {
   const id = await claimRow(work, mailbox, m);
   if (id === undefined) return { inboundEmailId: null, outcome: 'duplicate' };
-  const decision = m.held ?? (await decide(work, mailbox, m.parsed!, id));
+  const decision = m.held ?? (await decide(work, mailbox, m.message!, id));
   finish(work, id, decision);
   m.log.info({ inbound_email_id: id, outcome: decision.outcome, ticket_id: decision.ticketId }, 'message processed');
   return { inboundEmailId: id, outcome: decision.outcome, ticketId: decision.ticketId ?? null, replyId: decision.replyId ?? null, reason: decision.reason };
@@ -299,13 +312,70 @@ export async function ingestBatch(
   return results;
 }
 
-const connectionLost = (e: unknown) =>
-  (e as { code?: string }).code === 'ECONNREFUSED' || /terminating connection|connect ECONN/i.test(String(e));
+/** Attempts that throw, in a row, before a message is recorded `failed` and the mailbox moves on. */
+export const MAX_ATTEMPTS = 2;
+
+/** What is kept of an error: its class and message, no stack (that goes to the log). */
+function errorSummary(e: unknown): string {
+  const err = e as { name?: string; code?: string; message?: string };
+  const what = cleanText(`${err?.name ?? 'Error'}${err?.code ? ` ${err.code}` : ''}: ${err?.message ?? String(e)}`);
+  // a database error's message starts with the whole statement: keep its end, where the reason is
+  return what.length <= 1000 ? what : `${what.slice(0, 300)} … ${what.slice(-600)}`;
+}
+
+/** Counts a failed attempt at a message of the IMAP poller, in a transaction of its own; returns the count. */
+async function countFailure(outer: Knex, mailboxId: number, uid: number, e: unknown): Promise<number> {
+  const { rows } = await outer.raw(
+    `insert into inbound_attempts (mailbox_id, imap_uid, failures, last_error, updated_at) values (?, ?, 1, ?, ?)
+     on conflict (mailbox_id, imap_uid) do update set failures = inbound_attempts.failures + 1, last_error = excluded.last_error, updated_at = excluded.updated_at
+     returning failures`,
+    [mailboxId, uid, errorSummary(e), now()],
+  );
+  return Number(rows[0].failures);
+}
 
 /**
- * Each message in a transaction of its own (a savepoint when `outer` is a transaction):
- * one that fails unexpectedly is recorded as `failed` with its error, and the next goes
- * on. Only a lost database connection throws.
+ * The failure path: the message's minimal row (mailbox, UID, raw bytes, error class), in
+ * a transaction of its own, recorded `failed` for an agent to retry. It writes only
+ * cleaned, bounded facts, so it cannot fail the way the pipeline did; if even that is
+ * refused, a row with nothing taken from the message but its bytes and their hash.
+ */
+async function recordFailed(outer: Knex, mailbox: Mailbox, m: PreparedMessage, e: unknown): Promise<IngestResult> {
+  const write = (facts: ReturnType<typeof inboundRowFacts>) =>
+    outer.transaction(async (trx) => {
+      const blob = blobOf(m.raw);
+      await putBlobBuffers(trx, new Map([[blob.sha256, m.raw]]));
+      const { rows } = await trx.raw(
+        `insert into inbound_emails (mailbox_id, message_id, "from", subject, received_at, size, imap_uid, raw_sha256, outcome, reason, error, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, 'failed', 'the pipeline hit an unexpected error', ?, ?, ?)
+         on conflict (coalesce(mailbox_id, 0), message_id) do update
+           set outcome = 'failed', reason = excluded.reason, error = excluded.error, updated_at = excluded.updated_at
+           where inbound_emails.outcome = 'failed'
+         returning id`,
+        [facts.mailbox_id, facts.message_id, facts.from, facts.subject, facts.received_at, facts.size, facts.imap_uid, blob.sha256, errorSummary(e), now(), now()],
+      );
+      return rows[0]?.id as number | undefined;
+    });
+  let id: number | undefined;
+  try {
+    id = await write(inboundRowFacts(mailbox, m));
+  } catch (again) {
+    if (isConnectionError(again)) throw again;
+    m.log.error({ err: again }, 'could not record the failed message; recording it by its hash alone');
+    const bare = { ...inboundRowFacts(mailbox, m), message_id: messageIdOf(new RawHeaders(''), m.raw), from: null, subject: null };
+    id = await write(bare);
+  }
+  // no id: a stored copy of the message that did not fail already exists (a duplicate)
+  return id === undefined ? { inboundEmailId: null, outcome: 'duplicate' } : { inboundEmailId: id, outcome: 'failed', reason: 'the pipeline hit an unexpected error' };
+}
+
+/**
+ * Each message in a transaction of its own (a savepoint when `outer` is a transaction).
+ * One that throws is tried again at once; a message of the IMAP poller that throws
+ * MAX_ATTEMPTS times in a row (counted in the database per mailbox and UID, so a crash
+ * in between counts too) is recorded `failed`, and so is any other message after one
+ * throw: either way the next message goes on. Only an unreachable database throws: then
+ * nothing is recorded and the caller backs off.
  */
 export async function ingestOneByOne(
   outer: Knex,
@@ -315,17 +385,18 @@ export async function ingestOneByOne(
 ): Promise<IngestResult[]> {
   const results: IngestResult[] = [];
   for (const m of messages) {
-    try {
-      results.push(...(await outer.transaction((trx) => ingestBatch(trx, mailbox, [m]))));
-    } catch (e) {
-      if (connectionLost(e)) throw e;
-      m.log.error({ err: e }, 'message failed in the pipeline; recorded for retry');
-      const failed: PreparedMessage = {
-        ...m,
-        parsed: undefined,
-        held: { outcome: 'failed', reason: 'the pipeline hit an unexpected error', error: String((e as Error).stack ?? e) },
-      };
-      results.push(...(await outer.transaction((trx) => ingestBatch(trx, mailbox, [failed]))));
+    for (;;) {
+      try {
+        results.push(...(await outer.transaction((trx) => ingestBatch(trx, mailbox, [m]))));
+        break;
+      } catch (e) {
+        if (isConnectionError(e)) throw e;
+        m.log.error({ err: e }, 'message failed in the pipeline');
+        const failures = m.uid === undefined ? MAX_ATTEMPTS : await countFailure(outer, mailbox.id, m.uid, e);
+        if (failures < MAX_ATTEMPTS) continue;
+        results.push(await recordFailed(outer, mailbox, m, e));
+        break;
+      }
     }
     if (opts.stop?.()) break;
   }

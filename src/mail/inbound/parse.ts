@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { type AddressObject, type Attachment as ParsedAttachment, simpleParser } from 'mailparser';
+import { cleanFilename, cleanOptional, cleanText } from '../../text/cleanText';
 import { type RawHeaders, addressOf, messageIds, splitMessage } from './headers';
 
 export const MAX_MIME_DEPTH = 20;
@@ -82,16 +83,19 @@ function addresses(value: AddressObject | AddressObject[] | undefined): MailAddr
   const walk = (entries: { address?: string; name?: string; group?: unknown[] }[]) => {
     for (const e of entries) {
       if (e.group) walk(e.group as never);
-      else if (e.address) out.push({ address: e.address.toLowerCase(), name: e.name ?? '' });
+      else if (e.address) {
+        const address = cleanText(e.address).toLowerCase();
+        if (address) out.push({ address, name: cleanText(e.name ?? '') });
+      }
     }
   };
   for (const a of list) walk(a.value as never);
   return out;
 }
 
-/** The Message-ID, or one made from the hash of the bytes when the message has none. */
+/** The Message-ID (cleaned, at most 998 characters), or one made from the hash of the bytes when the message has none. */
 export function messageIdOf(headers: RawHeaders, raw: Buffer): string {
-  return messageIds(headers.get('message-id'))[0] ?? `<${crypto.createHash('sha256').update(raw).digest('hex')}@generated.invalid>`;
+  return messageIds(headers.get('message-id'))[0]?.slice(0, 998) ?? `<${crypto.createHash('sha256').update(raw).digest('hex')}@generated.invalid>`;
 }
 
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
@@ -112,12 +116,17 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     to,
     cc,
     deliveredTo: [...new Set([...to, ...cc].map((a) => a.address).concat(envelope))],
-    subject: parsed.subject ?? '',
-    date: parsed.date,
+    subject: cleanText(parsed.subject ?? ''),
+    date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : undefined,
     inReplyTo: messageIds(headers.get('in-reply-to')),
     references: messageIds(headers.all('references').join(' ')),
-    html: typeof parsed.html === 'string' ? parsed.html : undefined,
-    text: parsed.text,
-    attachments: parsed.attachments,
+    html: typeof parsed.html === 'string' ? cleanText(parsed.html) : undefined,
+    text: cleanOptional(parsed.text),
+    attachments: parsed.attachments.map((a) => ({
+      ...a,
+      filename: a.filename === undefined ? undefined : cleanFilename(a.filename),
+      contentType: cleanText(a.contentType ?? 'application/octet-stream'),
+      contentId: cleanOptional(a.contentId),
+    })),
   };
 }

@@ -1,9 +1,9 @@
 /**
  * Who wrote a message: a contact (by address, any case), else an agent (by address or an
  * alternate address). A From header alone proves nothing, so an agent's mail counts as the
- * agent's only with a reply token issued to that agent or as an answer to a notification
- * sent to that agent.
+ * agent's only with a reply token issued to that agent for that ticket.
  */
+import type { Ticket } from '../../models/Ticket';
 import type { ReplyTokenSubject } from '../replyToken';
 import type { MailWork } from './mailWork';
 import type { SenderIdentity } from './thread';
@@ -16,16 +16,11 @@ export function identifySender(work: MailWork, address: string | undefined): Sen
   return agent ? { agentId: agent.id, agentActive: agent.active } : {};
 }
 
-/** Whether an agent's mail is proven to be theirs (see the module comment). */
-export async function agentIsProven(
-  work: MailWork,
-  agentId: number,
-  token: ReplyTokenSubject | undefined,
-  inReplyTo: string[],
-): Promise<boolean> {
-  if (token?.recipient.kind === 'user' && token.recipient.id === agentId) return true;
-  if (inReplyTo.length === 0) return false;
-  const trx = await work.direct();
-  const sentToAgent = await trx('outbound_emails').whereIn('message_id', inReplyTo).where({ recipient_user_id: agentId }).first('id');
-  return Boolean(sentToAgent);
+/**
+ * Whether an agent's mail is proven to be theirs: only a valid reply token issued to that
+ * agent for that very ticket proves it. A From header is forgeable, and so are In-Reply-To
+ * and References: the Message-IDs of our mail travel in other people's mail.
+ */
+export function agentIsProven(agentId: number, ticket: Pick<Ticket, 'number'>, token: ReplyTokenSubject | undefined): boolean {
+  return token?.recipient.kind === 'user' && token.recipient.id === agentId && token.ticketNumber === ticket.number.toUpperCase();
 }

@@ -6,7 +6,7 @@
 import type { Ticket } from '../../models/Ticket';
 import { type ReplyTokenSubject, tokenOf, verifyReplyToken } from '../replyToken';
 import type { MailWork } from './mailWork';
-import type { ParsedMessage } from './parse';
+import type { ReadMessage } from './analyze';
 
 export interface Thread {
   ticket: Ticket;
@@ -21,7 +21,7 @@ export interface SenderIdentity {
 }
 
 /** The valid reply token among the addresses the message was delivered to. */
-export function findToken(parsed: ParsedMessage): ReplyTokenSubject | undefined {
+export function findToken(parsed: ReadMessage): ReplyTokenSubject | undefined {
   for (const address of parsed.deliveredTo) {
     const token = tokenOf(address);
     const subject = token ? verifyReplyToken(token) : undefined;
@@ -31,7 +31,7 @@ export function findToken(parsed: ParsedMessage): ReplyTokenSubject | undefined 
 }
 
 /** The Message-IDs a message answers, the most telling first. */
-export function answeredIds(parsed: ParsedMessage): string[] {
+export function answeredIds(parsed: ReadMessage): string[] {
   return [...new Set([...parsed.inReplyTo, ...[...parsed.references].reverse()])].filter((id) => id !== parsed.messageId);
 }
 
@@ -41,13 +41,13 @@ export function subjectNumber(subject: string): string | undefined {
 }
 
 /** The tickets a message names, for the batch's lookups (see MailWork.prefetch). */
-export function namedTicketNumbers(parsed: ParsedMessage): string[] {
+export function namedTicketNumbers(parsed: ReadMessage): string[] {
   return [findToken(parsed)?.ticketNumber, subjectNumber(parsed.subject)].filter((n): n is string => Boolean(n));
 }
 
 export function findThread(
   work: MailWork,
-  parsed: ParsedMessage,
+  parsed: ReadMessage,
   sender: SenderIdentity,
   token: ReplyTokenSubject | undefined,
 ): Thread | undefined {

@@ -12,7 +12,7 @@ import { type Page, type PageRequest, fetchModelPage } from '../../http/paginati
 import { customerReply, ticketFromMail } from '../../mail/inbound/effects';
 import { type IngestResult, ingestMessage } from '../../mail/inbound/ingest';
 import { MailWork } from '../../mail/inbound/mailWork';
-import { parseMessage } from '../../mail/inbound/parse';
+import { readInPool } from '../../mail/inbound/cpuPool';
 import { InboundEmail } from '../../models/InboundEmail';
 import { Mailbox } from '../../models/Mailbox';
 import { Ticket } from '../../models/Ticket';
@@ -51,7 +51,9 @@ export async function assignInboundEmail(
     if (row.outcome !== 'quarantined') throw new AppError(409, 'conflict', `only quarantined messages can be assigned; this one is ${row.outcome}`);
     const mailbox = row.mailbox_id ? await Mailbox.query(trx).findById(row.mailbox_id) : undefined;
     if (!mailbox) throw new AppError(409, 'conflict', 'the mailbox of this message no longer exists');
-    const parsed = await parseMessage(await readBlobBuffer(trx, row.raw_sha256));
+    const analysis = await readInPool(await readBlobBuffer(trx, row.raw_sha256));
+    if (!analysis.ok) throw new AppError(409, 'conflict', `the message cannot be read: ${analysis.reason}`);
+    const parsed = analysis.message;
     const address = parsed.from?.address;
     if (!address) throw new AppError(409, 'conflict', 'the message has no sender address');
     if (await trx('users').whereRaw('lower(email) = ?', [address]).first('id')) {

@@ -9,6 +9,7 @@ import { ImapRole } from '../../../src/mail/imap/imapRole';
 import { type IngestResult, ingestMessage } from '../../../src/mail/inbound/ingest';
 import { REPLY_ABOVE_MARKER } from '../../../src/mail/inbound/quotes';
 import { replyAddress, signReplyToken } from '../../../src/mail/replyToken';
+import { verpAddress } from '../../../src/mail/verp';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { readBlobBuffer } from '../../../src/services/blobs/blobStore';
 import { updateSettings } from '../../../src/services/config/settings';
@@ -284,16 +285,14 @@ describe.each([direct, throughImap])('$name', (via) => {
       expect(r.outcome).toBe('auto_reply');
     });
 
-    it('a bounce is linked to the outbound message it reports and marks a bad address', async () => {
-      const { customer, contact } = await contactAt();
-      const ticket = await makeTicket({ agent, customer, contact });
-      const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
-      const dsn = Buffer.from(
+    /** A DSN for `failed` (5.1.1 user unknown), sent to `to`, quoting the headers of `original`. */
+    const dsnFor = (failed: string, to: string, original: string, id: string) =>
+      Buffer.from(
         [
           'From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>',
-          'To: support@helpdesk.test',
+          `To: ${to}`,
           'Subject: Undelivered Mail Returned to Sender',
-          'Message-ID: <dsn1@mx.acme.test>',
+          `Message-ID: <${id}@mx.acme.test>`,
           'MIME-Version: 1.0',
           'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
           '',
@@ -306,25 +305,51 @@ describe.each([direct, throughImap])('$name', (via) => {
           '',
           'Reporting-MTA: dns; mx.acme.test',
           '',
-          `Final-Recipient: rfc822; ${contact.email}`,
+          `Final-Recipient: rfc822; ${failed}`,
           'Action: failed',
           'Status: 5.1.1',
           'Diagnostic-Code: smtp; 550 5.1.1 user unknown',
           '--B',
           'Content-Type: text/rfc822-headers',
           '',
-          `Message-ID: ${out.message_id}`,
+          original,
           'Subject: [#ABC234] reply',
           '--B--',
           '',
         ].join('\r\n'),
       );
-      const r = await ingest(dsn);
+
+    it('a bounce to the VERP address of a message and recipient marks that message bounced and that address undeliverable', async () => {
+      const { customer, contact } = await contactAt();
+      const cc = await makeContact(customer);
+      const ticket = await makeTicket({ agent, customer, contact });
+      const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], cc: [{ address: cc.email }], ticketId: ticket.id, automatic: false });
+      const verp = verpAddress(mailbox.email, { outboundEmailId: out.id, recipientIndex: 1 });
+      // the report names the primary contact, but the VERP address says the Cc recipient failed: only that one counts
+      const r = await ingest(dsnFor(contact.email, verp, `Message-ID: ${out.message_id}`, `dsn-verp-${tag}`));
       expect(r.outcome).toBe('bounce');
       const o = await db()('outbound_emails').where({ id: out.id }).first();
       expect(o.state).toBe('bounced');
       expect(o.bounce_reason).toMatch(/5\.1\.1/);
-      expect(await db()('undeliverable_addresses').where({ address: contact.email })).toHaveLength(1);
+      expect(await db()('undeliverable_addresses').where({ address: cc.email.toLowerCase() }).first()).toMatchObject({ outbound_email_id: out.id, source: 'bounce' });
+      expect(await db()('undeliverable_addresses').where({ address: contact.email.toLowerCase() })).toHaveLength(0);
+    });
+
+    it('a bounce linked only by the returned Message-ID marks the message and suppresses nobody; an unlinked one changes nothing', async () => {
+      const { customer, contact } = await contactAt();
+      const ticket = await makeTicket({ agent, customer, contact });
+      const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
+      const byId = await ingest(dsnFor(contact.email, mailbox.email, `Message-ID: ${out.message_id}`, `dsn-id-${tag}`));
+      expect(byId.outcome).toBe('bounce');
+      expect((await db()('outbound_emails').where({ id: out.id }).first()).state).toBe('bounced');
+      expect(await db()('undeliverable_addresses').where({ address: contact.email.toLowerCase() })).toHaveLength(0);
+      // a stranger's DSN that answers nothing of ours (a forged VERP address included)
+      const forged = verpAddress(mailbox.email, { outboundEmailId: out.id, recipientIndex: 0 }).replace(/-[0-9a-f]{16}@/, '-0000000000000000@');
+      for (const [to, id] of [[mailbox.email, `dsn-none-${tag}`], [forged, `dsn-forged-${tag}`]] as const) {
+        const unlinked = await ingest(dsnFor(contact.email, to, 'Message-ID: <nothing-of-ours@elsewhere.test>', id));
+        expect(unlinked).toMatchObject({ outcome: 'bounce', reason: 'unlinked' });
+      }
+      expect(await db()('undeliverable_addresses').where({ address: contact.email.toLowerCase() })).toHaveLength(0);
     });
 
     it('our own mail coming back is a loop', async () => {
@@ -406,10 +431,20 @@ describe.each([direct, throughImap])('$name', (via) => {
       expect(sent.to_addresses).toEqual([{ name: contact.name, address: contact.email }]);
     });
 
-    it('answering the notification sent to that agent (In-Reply-To)', async () => {
+    it('In-Reply-To a notification sent to that agent proves nothing (Message-IDs travel in other mail): quarantined', async () => {
       const { ticket, notification } = await setup();
       const r = await ingest(await buildMail({ from: agent.user.email, inReplyTo: notification.message_id }));
-      expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
+      expect(r).toMatchObject({ outcome: 'quarantined', ticketId: ticket.id });
+      expect(await db()('replies').where({ ticket_id: ticket.id, author_type: 'App\\User' })).toHaveLength(0);
+    });
+
+    it('a token issued to that agent for another ticket does not prove a reply on the ticket the headers name', async () => {
+      const { ticket, notification } = await setup();
+      const { ticket: other } = await setup();
+      const token = signReplyToken({ ticketNumber: other.number, recipient: { kind: 'user', id: agent.user.id } });
+      const r = await ingest(await buildMail({ from: agent.user.email, to: replyAddress(mailbox.email, token), inReplyTo: notification.message_id }));
+      expect(r).toMatchObject({ outcome: 'quarantined', ticketId: ticket.id });
+      expect(await db()('replies').whereIn('ticket_id', [ticket.id, other.id]).where({ author_type: 'App\\User' })).toHaveLength(0);
     });
 
     it('a forged agent From without a token, or with a customer token, is quarantined', async () => {

@@ -1,0 +1,126 @@
+/**
+ * The CPU-heavy reading of one raw message, done off the event loop in the CPU pool (see
+ * cpuPool.ts): the structure check, mailparser, classification, quote stripping and
+ * sanitizing. Pure: no database, no clock, no config (what it needs comes in the task),
+ * so a worker thread can run it and be killed when it takes too long.
+ *
+ * Its result is plain data that crosses the thread boundary: the message's facts, its
+ * kind, and its two sanitized bodies, the whole one for a new ticket and the visible reply
+ * for a reply. Inline `cid:` images in those bodies point at placeholders `cid:hd-N`
+ * (N: the index of the attachment), which finalBody() turns into content URLs once the
+ * attachments have ids.
+ */
+import { sanitizeBody, textToHtml } from '../../services/html/sanitize';
+import { type Classification, classify } from './classify';
+import { visibleReplyHtml } from './htmlQuotes';
+import { type MailAddress, type ParsedMessage, parseMessage, structureProblem } from './parse';
+import { visibleReplyText } from './quotes';
+
+/** One attachment as the pipeline stores it. */
+export interface MailPart {
+  filename?: string;
+  contentType: string;
+  contentId?: string;
+  inline: boolean;
+  content: Buffer;
+}
+
+/** A message read by the pool: what every later step of the pipeline uses. */
+export interface ReadMessage {
+  messageId: string;
+  from?: MailAddress;
+  to: MailAddress[];
+  cc: MailAddress[];
+  /** Every address the message was delivered to, envelope headers included. */
+  deliveredTo: string[];
+  subject: string;
+  date?: Date;
+  inReplyTo: string[];
+  references: string[];
+  attachments: MailPart[];
+  classification: Classification;
+  /** Sanitized HTML, `cid:hd-N` for inline images: the whole body, and the reply above its quoted history. */
+  bodies: { full: string; reply: string };
+}
+
+export type Analysis = { ok: true; message: ReadMessage } | { ok: false; reason: string };
+
+export interface AnalyzeOptions {
+  maxBytes: number;
+  /** The right-hand side of our Message-IDs (loop detection). */
+  mailDomain: string;
+}
+
+const PLACEHOLDER = 'hd-';
+
+/** The body before sanitizing; `reply` cuts the quoted history. */
+function unsanitized(parsed: ParsedMessage, reply: boolean): string {
+  if (parsed.html && parsed.html.trim()) {
+    if (!reply) return parsed.html;
+    const cut = visibleReplyHtml(parsed.html);
+    return /[^\s<>]/.test(cut.replace(/<[^>]*>|&nbsp;/g, '')) ? cut : parsed.html;
+  }
+  const text = parsed.text ?? '';
+  if (!reply) return textToHtml(text);
+  return textToHtml(visibleReplyText(text) || text);
+}
+
+/** Both bodies, sanitized, with inline images pointing at `cid:hd-N` placeholders. */
+function bodiesOf(parsed: ParsedMessage): ReadMessage['bodies'] {
+  const byContentId = new Map<string, number>();
+  parsed.attachments.forEach((a, i) => {
+    const id = a.contentId?.replace(/^<|>$/g, '');
+    if (id && !byContentId.has(id)) byContentId.set(id, i);
+  });
+  const resolveCid = (cid: string) => {
+    const index = byContentId.get(cid);
+    return index === undefined ? undefined : `cid:${PLACEHOLDER}${index}`;
+  };
+  return { full: sanitizeBody(unsanitized(parsed, false), { resolveCid }), reply: sanitizeBody(unsanitized(parsed, true), { resolveCid }) };
+}
+
+/** Reads a raw message; a message too big, too deep or unparseable is a reason to hold it. */
+export async function analyzeMessage(raw: Buffer, opts: AnalyzeOptions): Promise<Analysis> {
+  const problem = structureProblem(raw, opts.maxBytes);
+  if (problem) return { ok: false, reason: problem };
+  let parsed: ParsedMessage;
+  try {
+    parsed = await parseMessage(raw);
+  } catch (e) {
+    return { ok: false, reason: `unparseable: ${(e as Error).message}`.slice(0, 500) };
+  }
+  const classification = classify(parsed.headers, parsed.rawBody(), opts.mailDomain);
+  const { headers: _headers, rawBody: _rawBody, html: _html, text: _text, attachments, ...facts } = parsed;
+  return {
+    ok: true,
+    message: {
+      ...facts,
+      attachments: attachments.map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType,
+        contentId: a.contentId ? a.contentId.replace(/^<|>$/g, '') : undefined,
+        inline: a.contentDisposition === 'inline' || a.related === true,
+        content: a.content as Buffer,
+      })),
+      classification,
+      bodies: bodiesOf(parsed),
+    },
+  };
+}
+
+const PLACEHOLDER_SRC = /src="cid:hd-(\d{1,4})"/g;
+
+/**
+ * A body from analyzeMessage with its placeholders pointing at the stored attachments
+ * (`urls[N]` for attachment N); an image whose attachment is missing is dropped.
+ */
+export function finalBody(sanitized: string, urls: (string | undefined)[]): string {
+  const body = sanitized
+    .replace(PLACEHOLDER_SRC, (_m, i: string) => {
+      const url = urls[Number(i)];
+      return url ? `src="${url.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"` : 'src=""';
+    })
+    .replace(/<img src="" \/>/g, '')
+    .trim();
+  return body || '<p>(no text)</p>';
+}
