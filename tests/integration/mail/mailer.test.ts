@@ -17,7 +17,7 @@ import { tokenOf, verifyReplyToken } from '../../../src/mail/replyToken';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { updateSettings } from '../../../src/services/config/settings';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
-import { type Agent, api, makeContact, makeCustomer, makeUser, useStaff } from '../../helpers/factories';
+import { type Agent, api, makeContact, makeCustomer, makeTicket, makeUser, useStaff } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
 import { SmtpSink, parse } from '../../helpers/smtpSink';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
@@ -53,14 +53,17 @@ afterAll(async () => {
   setConfig(loadConfig());
 });
 
-/** Queues a short message from the mailbox, on no ticket (its rules are the outbox's, not a template's). */
+/**
+ * Queues a short message from the mailbox, on no ticket (its rules are the outbox's, not a
+ * template's): a team report whose subject ends in `subject`.
+ */
 function queuePlain(to: string, opts: { cc?: string[]; automatic?: boolean; subject?: string } = {}) {
   return queueEmail({
-    template: 'unknown_sender_notice',
+    template: 'team_report',
     to: [{ address: to }],
     cc: (opts.cc ?? []).map((address) => ({ address })),
     mailboxId: mailbox.id,
-    data: { subject: opts.subject ?? 'x' },
+    data: { day: opts.subject ?? 'x' },
     automatic: opts.automatic ?? false,
   });
 }
@@ -242,6 +245,76 @@ describe('mail to agents', () => {
   });
 });
 
+describe('thread headers of mail to customers', () => {
+  /** Message-IDs of the ticket's mail to agents. */
+  const agentOnlyIds = async (ticketId: number): Promise<string[]> =>
+    (await db()('outbound_emails').where({ ticket_id: ticketId }).whereNotNull('recipient_user_id').select('message_id')).map((r) => r.message_id);
+
+  /** The header block of the one message the sink got for `address` with the row's Message-ID. */
+  const rawHeadersOf = (address: string, messageId: string): string => {
+    const headers = sink.to(address).map((m) => m.raw.toString('utf8')).map((raw) => raw.slice(0, raw.indexOf('\r\n\r\n')));
+    const got = headers.filter((h) => h.includes(`\r\nMessage-ID: ${messageId}\r\n`));
+    expect(got).toHaveLength(1);
+    return got[0]!;
+  };
+
+  it('name no notification sent to an agent, neither in In-Reply-To nor in References', async () => {
+    const [a, b] = [await makeUser(), await makeUser()];
+    const { ticket, pat, box, inboundId } = await ticketFromCustomerMail({ team: [a, b] });
+    const customerReplyId = `<again-${unique()}@acme.test>`;
+    const r = await ingestMessage({ mailbox: box, raw: await buildMail({ from: pat.email, to: box.email, subject: `Re: [#${ticket.number}] x`, text: 'Still burning.', messageId: customerReplyId }) });
+    expect(r.outcome).toBe('reply_added');
+    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(a.auth)
+      .send({ body: '<p>Internal: looking</p>', close: false, send_to_assignee: false, send_to_contacts: false, notify_team: true }).expect(201);
+    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(a.auth)
+      .send({ body: '<p>Fixed it</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+    await drain();
+
+    const notifications = await agentOnlyIds(ticket.id);
+    expect(notifications.length).toBeGreaterThanOrEqual(5); // new ticket x2, customer reply x2, the note
+    const row = await db()('outbound_emails').where({ ticket_id: ticket.id, template: 'agent_reply' }).first();
+    const headers = rawHeadersOf(pat.email, row.message_id);
+    for (const id of notifications) expect(headers).not.toContain(id);
+    const mail = await parse(sink.to(pat.email).find((m) => m.raw.includes(row.message_id))!);
+    expect(mail.inReplyTo).toBe(customerReplyId);
+    expect(mail.references).toEqual([inboundId, customerReplyId]);
+
+    // Mail to an agent may name them: the team's notification of the note names its predecessors.
+    const toB = await db()('outbound_emails').where({ ticket_id: ticket.id, recipient_user_id: b.user.id, template: 'reply_to_team' }).first();
+    expect(toB.references).toContain(notifications[0]);
+  });
+
+  it('a ticket the customer never wrote to: no fallback to an agent notification', async () => {
+    const assignee = await makeUser();
+    const customer = await makeCustomer();
+    const contact = await makeContact(customer, { email: `never${unique()}@acme.test` });
+    const ticket = await makeTicket({ agent: staff.agent, customer, contact });
+    await api().put(`/api/v1/tickets/assign/${ticket.id}`).set(staff.agent.auth).send({ assignee_id: assignee.user.id }).expect(201);
+    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth)
+      .send({ body: '<p>Internal</p>', close: false, send_to_assignee: true, send_to_contacts: false }).expect(201);
+    await drain();
+    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth)
+      .send({ body: '<p>First words to you</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth)
+      .send({ body: '<p>Second words to you</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+    await drain();
+
+    const notifications = await agentOnlyIds(ticket.id);
+    expect(notifications.length).toBeGreaterThanOrEqual(2); // the assignment and the note
+    const [first, second] = await db()('outbound_emails').where({ ticket_id: ticket.id, template: 'agent_reply' }).orderBy('id');
+    const firstHeaders = rawHeadersOf(contact.email, first.message_id);
+    expect(firstHeaders).not.toMatch(/^In-Reply-To:/im);
+    expect(firstHeaders).not.toMatch(/^References:/im);
+    const secondHeaders = rawHeadersOf(contact.email, second.message_id);
+    for (const id of notifications) {
+      expect(firstHeaders).not.toContain(id);
+      expect(secondHeaders).not.toContain(id);
+    }
+    // Our own earlier mail to the customer is the fallback.
+    expect(second).toMatchObject({ in_reply_to: first.message_id, references: first.message_id });
+  });
+});
+
 describe('mail to people who wrote in', () => {
   it('the acknowledgement of a new ticket and the notice to a rejected unknown sender', async () => {
     await updateSettings({ auto_acknowledge: true });
@@ -250,7 +323,11 @@ describe('mail to people who wrote in', () => {
       const contact = await makeContact(await makeCustomer(), { name: 'Ada', email: `ada${n}@acme.test` });
       const r = await ingestMessage({ mailbox, raw: await buildMail({ from: contact.email, to: mailbox.email, subject: `Cannot log in ${n}` }) });
       const strictBox = await makeMailbox({ name: 'Strict', unknown_sender: 'reject' });
-      await ingestMessage({ mailbox: strictBox, raw: await buildMail({ from: `stranger${n}@else.test`, to: strictBox.email, subject: `Offer ${n}` }) });
+      // A forged From with a payload in the subject and the name: none of it may go back out.
+      await ingestMessage({
+        mailbox: strictBox,
+        raw: await buildMail({ from: `"Cheap pills at pills.test" <stranger${n}@else.test>`, to: strictBox.email, subject: `Buy now at pills.test ${n}`, text: 'pills.test' }),
+      });
       await drain();
       const ticket = await db()('tickets').where({ id: r.ticketId }).first();
       const ack = await only(contact.email);
@@ -259,7 +336,10 @@ describe('mail to people who wrote in', () => {
       expect(ack.headers.get('auto-submitted')).toBe('auto-generated');
       expect(verifyReplyToken(tokenOf(ack.replyTo!.value[0]!.address!)!)).toEqual({ ticketNumber: ticket.number, recipient: { kind: 'contact', id: contact.id } });
       const notice = await only(`stranger${n}@else.test`);
-      expect(notice.subject).toBe(`Not delivered: Offer ${n}`);
+      expect(notice.subject).toBe(`Your message to ${strictBox.email} was not delivered`);
+      const raw = sink.to(`stranger${n}@else.test`)[0]!.raw.toString();
+      expect(raw).not.toMatch(/pills|Buy now/i);
+      expect(notice.text).toContain(`to ${strictBox.email} was not accepted`);
       expect(notice.from?.value[0]?.address).toBe(strictBox.email);
       expect(notice.replyTo).toBeUndefined();
       expect(notice.headers.get('x-auto-response-suppress')).toBe('All');
@@ -311,6 +391,16 @@ describe('who never gets mail', () => {
     await queue(true);
     await drain();
     expect(sink.to(address)).toHaveLength(5);
+  });
+
+  it('the hourly limit counts an address with its +tag removed', async () => {
+    const n = unique();
+    for (let i = 0; i < 5; i++) await queuePlain(`tagged${n}+${i}@acme.test`, { automatic: true });
+    await drain();
+    const rows = await db()('outbound_emails').whereRaw(`to_addresses->0->>'address' like ?`, [`tagged${n}+%`]).orderBy('id');
+    expect(rows.map((r) => r.state)).toEqual(['sent', 'sent', 'sent', 'suppressed', 'suppressed']);
+    expect(rows[4].dropped_recipients).toEqual([{ address: `tagged${n}+4@acme.test`, reason: 'rate_limit' }]);
+    expect(sink.messages.filter((m) => m.to.some((t) => t.startsWith(`tagged${n}+`)))).toHaveLength(3);
   });
 });
 
@@ -517,7 +607,7 @@ describe('without SMTP_URL', () => {
       const text = fs.readFileSync(path.join(dir, 'outgoing', day, written[0]!), 'utf8');
       expect(text).toContain(`Message-ID: ${row.message_id}`);
       expect(text).toContain('Auto-Submitted: auto-generated');
-      expect(text).toContain('Not delivered: to a file');
+      expect(text).toContain('Helpdesk report for to a file');
     } finally {
       files.close();
       configure();
