@@ -7,6 +7,10 @@
  * `auto_closure_alerts`. Only reminders after the agent's last message count, so a
  * customer reply and the agent's next answer start the count again.
  *
+ * A stored auto-reply (an out-of-office: flags contain `auto_reply`) is no answer: it is
+ * left out of "the last customer-visible message", so it neither blocks the reminders
+ * (the ticket would wait on the agent for ever) nor restarts their count.
+ *
  * Works in pages of tickets locked with SKIP LOCKED, one transaction each; a reminded or
  * closed ticket is no longer due, so a second run at the same clock finds nothing.
  */
@@ -40,6 +44,7 @@ async function duePage(trx: Knex.Transaction, afterId: number, at: Date, delayDa
        cross join lateral (
          select r.created_at, r.author_type from replies r
           where r.ticket_id = t.id and r.customer_visible and not r.auto_closure_message
+            and not ('auto_reply' = any(r.flags))
           order by r.created_at desc, r.id desc limit 1
        ) w
        cross join lateral (

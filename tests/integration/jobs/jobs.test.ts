@@ -94,6 +94,20 @@ async function customerAnswers(ticketId: number, email: string, when: Date): Pro
   expect(r).toMatchObject({ outcome: 'reply_added', ticketId });
 }
 
+/** An out-of-office answer from the contact, stored on the ticket as an auto-reply. */
+async function outOfOffice(ticketId: number, email: string, when: Date): Promise<void> {
+  const number = (await db()('tickets').where({ id: ticketId }).first()).number;
+  setNow(when);
+  const r = await ingestMessage({
+    mailbox,
+    raw: await buildMail({ from: email, to: mailbox.email, subject: `Out of office: Re: [#${number}] Help`, text: 'I am away until next month.', headers: { 'Auto-Submitted': 'auto-replied' } }),
+  });
+  setNow(undefined);
+  expect(r).toMatchObject({ outcome: 'auto_reply', ticketId });
+  expect(r.replyId).toBeTruthy();
+  expect((await db()('replies').where({ id: r.replyId }).first()).flags).toContain('auto_reply');
+}
+
 const show = async (id: number) => (await api().get(`/api/v1/tickets/${id}`).set(staff.agent.auth).expect(200)).body;
 const reminders = (id: number) => db()('outbound_emails').where({ ticket_id: id, template: 'auto_closure_reminder' }).orderBy('id');
 
@@ -142,6 +156,21 @@ describe('auto-closure', () => {
     expect(await runJob('auto-closure', at(47))).toMatchObject({ reminded: 1 });
     expect(await runJob('auto-closure', at(50))).toMatchObject({ closed: 1 });
     expect((await show(id)).open).toBe(false);
+  });
+
+  it('an out-of-office reply neither blocks the reminders nor restarts their count', async () => {
+    const { id, contact } = await customerTicket(at(0));
+    await agentAnswers(id, at(0, 1));
+    await outOfOffice(id, contact.email, at(0, 2));
+    expect(await runJob('auto-closure', at(3))).toMatchObject({ reminded: 0 });
+    expect(await runJob('auto-closure', at(3, 1))).toMatchObject({ reminded: 1, closed: 0 });
+    await outOfOffice(id, contact.email, at(3, 2)); // answering the reminder
+    expect(await runJob('auto-closure', at(6))).toMatchObject({ reminded: 0 });
+    expect(await runJob('auto-closure', at(6, 2))).toMatchObject({ reminded: 1 });
+    await outOfOffice(id, contact.email, at(6, 3));
+    expect(await runJob('auto-closure', at(9, 2))).toMatchObject({ reminded: 0, closed: 1 });
+    expect(await show(id)).toMatchObject({ open: false, closed_at: '2026-03-11 11:00:00' });
+    expect(await reminders(id)).toHaveLength(2);
   });
 
   it('does nothing when switched off', async () => {
