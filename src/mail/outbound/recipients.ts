@@ -3,8 +3,9 @@
  * address a bounce or complaint marked undeliverable, or a no-reply / mailer-daemon
  * address; and automatic mail at most AUTO_MAIL_PER_HOUR times per recipient per hour,
  * counted in `auto_mail_sends` under a per-address lock so that several mailers together
- * keep the limit. Checked when the mailer claims a message, so what a bounce taught us in
- * the meantime counts.
+ * keep the limit. The limit counts the address with any `+tag` removed: `a+1@x` and
+ * `a+2@x` reach one mailbox, and a forger must not get a fresh allowance per tag. Checked
+ * when the mailer claims a message, so what a bounce taught us in the meantime counts.
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
@@ -75,9 +76,10 @@ export async function screenRecipients(trx: Knex.Transaction, rows: OutboundEmai
   const lower = (a: Address) => a.address.trim().toLowerCase();
   const all = [...new Set(rows.flatMap((r) => [...r.to_addresses, ...r.cc_addresses].map(lower)))];
   const reasons = await staticReasons(trx, all);
-  // Rate limit: automatic mail on its first attempt (a retry was counted when first claimed).
+  // Rate limit: automatic mail on its first attempt (a retry was counted when first claimed),
+  // per base address.
   const limited = rows.filter((r) => r.automatic && r.attempts === 0);
-  const candidates = limited.flatMap((r) => [...r.to_addresses, ...r.cc_addresses].map(lower)).filter((a) => !reasons.has(a));
+  const candidates = limited.flatMap((r) => [...r.to_addresses, ...r.cc_addresses].map(lower)).filter((a) => !reasons.has(a)).map(baseAddress);
   const counts = await recentAutoMail(trx, candidates);
   const limit = config().autoMailPerHour;
   const reservations: { address: string; outbound_email_id: number; sent_at: Date }[] = [];
@@ -88,14 +90,15 @@ export async function screenRecipients(trx: Knex.Transaction, rows: OutboundEmai
     const countsAgainstLimit = row.automatic && row.attempts === 0;
     const keep = (a: Address, into: Address[]) => {
       const address = lower(a);
-      const reason = reasons.get(address) ?? (countsAgainstLimit && (counts.get(address) ?? 0) >= limit ? 'rate_limit' : undefined);
+      const base = baseAddress(address);
+      const reason = reasons.get(address) ?? (countsAgainstLimit && (counts.get(base) ?? 0) >= limit ? 'rate_limit' : undefined);
       if (reason) {
         screened.dropped.push({ address, reason });
         return;
       }
       if (countsAgainstLimit) {
-        counts.set(address, (counts.get(address) ?? 0) + 1);
-        reservations.push({ address, outbound_email_id: row.id, sent_at: now() });
+        counts.set(base, (counts.get(base) ?? 0) + 1);
+        reservations.push({ address: base, outbound_email_id: row.id, sent_at: now() });
       }
       into.push(a.name ? { name: a.name, address: a.address.trim() } : { address: a.address.trim() });
     };

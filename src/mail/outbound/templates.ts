@@ -27,7 +27,8 @@ const TEMPLATES: Record<string, TemplateSpec> = {
   reply_to_team: { file: 'agent_reply_to_agents', subject: '[#{{ticket.number}}] {{author.name}}: {{ticket.subject}}', answerable: true },
   reply_to_assignee: { file: 'agent_reply_to_agents', subject: '[#{{ticket.number}}] {{author.name}}: {{ticket.subject}}', answerable: true },
   ticket_assigned: { subject: '[#{{ticket.number}}] Assigned to you: {{ticket.subject}}', answerable: true },
-  unknown_sender_notice: { subject: 'Not delivered: {{data.subject}}', answerable: false },
+  // Fixed text: the sender may be forged, so nothing they wrote goes back (no backscatter payload).
+  unknown_sender_notice: { subject: 'Your message to {{mailbox.email}} was not delivered', answerable: false },
   points_alert: { subject: 'Support points running low: {{data.customer_name}}', answerable: false },
   team_report: { subject: 'Helpdesk report for {{data.day}}', answerable: false },
 };
