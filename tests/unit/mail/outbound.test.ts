@@ -86,6 +86,13 @@ describe('templates', () => {
     expect(() => renderTemplate('agent_reply', { ...context, ticket: undefined })).toThrow(/no longer exists/);
   });
 
+  it('the unknown-sender notice echoes nothing the sender wrote: it names only our mailbox', () => {
+    const mail = renderTemplate('unknown_sender_notice', { ...context, recipient: { name: 'Visit pills.test', address: 'x@y.test' }, data: { subject: 'Buy at pills.test' } });
+    expect(mail.subject).toBe('Your message to support@helpdesk.test was not delivered');
+    for (const part of [mail.subject, mail.html, mail.text]) expect(part).not.toMatch(/pills|Buy at/);
+    expect(mail.text).toContain('support@helpdesk.test');
+  });
+
   it('answerable mail starts with the reply-above marker in both parts', () => {
     const mail = renderTemplate('agent_reply', context);
     expect(mail.text.startsWith(REPLY_ABOVE_MARKER)).toBe(true);
