@@ -3,13 +3,14 @@
  */
 import { config } from '../config';
 import { autoClosureJob } from './autoClosure';
+import { blobSweepJob } from './blobSweep';
 import { closureRequestsJob } from './closureRequests';
 import { contractPointsJob } from './contractPoints';
 import { dailyPointsSummaryJob } from './dailyPointsSummary';
 import { type Job, scheduleVariable } from './job';
 import { teamReportJob } from './teamReport';
 
-export const JOBS: readonly Job[] = [autoClosureJob, closureRequestsJob, contractPointsJob, dailyPointsSummaryJob, teamReportJob];
+export const JOBS: readonly Job[] = [autoClosureJob, closureRequestsJob, contractPointsJob, dailyPointsSummaryJob, teamReportJob, blobSweepJob];
 
 export function findJob(name: string): Job | undefined {
   return JOBS.find((j) => j.name === name);

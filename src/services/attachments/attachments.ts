@@ -1,24 +1,38 @@
 /**
  * Attachments: files on a ticket or a reply. The bytes go to the blob store once per
  * content; the row keeps the (sanitized) name, the declared and the sniffed type. Deleting
- * the last reference removes the bytes.
+ * the last reference removes the bytes. An upload is staged first, with no transaction
+ * open while the client sends, then linked in one short transaction.
  */
 import path from 'node:path';
 import type { Knex } from 'knex';
+import { db } from '../../db/knex';
 import { conn, inTransaction } from '../../db/transaction';
 import { invalid } from '../../errors';
 import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
 import { Attachment } from '../../models/Attachment';
-import { type StoredBlob, putBlob, releaseBlob } from '../blobs/blobStore';
+import { type StagedBlob, type StoredBlob, commitStagedBlob, discardStagedBlob, releaseBlob, stageBlob } from '../blobs/blobStore';
+import { cleanFilename } from '../../text/cleanText';
 import { sniffMimeType } from '../blobs/sniff';
 import { found } from '../lookup';
 
-/** A file name with no path, no control characters, at most 255 characters. */
+/** A file name with no path, no control or bidirectional characters, at most 255 characters. */
 export function sanitizeFilename(name: string | undefined): string {
-  const base = path.posix.basename(String(name ?? '').replace(/\\/g, '/'));
+  const base = path.posix.basename(cleanFilename(String(name ?? '')).replace(/\\/g, '/'));
   // eslint-disable-next-line no-control-regex
-  const clean = base.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '').replace(/^\.+/, '').trim().slice(0, 255);
-  return clean || 'attachment';
+  const clean = base.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '').replace(/^\.+/, '').trim();
+  // 255 characters as PostgreSQL counts them (code points), never half an emoji
+  return Array.from(clean).slice(0, 255).join('') || 'attachment';
+}
+
+/**
+ * How long one upload may take in all: 60 s, plus 1 s per 128 KiB of the largest allowed
+ * file (25 MiB: 260 s, so a client needs about 100 KB/s for the largest file). It stays
+ * under Node's own 300 s request timeout at the default limit; the idle timeout
+ * (UPLOAD_IDLE_SECONDS) ends a stalled client long before.
+ */
+export function uploadTimeLimitSeconds(maxBytes: number): number {
+  return 60 + Math.ceil(maxBytes / (128 * 1024));
 }
 
 /** Checks the ticket or reply an attachment belongs to; a reply implies its ticket. */
@@ -63,13 +77,43 @@ export function attachmentRow(blob: StoredBlob, input: Omit<NewAttachment, 'cont
   };
 }
 
-/** Stores the content and links it; in the caller's transaction when given. */
-export async function addAttachment(input: NewAttachment, trx?: Knex): Promise<Attachment> {
-  return inTransaction(trx, async (t) => {
-    const blob = await putBlob(t, input.content, input.maxBytes);
+/** A 400 naming the target before any byte is read, when the target is known up front. */
+export async function checkAttachmentTarget(ticketId?: number | null, replyId?: number | null): Promise<void> {
+  await resolveTarget(db(), ticketId, replyId);
+}
+
+/** Streams an upload's bytes into the blob store, holding no transaction (see stageBlob). */
+export function stageAttachment(content: AsyncIterable<Buffer>, maxBytes: number): Promise<StagedBlob> {
+  return stageBlob(db(), content, maxBytes);
+}
+
+/** Removes staged bytes that will not be linked. */
+export function discardAttachment(staged: StagedBlob): Promise<void> {
+  return discardStagedBlob(db(), staged);
+}
+
+/**
+ * Links staged bytes to their ticket or reply in one short transaction: the target is
+ * checked, the blob named by its sha256, the row written. On failure the caller discards
+ * the staged bytes.
+ */
+export async function linkAttachment(staged: StagedBlob, input: Omit<NewAttachment, 'content' | 'maxBytes'>): Promise<Attachment> {
+  return db().transaction(async (t) => {
     const target = await resolveTarget(t, input.ticketId, input.replyId);
+    const blob = await commitStagedBlob(t, staged);
     return Attachment.query(t).insert({ ...attachmentRow(blob, input), ...target } as Partial<Attachment>).returning('*');
   });
+}
+
+/** Stores the content and links it: staged, then linked (no transaction held while it streams). */
+export async function addAttachment(input: NewAttachment): Promise<Attachment> {
+  const staged = await stageAttachment(input.content, input.maxBytes);
+  try {
+    return await linkAttachment(staged, input);
+  } catch (e) {
+    await discardAttachment(staged).catch(() => undefined);
+    throw e;
+  }
 }
 
 export async function listAttachments(

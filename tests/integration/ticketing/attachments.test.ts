@@ -5,8 +5,13 @@ import path from 'node:path';
 import { setNow } from '../../../src/clock';
 import { config, loadConfig, setConfig } from '../../../src/config';
 import { db } from '../../../src/db/knex';
+import { findJob } from '../../../src/jobs/registry';
+import { logger } from '../../../src/logger';
+import { stageAttachment } from '../../../src/services/attachments/attachments';
+import { putBlobBuffers, sweepUnlinkedBlobs } from '../../../src/services/blobs/blobStore';
 import { type Agent, api, makeTicket, makeUser } from '../../helpers/factories';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
+import { waitFor } from '../../helpers/waitFor';
 
 useTestDatabase();
 
@@ -141,8 +146,83 @@ describe('attachments', () => {
       expect(fs.readFileSync(file).equals(content)).toBe(true);
       const got = await download(`/api/v1/ticketing/attachments/${res.body.id}/content`).expect(200);
       expect(Buffer.compare(got.body as Buffer, content)).toBe(0);
+      expect(fs.readdirSync(path.join(blobDir, 'tmp'))).toEqual([]);
       await api().delete(`/api/v1/ticketing/attachments/${res.body.id}`).set(agent.auth).expect(200);
-      expect(fs.existsSync(file)).toBe(false);
+      // the file goes once the deletion has committed
+      await waitFor(() => !fs.existsSync(file), { what: 'the file removed' });
+    } finally {
+      setConfig(before);
+      fs.rmSync(blobDir, { recursive: true, force: true });
+    }
+  });
+
+  it('links fields sent after the file', async () => {
+    const ticket = await makeTicket({ agent });
+    const res = await api()
+      .post('/api/v1/ticketing/attachments')
+      .set(agent.auth)
+      .attach('file', Buffer.from('late fields'), 'late.txt')
+      .field('ticket_id', String(ticket.id))
+      .expect(201);
+    expect(res.body).toMatchObject({ ticket_id: ticket.id, filename: 'late.txt', size: 11 });
+    const bad = await api().post('/api/v1/ticketing/attachments').set(agent.auth).attach('file', Buffer.from('x'), 'x.txt').field('ticket_id', '999999');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.fields).toHaveProperty('ticket_id');
+    expect(await db()('blobs').where('sha256', 'like', 'tmp_%')).toHaveLength(0);
+  });
+
+  it('sweeps staged and unlinked blobs past the grace period, never a linked or a recent one', async () => {
+    const ticket = await makeTicket({ agent });
+    const linked = await upload(`?ticket_id=${ticket.id}`, crypto.randomBytes(2000), 'kept.bin').expect(201);
+    const old = await stageAttachment((async function* () { yield crypto.randomBytes(1.2 * 1024 * 1024); })(), 10 * 1024 * 1024);
+    const recent = await stageAttachment((async function* () { yield Buffer.from('recent'); })(), 1024);
+    const orphan = crypto.randomBytes(500);
+    const raw = crypto.randomBytes(700);
+    const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+    await db().transaction((t) => putBlobBuffers(t, new Map([[sha(orphan), orphan], [sha(raw), raw]])));
+    // a raw message's blob is referenced by inbound_emails: the sweep finds that foreign key itself
+    await db()('inbound_emails').insert({ message_id: `<sweep-${process.pid}@x.test>`, received_at: new Date(), size: 700, outcome: 'failed', raw_sha256: sha(raw) });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await db()('blobs').whereIn('sha256', [old.temp, sha(orphan), sha(raw), linked.body.sha256]).update({ created_at: twoHoursAgo });
+
+    expect(await sweepUnlinkedBlobs(db(), 3600)).toEqual({ temporary: 1, unlinked: 1, files: 0 });
+    const left = (await db()('blobs').select('sha256')).map((r: { sha256: string }) => r.sha256);
+    expect(left).toEqual(expect.arrayContaining([linked.body.sha256, sha(raw), recent.temp]));
+    expect(left).not.toContain(old.temp);
+    expect(left).not.toContain(sha(orphan));
+    expect(await db()('blob_chunks').whereIn('sha256', [old.temp, sha(orphan)])).toHaveLength(0);
+
+    // the job sweeps with at least an hour's grace: the recent staged row survives it
+    const job = findJob('blob-sweep')!;
+    expect(await job.run({ log: logger, progress: () => undefined })).toEqual({ temporary: 0, unlinked: 0, files: 0 });
+    expect(await sweepUnlinkedBlobs(db(), 0)).toMatchObject({ temporary: 1 });
+    expect(await db()('blobs').where('sha256', 'like', 'tmp_%')).toHaveLength(0);
+    expect((await download(`/api/v1/ticketing/attachments/${linked.body.id}/content`).expect(200)).body).toHaveLength(2000);
+  });
+
+  it('on the filesystem store, sweeps old temporary files and files no row names', async () => {
+    const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'helpdesk-blobs-'));
+    const before = config();
+    setConfig(loadConfig({ ...process.env, BLOB_STORE: 'filesystem', BLOB_DIR: blobDir }));
+    try {
+      const ticket = await makeTicket({ agent });
+      const linked = await upload(`?ticket_id=${ticket.id}`, crypto.randomBytes(3000), 'kept.bin').expect(201);
+      const fileOf = (sha256: string) => path.join(blobDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+      const staged = await stageAttachment((async function* () { yield Buffer.from('abandoned'); })(), 1024);
+      const stray = crypto.randomBytes(64).toString('hex').slice(0, 64);
+      fs.mkdirSync(path.dirname(fileOf(stray)), { recursive: true });
+      fs.writeFileSync(fileOf(stray), 'no row names me');
+      const fresh = crypto.randomBytes(32).toString('hex');
+      fs.mkdirSync(path.dirname(fileOf(fresh)), { recursive: true });
+      fs.writeFileSync(fileOf(fresh), 'maybe being linked right now');
+      const past = new Date(Date.now() - 2 * 3600_000);
+      for (const f of [staged.temp, fileOf(stray), fileOf(linked.body.sha256)]) fs.utimesSync(f, past, past);
+
+      expect(await sweepUnlinkedBlobs(db(), 3600)).toEqual({ temporary: 0, unlinked: 0, files: 2 });
+      expect(fs.existsSync(staged.temp)).toBe(false);
+      expect(fs.existsSync(fileOf(stray))).toBe(false);
+      expect(fs.existsSync(fileOf(fresh))).toBe(true);
+      expect(fs.existsSync(fileOf(linked.body.sha256))).toBe(true);
     } finally {
       setConfig(before);
       fs.rmSync(blobDir, { recursive: true, force: true });

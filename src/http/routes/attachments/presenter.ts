@@ -33,3 +33,26 @@ export function downloadType(a: Pick<Attachment, 'sniffed_type' | 'declared_type
   return declared ?? 'application/octet-stream';
 }
 
+
+/** RFC 5987 attr-char: sent as is in `filename*`; every other byte is percent-encoded. */
+const ATTR_CHAR = /[A-Za-z0-9!#$&+\-.^_`|~]/;
+
+/**
+ * `Content-Disposition` of a download per RFC 6266: an ASCII `filename` fallback (every
+ * other character, and `"`, `\` and `%`, as `_`) and the exact name as UTF-8 in
+ * `filename*`. Header values must be Latin-1 in Node, so the raw name (Cyrillic, CJK,
+ * emoji) never goes in; a lone surrogate is encoded as U+FFFD rather than throwing.
+ */
+export function contentDisposition(filename: string): string {
+  let fallback = '';
+  for (const ch of filename) {
+    const code = ch.codePointAt(0)!;
+    fallback += code >= 0x20 && code < 0x7f && ch !== '"' && ch !== '\\' && ch !== '%' ? ch : '_';
+  }
+  let encoded = '';
+  for (const byte of Buffer.from(filename, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    encoded += byte < 0x80 && ATTR_CHAR.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return `attachment; filename="${fallback || 'attachment'}"; filename*=UTF-8''${encoded}`;
+}

@@ -5,11 +5,15 @@ import { config } from '../../../config';
 import { db } from '../../../db/knex';
 import { invalid, unauthorized } from '../../../errors';
 import {
-  addAttachment,
+  checkAttachmentTarget,
   deleteAttachment,
+  discardAttachment,
+  linkAttachment,
   listAttachments,
   showAttachment,
+  stageAttachment,
   updateAttachment,
+  uploadTimeLimitSeconds,
 } from '../../../services/attachments/attachments';
 import { verifyContentSignature } from '../../../services/attachments/contentUrl';
 import { readBlob } from '../../../services/blobs/blobStore';
@@ -17,7 +21,7 @@ import { pagedBody } from '../../pagination';
 import { route } from '../../route';
 import { receiveUpload } from '../../upload';
 import { id, pageQuery, pathId, queryId } from '../../validation';
-import { downloadType, presentAttachment } from './presenter';
+import { contentDisposition, downloadType, presentAttachment } from './presenter';
 
 const tag = 'Attachments';
 const path = '/v1/ticketing/attachments';
@@ -37,28 +41,32 @@ export function registerAttachmentRoutes(router: Router): void {
   });
 
   route(router, {
-    method: 'post', path, tag, status: 201, errors: [413, 415],
+    method: 'post', path, tag, status: 201, errors: [408, 413, 415],
     summary: 'Upload a file (multipart/form-data, field "file") to a ticket or a reply',
     description:
-      'Give ticket_id or reply_id as query parameters, or as form fields before the file. ' +
-      'The file is stored once by sha256; over ATTACHMENT_MAX_BYTES is a 413.',
+      'Give ticket_id or reply_id as query parameters, or as form fields before or after the file. ' +
+      'The file is stored once by sha256; over ATTACHMENT_MAX_BYTES is a 413. No bytes for ' +
+      'UPLOAD_IDLE_SECONDS, or a body slower than 60 s plus 1 s per 128 KiB of ATTACHMENT_MAX_BYTES, is a 408.',
     query: z.object({ ticket_id: queryId().optional(), reply_id: queryId().optional() }),
     handler: async ({ query, ctx, actor }) => {
       const max = config().attachmentMaxBytes;
-      const row = await receiveUpload(ctx, max, async (file) => {
-        const ticketId = query.ticket_id ?? formId(file.fields.ticket_id, 'ticket_id');
-        const replyId = query.reply_id ?? formId(file.fields.reply_id, 'reply_id');
-        return addAttachment({
-          ticketId,
-          replyId,
-          filename: file.filename,
-          declaredType: file.mimeType,
+      // a target named in the URL is checked before a byte is read
+      if (query.ticket_id || query.reply_id) await checkAttachmentTarget(query.ticket_id, query.reply_id);
+      const limits = { maxBytes: max, idleSeconds: config().uploadIdleSeconds, totalSeconds: uploadTimeLimitSeconds(max) };
+      const upload = await receiveUpload(ctx, limits, (file) => stageAttachment(file.stream, max), discardAttachment);
+      try {
+        const row = await linkAttachment(upload.stored, {
+          ticketId: query.ticket_id ?? formId(upload.fields.ticket_id, 'ticket_id'),
+          replyId: query.reply_id ?? formId(upload.fields.reply_id, 'reply_id'),
+          filename: upload.filename,
+          declaredType: upload.mimeType,
           uploadedBy: actor.id,
-          content: file.stream,
-          maxBytes: max,
         });
-      });
-      return presentAttachment(row);
+        return presentAttachment(row);
+      } catch (e) {
+        await discardAttachment(upload.stored).catch(() => undefined);
+        throw e;
+      }
     },
   });
 
@@ -93,7 +101,7 @@ export function registerAttachmentRoutes(router: Router): void {
       const a = await showAttachment(attachmentId);
       ctx.set('Content-Type', downloadType(a));
       ctx.set('Content-Length', String(a.size));
-      ctx.set('Content-Disposition', `attachment; filename="${a.filename.replace(/["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(a.filename)}`);
+      ctx.set('Content-Disposition', contentDisposition(a.filename));
       ctx.set('X-Content-Type-Options', 'nosniff');
       ctx.set('Content-Security-Policy', "default-src 'none'; sandbox");
       ctx.set('Cache-Control', 'private, max-age=3600');
