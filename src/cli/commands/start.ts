@@ -11,6 +11,7 @@ import { openDatabase } from '../../db/open';
 import { createApp } from '../../http/app';
 import { logger } from '../../logger';
 import { ImapRole } from '../../mail/imap/imapRole';
+import { closeCpuPool } from '../../mail/inbound/cpuPool';
 import { MailerRole } from '../../mail/outbound/mailerRole';
 import { SchedulerRole } from '../../jobs/schedulerRole';
 import { UsageError, parse } from '../args';
@@ -83,6 +84,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   const signal = await stopRequested;
   logger.info({ signal }, 'stopping');
   for (const role of running.reverse()) await role.stop();
+  await closeCpuPool();
   await database.close();
   logger.info('stopped');
   return 0;

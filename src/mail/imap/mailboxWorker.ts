@@ -159,10 +159,20 @@ export class MailboxWorker {
     }
   }
 
-  /** Sets the cursor for a new mailbox or a changed UIDVALIDITY. */
+  /**
+   * Sets the cursor for a new mailbox or a changed UIDVALIDITY, and runs (or resumes) the
+   * first `unseen` import. The cursor only ever covers messages that are done: during that
+   * import it stands just below the first unseen message not yet stored, and
+   * `import_until` remembers where the import ends, so a failure or a stop part-way
+   * resumes with the unseen messages that are left (never the mailbox's whole history,
+   * never skipping any).
+   */
   private async alignCursor(client: ImapFlow, mailbox: Mailbox, uidValidity: number, uidNext: number): Promise<void> {
-    if (mailbox.uid_validity === uidValidity && mailbox.last_uid !== null) return;
     const log = this.opts.log;
+    if (mailbox.uid_validity === uidValidity && mailbox.last_uid !== null) {
+      if (mailbox.import_until !== null && mailbox.last_uid < mailbox.import_until) await this.importUnseen(client, mailbox, mailbox.import_until);
+      return;
+    }
     if (mailbox.uid_validity !== null && mailbox.uid_validity !== uidValidity) {
       log.warn({ was: mailbox.uid_validity, now: uidValidity }, 'UIDVALIDITY changed: rescanning (stored messages are dropped as duplicates)');
       await this.saveCursor(mailbox, uidValidity, 0, true);
@@ -173,19 +183,34 @@ export class MailboxWorker {
       return;
     }
     if (mailbox.import_existing === 'unseen') {
-      const unseen = ((await client.search({ seen: false }, { uid: true })) || []).filter((u) => u < uidNext);
-      await this.saveCursor(mailbox, uidValidity, 0, true);
-      await this.process(client, mailbox, unseen, false);
+      await this.saveCursor(mailbox, uidValidity, 0, true, uidNext - 1);
+      await this.importUnseen(client, mailbox, uidNext - 1);
+      return;
     }
-    await this.saveCursor(mailbox, uidValidity, Math.max(0, uidNext - 1), false);
+    await this.saveCursor(mailbox, uidValidity, Math.max(0, uidNext - 1), true);
   }
 
-  private async saveCursor(mailbox: Mailbox, uidValidity: number, lastUid: number, reset: boolean): Promise<void> {
+  /** Imports the unseen messages up to `until`, the cursor following what is done. */
+  private async importUnseen(client: ImapFlow, mailbox: Mailbox, until: number): Promise<void> {
+    const from = (mailbox.last_uid ?? 0) + 1;
+    const unseen = from <= until ? ((await client.search({ seen: false, uid: `${from}:${until}` }, { uid: true })) || []).filter((u) => u >= from && u <= until).sort((a, b) => a - b) : [];
+    // everything below the first unseen message not yet done is done (read, or imported)
+    await this.process(client, mailbox, unseen, (done) => {
+      const next = unseen.find((u) => !done.has(u));
+      return next === undefined ? until : next - 1;
+    });
+    if (!this.stopped && unseen.every((u) => u <= (mailbox.last_uid ?? 0))) await this.saveCursor(mailbox, mailbox.uid_validity!, until, false, null);
+  }
+
+  /** Moves the cursor up to `lastUid` (or sets it, with `reset`); `importUntil` sets or ends a first import. */
+  private async saveCursor(mailbox: Mailbox, uidValidity: number, lastUid: number, reset: boolean, importUntil?: number | null): Promise<void> {
     const q = db()('mailboxes').where({ id: mailbox.id });
-    if (!reset) q.where((w) => w.whereNull('last_uid').orWhere('last_uid', '<', lastUid));
-    await q.update({ uid_validity: uidValidity, last_uid: lastUid, last_error: null, updated_at: now() });
+    if (!reset) q.where((w) => w.whereNull('last_uid').orWhere('last_uid', '<=', lastUid));
+    const patch = { uid_validity: uidValidity, last_uid: lastUid, last_error: null, updated_at: now(), ...(importUntil !== undefined ? { import_until: importUntil } : {}) };
+    await q.update(patch);
     mailbox.uid_validity = uidValidity;
     mailbox.last_uid = reset ? lastUid : Math.max(mailbox.last_uid ?? 0, lastUid);
+    if (importUntil !== undefined) mailbox.import_until = importUntil;
   }
 
   /** Everything above the cursor, in UID order. */
@@ -193,15 +218,17 @@ export class MailboxWorker {
     const last = mailbox.last_uid ?? 0;
     const found = (await client.search({ uid: `${last + 1}:*` }, { uid: true })) || [];
     const uids = found.filter((u) => u > last).sort((a, b) => a - b);
-    if (uids.length) await this.process(client, mailbox, uids, true);
+    if (uids.length) await this.process(client, mailbox, uids, (done) => donePrefix(uids, done));
     await db()('mailboxes').where({ id: mailbox.id }).update({ last_polled_at: now() });
   }
 
   /**
-   * Fetches, ingests and acts on `uids` in batches; moves the cursor when `advance`. The
-   * next batch is fetched while the current one is ingested.
+   * Fetches, ingests and acts on `uids` in batches; after each, moves the cursor to
+   * `cursorAfter(every UID done so far)` (undefined: not yet). The next batch is fetched
+   * while the current one is ingested.
    */
-  private async process(client: ImapFlow, mailbox: Mailbox, uids: number[], advance: boolean): Promise<void> {
+  private async process(client: ImapFlow, mailbox: Mailbox, uids: number[], cursorAfter: (done: Set<number>) => number | undefined): Promise<void> {
+    if (uids.length === 0) return;
     const maxMessages = this.opts.batchMessages ?? 400;
     const maxBytes = this.opts.batchBytes ?? 32 * 1024 * 1024;
     const sizes = new Map<number, number>();
@@ -229,6 +256,7 @@ export class MailboxWorker {
       return p;
     };
     let next = prefetch(0);
+    const doneSoFar = new Set<number>();
     try {
       for (let i = 0; i < batches.length && !this.stopped; i++) {
         const sources = await next!;
@@ -237,8 +265,9 @@ export class MailboxWorker {
         const batch = batches[i]!;
         const done = await this.ingestBatch(mailbox, batch, sources);
         await this.afterImport(client, mailbox, done);
-        const cursor = donePrefix(batch, new Set(done));
-        if (advance && cursor !== undefined) await this.saveCursor(mailbox, mailbox.uid_validity!, cursor, false);
+        for (const uid of done) doneSoFar.add(uid);
+        const cursor = cursorAfter(doneSoFar);
+        if (cursor !== undefined && cursor > (mailbox.last_uid ?? 0)) await this.saveCursor(mailbox, mailbox.uid_validity!, cursor, false);
       }
     } finally {
       await next?.catch(() => undefined);

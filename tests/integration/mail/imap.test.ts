@@ -101,6 +101,27 @@ test('import_existing: unseen imports what is unread, none and all as they say',
   await waitFor(async () => (await ticketsOf(boxes.none.id)).length === 1);
 });
 
+test('an interrupted first unseen import resumes with the unseen mail left: nothing skipped, no read mail imported', async () => {
+  const user = `resume${process.pid}`;
+  // 1 read, 2 unread (imported before the stop), 3 read, 4 unread, 5 read, 6 unread
+  const uids: number[] = [];
+  for (const [n, seen] of [[1, true], [2, false], [3, true], [4, false], [5, true], [6, false]] as const) {
+    uids.push(...(await dovecot.append(user, [await buildMail({ from: contactEmail, subject: `backlog ${n}` })], 'INBOX', seen ? ['\\Seen'] : [])));
+  }
+  const box = await imapMailbox(dovecot, { imap_username: user, import_existing: 'unseen' });
+  // as a stop part-way leaves it: message 2 stored and flagged read, the cursor just below message 4
+  const c = await dovecot.client(user);
+  const uidValidity = Number((await c.mailboxOpen('INBOX')).uidValidity);
+  await c.messageFlagsAdd(String(uids[1]), ['\\Seen'], { uid: true });
+  await c.logout();
+  await db()('mailboxes').where({ id: box.id }).update({ uid_validity: uidValidity, last_uid: uids[3]! - 1, import_until: uids[5] });
+  await startRole();
+  await waitFor(async () => (await db()('mailboxes').where({ id: box.id }).first()).import_until === null, { what: 'import finished' });
+  const subjects = await db()('inbound_emails').where({ mailbox_id: box.id }).orderBy('imap_uid').pluck('subject');
+  expect(subjects).toEqual(['backlog 4', 'backlog 6']);
+  expect((await db()('mailboxes').where({ id: box.id }).first()).last_uid).toBe(uids[5]);
+});
+
 test('a UIDVALIDITY change rescans without storing anything twice', async () => {
   const box = await imapMailbox(dovecot, { import_existing: 'all' });
   await dovecot.append(box.imap_username!, [await buildMail({ from: contactEmail }), await buildMail({ from: contactEmail })]);
