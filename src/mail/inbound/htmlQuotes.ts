@@ -7,6 +7,7 @@
  */
 import { decodeHTML } from 'entities';
 import { Parser } from 'htmlparser2';
+import { headersAfterText, markerAfterText, markerRightAfterText, trailingQuoteAfterText } from './kindScans';
 import { type LineKind, REPLY_ABOVE_MARKER, kindOf } from './quotes';
 
 const BLOCK = new Set([
@@ -79,18 +80,11 @@ export function visibleReplyHtml(html: string): string {
   const markerAt = html.indexOf(REPLY_ABOVE_MARKER);
   const source = markerAt >= 0 ? html.slice(0, markerAt) : html;
   const lines = readLines(source);
-  const pattern = lines.map((l) => (l.kind === 'd' || l.kind === 's' ? 'e' : l.kind)).join('');
-  let cut: number | undefined;
-  const marker = /t[eds]*(b)/.exec(pattern) ?? /t[^b]*(b)/.exec(pattern);
-  if (marker) cut = marker.index + marker[0].length - 1;
-  else {
-    const headers = /t[eq]*(h)[eh]*h[eh]*h/.exec(pattern);
-    if (headers) cut = headers.index + headers[0].indexOf('h');
-    else {
-      const trailing = /t[^q]*?(q[eq]*)$/.exec(pattern);
-      if (trailing) cut = pattern.length - trailing[1]!.length;
-    }
-  }
-  if (cut === undefined) return source;
+  const kinds = lines.map((l) => (l.kind === 'd' || l.kind === 's' ? 'e' : l.kind!));
+  let cut = markerRightAfterText(kinds);
+  if (cut < 0) cut = markerAfterText(kinds);
+  if (cut < 0) cut = headersAfterText(kinds);
+  if (cut < 0) cut = trailingQuoteAfterText(kinds);
+  if (cut < 0) return source;
   return source.slice(0, lines[cut]!.start);
 }

@@ -5,6 +5,13 @@
  * and the reply is what comes before the first quoted block. Works in linear time on
  * pathological input; the raw message stays available whatever this cuts.
  */
+import {
+  replyBelowTopQuote,
+  textBeforeHeaders,
+  textBeforeLastMarker,
+  trailingQuoteStart,
+  wrappedHeaderBlock,
+} from './kindScans';
 
 /** Our own "reply above this line" marker, in the text and HTML of every mail we send. */
 export const REPLY_ABOVE_MARKER = '##- Please type your reply above this line -##';
@@ -112,10 +119,6 @@ class Lines {
     public kinds: LineKind[],
   ) {}
 
-  get pattern(): string {
-    return this.kinds.join('');
-  }
-
   /** Keeps lines [0, end). */
   keepBefore(end: number): void {
     this.lines = this.lines.slice(0, end);
@@ -134,11 +137,10 @@ class Lines {
     this.kinds = this.kinds.filter((_, i) => keep[i]);
   }
 
-  /** Cuts after the text line where `re` (which starts with t) matches. */
-  cutAfterText(re: RegExp): boolean {
-    const m = re.exec(this.pattern);
-    if (!m) return false;
-    this.keepBefore(m.index + 1);
+  /** Cuts after the text line at `index` (a scan's answer; -1 is no cut). */
+  cutAfterText(index: number): boolean {
+    if (index < 0) return false;
+    this.keepBefore(index + 1);
     return true;
   }
 }
@@ -153,16 +155,19 @@ export function visibleReplyText(text: string): string {
   const l = new Lines(rawLines, classifyLines(rawLines));
 
   // a signature dash ("-- ") after some text: the rest is signature and history
-  const sigDash = l.lines.findIndex((line, i) => /^--\s?$/.test(line) && l.kinds.slice(0, i).includes('t'));
+  const firstText = l.kinds.indexOf('t');
+  const sigDash = firstText < 0 ? -1 : l.lines.findIndex((line, i) => i > firstText && /^--\s?$/.test(line));
   if (sigDash > 0) l.keepBefore(sigDash);
   l.drop(['d', 's']);
 
   // a quoted block that opens with a marker and has the reply below it (bottom-posting)
-  const top = /^e*b[eb]*q[eqbh]*t/.exec(l.pattern);
-  if (top) l.dropBefore(top[0].length - 1);
+  const top = replyBelowTopQuote(l.kinds);
+  if (top >= 0) l.dropBefore(top);
 
   // an embedded mail after the reply: the reply ends there
-  if (!l.cutAfterText(/te*b[^q]*$/)) l.cutAfterText(/te*b[eqbh]*$/);
+  if (!l.cutAfterText(textBeforeLastMarker(l.kinds, (k) => k !== 'q'))) {
+    l.cutAfterText(textBeforeLastMarker(l.kinds, (k) => k === 'e' || k === 'q' || k === 'b' || k === 'h'));
+  }
   l.kinds = l.kinds.map((k, i) => {
     if (k !== 'b') return k;
     l.lines[i] = '';
@@ -170,16 +175,14 @@ export function visibleReplyText(text: string): string {
   });
 
   // headers of an embedded mail (three or more, possibly wrapped) after the reply
-  const wrapped = /h+[hte]+h+e/.exec(l.pattern);
-  if (wrapped) for (let i = 0; i < wrapped[0].length; i++) l.kinds[wrapped.index + i] = 'h';
-  l.cutAfterText(/t[eq]*h{3,}/);
+  const wrapped = wrappedHeaderBlock(l.kinds);
+  if (wrapped) for (let i = wrapped[0]; i <= wrapped[1]; i++) l.kinds[i] = 'h';
+  l.cutAfterText(textBeforeHeaders(l.kinds));
   l.drop(['h']);
 
   // trailing quotes after the reply; nothing but quotes is no reply at all
   if (!l.kinds.includes('t')) return '';
-  {
-    const trailing = /[eq]+$/.exec(l.pattern);
-    if (trailing) l.keepBefore(trailing.index);
-  }
+  const trailing = trailingQuoteStart(l.kinds);
+  if (trailing >= 0) l.keepBefore(trailing);
   return l.lines.join('\n').trim();
 }
