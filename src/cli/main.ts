@@ -8,6 +8,7 @@ import { jobsCommand } from './commands/jobs';
 import { mailCommand } from './commands/mail';
 import { migrateCommand } from './commands/migrate';
 import { startCommand } from './commands/start';
+import { suppressionsCommand } from './commands/suppressions';
 import { tokenCommand, userCommand } from './commands/users';
 
 const USAGE = `usage: helpdesk <command>
@@ -24,6 +25,8 @@ const USAGE = `usage: helpdesk <command>
                                         (exit 75 when the database is unreachable)
   jobs list                             the scheduled jobs and their schedules
   jobs run NAME [--now ISO-8601]        run one job once, as if the clock read NOW
+  suppressions list [ADDRESS]           addresses no mail goes to (a linked bounce or complaint)
+  suppressions clear ADDRESS            the address gets mail again
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -33,6 +36,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   token: tokenCommand,
   mail: mailCommand,
   jobs: jobsCommand,
+  suppressions: suppressionsCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

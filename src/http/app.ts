@@ -23,6 +23,7 @@ import { registerMailRoutes } from './routes/mail/router';
 import { registerOutboundRoutes } from './routes/outbound/router';
 import { registerReplyRoutes } from './routes/replies/router';
 import { registerSupportSheetRoutes } from './routes/sheets/router';
+import { registerSuppressionRoutes } from './routes/suppressions/router';
 import { registerTeamRoutes } from './routes/teams/router';
 import { registerTemplateRoutes } from './routes/templates/router';
 import { registerTicketRoutes } from './routes/tickets/router';
@@ -48,6 +49,7 @@ const ROUTE_MODULES = [
   registerAttachmentRoutes,
   registerMailRoutes,
   registerOutboundRoutes,
+  registerSuppressionRoutes,
 ];
 
 /** A router with every API route, prefixed `/api`. */
