@@ -1,15 +1,15 @@
 /**
  * How a route is declared: method, path, who may call it, the zod schemas of its query and
  * body, the success status, and a handler. The same declaration registers the route,
- * validates its input, checks the role, and feeds the OpenAPI document, so the schema that
- * validates a request is the one the document shows.
+ * cleans (cleanInput) and validates its input, checks the role, and feeds the OpenAPI
+ * document, so the schema that validates a request is the one the document shows.
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { forbidden, unauthorized } from '../errors';
 import type { User } from '../models/User';
-import { validate } from './validation';
+import { cleanInput, validate } from './validation';
 
 export type Access = 'public' | 'agent' | 'admin';
 
@@ -60,8 +60,10 @@ export function route<Q, B>(router: Router, spec: RouteSpec<Q, B>): void {
     const actor = ctx.state.actor as Actor | undefined;
     if (access !== 'public' && !actor) throw unauthorized();
     if (access === 'admin' && actor!.role !== 'admin') throw forbidden();
-    const query = spec.query ? validate(spec.query, ctx.query, 'query') : (undefined as Q);
-    const rawBody = (ctx.request as unknown as { body?: unknown }).body;
+    // every route, with a schema or not: a NUL in the query or body is a 400 (SPEC §2)
+    const rawQuery = cleanInput(ctx.query, 'query');
+    const rawBody = cleanInput((ctx.request as unknown as { body?: unknown }).body, 'body');
+    const query = spec.query ? validate(spec.query, rawQuery, 'query') : (undefined as Q);
     const body = spec.body ? validate(spec.body, rawBody ?? {}, 'body') : (undefined as B);
     const result = await spec.handler({ params: ctx.params as Record<string, string>, query, body, actor: actor!, ctx });
     if (result !== undefined) {

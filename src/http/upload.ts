@@ -111,7 +111,12 @@ export function receiveUpload<T>(
 
     let bb: busboy.Busboy;
     try {
-      bb = busboy({ headers: req.headers, limits: { files: 1, fields: 20, fieldSize: 10_000, fileSize: limits.maxBytes + 1 } });
+      // browsers and curl send a non-ASCII file name as raw UTF-8 in filename="…" (busboy assumes Latin-1)
+      bb = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        limits: { files: 1, fields: 20, fieldSize: 10_000, fileSize: limits.maxBytes + 1 },
+      });
     } catch (e) {
       stopTimers();
       reject(invalid({ body: `malformed multipart body: ${(e as Error).message}` }));
