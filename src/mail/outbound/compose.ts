@@ -3,7 +3,8 @@
  * nodemailer sends: our Message-ID, the thread headers, `[#NUMBER]` subject, From the
  * mailbox, Reply-To the signed address bound to the recipient, the loop header on
  * everything, the automatic-mail headers on notifications, both parts, the attachments
- * (those the HTML shows inline go by `cid:`).
+ * (those the HTML shows inline go by `cid:`). The envelope is not the message's: the
+ * outbox gives each recipient its own (see delivery.ts).
  */
 import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
@@ -72,7 +73,6 @@ export function composeMail(knex: Knex, row: OutboundEmail, screened: Screened, 
       content: Readable.from(readBlob(knex, a.blob_sha256)),
       ...(inlineIds.has(a.id) ? { cid: cidOf(a), contentDisposition: 'inline' as const } : {}),
     })),
-    envelope: { from: context.mailbox.email, to: [...screened.to, ...screened.cc].map((a) => a.address) },
   };
   return { message, rendered, replyTo };
 }

@@ -1,13 +1,14 @@
 /**
  * The outbox as the mailer sees it: claim due messages (`FOR UPDATE SKIP LOCKED`, so any
- * number of mailers share the queue), send them outside any transaction, record the
- * results in one statement.
+ * number of mailers share the queue), send them outside any transaction (to each
+ * recipient on its own, see delivery.ts), record the results in one statement.
  *
  * A claim counts an attempt and leases the row for MAILER_LEASE_SECONDS by moving its
  * `next_attempt_at`: if the process dies while sending, the row falls due again when the
  * lease ends and is sent once more with the same Message-ID (the receiver sees a
  * duplicate it can recognise, never a lost message). Temporary failures retry with
- * doubling delays until MAILER_GIVE_UP_SECONDS after queueing; permanent ones fail at once.
+ * doubling delays until MAILER_GIVE_UP_SECONDS after queueing, to the recipients not yet
+ * delivered; permanent ones are not tried again.
  *
  * Each claim writes a token of its own on its rows, and an outcome is recorded only where
  * the row still carries it (clearing it). A lane whose send outlasted the lease finds
@@ -17,13 +18,15 @@
  */
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
+import type Mail from 'nodemailer/lib/mailer';
 import { now } from '../../clock';
 import { config } from '../../config';
 import { OutboundEmail } from '../../models/OutboundEmail';
 import { composeMail } from './compose';
 import { loadContexts } from './context';
+import { envelopesFor, settle } from './delivery';
 import { type Screened, screenRecipients } from './recipients';
-import { type MailTransport, isPermanentFailure } from './transport';
+import type { Envelope, MailTransport, RecipientResult } from './transport';
 
 export interface Claimed {
   row: OutboundEmail;
@@ -45,6 +48,7 @@ interface Outcome {
   reply_to: string | null;
   in_reply_to: string | null;
   references: string | null;
+  delivered_recipients: string[];
   rejected_recipients: string[];
 }
 
@@ -60,14 +64,10 @@ export interface BatchResult {
 
 const seconds = (s: number) => new Date(now().getTime() + s * 1000);
 
-/** The delay before attempt `attempts + 1`: doubling from the base, capped, with ±10% jitter. */
-export function retryDelaySeconds(attempts: number): number {
-  const cfg = config();
-  const base = Math.min(cfg.mailerRetryBaseSeconds * 2 ** Math.max(0, attempts - 1), cfg.mailerRetryMaxDelaySeconds);
-  return base * (0.9 + Math.random() * 0.2);
-}
-
-/** Claims up to `limit` due messages; those left with no recipient are suppressed instead. */
+/**
+ * Claims up to `limit` due messages; those left with no recipient are suppressed instead
+ * (unless some recipient already has it: then it is settled as sent, with nothing to send).
+ */
 export async function claimDue(knex: Knex, limit: number): Promise<{ claimed: Claimed[]; suppressed: number }> {
   return knex.transaction(async (trx) => {
     const rows = await OutboundEmail.query(trx)
@@ -85,7 +85,7 @@ export async function claimDue(knex: Knex, limit: number): Promise<{ claimed: Cl
     let suppressed = 0;
     for (const row of rows) {
       const s = screened.get(row.id)!;
-      if (s.to.length === 0) {
+      if (s.to.length === 0 && !row.delivered_recipients?.length) {
         suppressed++;
         await trx('outbound_emails')
           .where({ id: row.id })
@@ -119,18 +119,19 @@ export async function claimDue(knex: Knex, limit: number): Promise<{ claimed: Cl
   });
 }
 
-function failureOutcome(row: OutboundEmail, error: unknown): Pick<Outcome, 'state' | 'next_attempt_at' | 'last_error'> {
-  const message = (error as Error)?.message ?? String(error);
-  const giveUpAt = new Date(new Date(row.queued_at ?? row.created_at).getTime() + config().mailerGiveUpSeconds * 1000);
-  if (isPermanentFailure(error)) return { state: 'failed', next_attempt_at: null, last_error: message };
-  const next = seconds(retryDelaySeconds(row.attempts));
-  if (next > giveUpAt) return { state: 'failed', next_attempt_at: null, last_error: `gave up after ${row.attempts} attempts: ${message}` };
-  return { state: 'queued', next_attempt_at: next, last_error: message };
+/** This attempt's envelopes, sent; a transport that throws defers them all. */
+async function sendAll(transport: MailTransport, message: Mail.Options, envelopes: Envelope[]): Promise<RecipientResult[]> {
+  try {
+    return await transport.sendEach(message, envelopes);
+  } catch (error) {
+    return envelopes.map((e) => ({ address: e.to, status: 'deferred', response: null, error: (error as Error)?.message ?? String(error) }));
+  }
 }
 
 /**
- * Renders and sends claimed messages through `transport`, then records every result still
- * ours to record; returns the outcomes and how many were stale.
+ * Renders and sends claimed messages through `transport` (to each recipient not yet
+ * delivered, in a transaction of its own), then records every result still ours to record;
+ * returns the outcomes and how many were stale.
  */
 export async function sendClaimed(knex: Knex, transport: MailTransport, claimed: Claimed[]): Promise<{ outcomes: Outcome[]; stale: number }> {
   const contexts = await loadContexts(
@@ -142,7 +143,7 @@ export async function sendClaimed(knex: Knex, transport: MailTransport, claimed:
       const base: Outcome = {
         id: row.id,
         claim_token: token,
-        state: 'sent',
+        state: 'failed',
         next_attempt_at: null,
         sent_at: null,
         last_error: null,
@@ -152,29 +153,27 @@ export async function sendClaimed(knex: Knex, transport: MailTransport, claimed:
         reply_to: null,
         in_reply_to: null,
         references: null,
-        rejected_recipients: [],
+        delivered_recipients: row.delivered_recipients ?? [],
+        rejected_recipients: row.rejected_recipients ?? [],
       };
       const context = contexts.get(row.id)!;
       let mail: ReturnType<typeof composeMail>;
+      let envelopes: Envelope[];
       try {
         mail = composeMail(knex, row, screened, context);
+        envelopes = envelopesFor(row, screened, context.mailbox.email);
       } catch (error) {
         // A template or data problem does not get better by waiting: fail it for a person to look at.
-        return { ...base, state: 'failed', last_error: `could not render the message: ${(error as Error).message}` };
+        return { ...base, last_error: `could not render the message: ${(error as Error).message}` };
       }
-      try {
-        Object.assign(base, {
-          subject: mail.rendered.subject,
-          from_address: context.mailbox.email,
-          reply_to: mail.replyTo ?? null,
-          in_reply_to: context.thread.inReplyTo ?? null,
-          references: context.thread.references ?? null,
-        });
-        const delivery = await transport.send(mail.message);
-        return { ...base, sent_at: now(), last_response: delivery.response.slice(0, 1000), rejected_recipients: delivery.rejected };
-      } catch (error) {
-        return { ...base, ...failureOutcome(row, error), last_response: String((error as { response?: string }).response ?? '').slice(0, 1000) || null };
-      }
+      Object.assign(base, {
+        subject: mail.rendered.subject,
+        from_address: context.mailbox.email,
+        reply_to: mail.replyTo ?? null,
+        in_reply_to: context.thread.inReplyTo ?? null,
+        references: context.thread.references ?? null,
+      });
+      return { ...base, ...settle(row, await sendAll(transport, mail.message, envelopes)) };
     }),
   );
   const recorded = await recordOutcomes(knex, outcomes);
@@ -193,10 +192,12 @@ async function recordOutcomes(knex: Knex, outcomes: Outcome[]): Promise<number> 
        claim_token = null, state = v.state, next_attempt_at = v.next_attempt_at, sent_at = coalesce(v.sent_at, o.sent_at),
        last_error = v.last_error, last_response = v.last_response, subject = coalesce(v.subject, o.subject),
        from_address = v.from_address, reply_to = v.reply_to, in_reply_to = v.in_reply_to,
-       "references" = v."references", rejected_recipients = v.rejected_recipients, updated_at = ?
+       "references" = v."references", delivered_recipients = v.delivered_recipients,
+       rejected_recipients = v.rejected_recipients, updated_at = ?
      from jsonb_to_recordset(?::jsonb) as v(
        id int, claim_token uuid, state text, next_attempt_at timestamptz, sent_at timestamptz, last_error text, last_response text,
-       subject text, from_address text, reply_to text, in_reply_to text, "references" text, rejected_recipients jsonb)
+       subject text, from_address text, reply_to text, in_reply_to text, "references" text,
+       delivered_recipients jsonb, rejected_recipients jsonb)
      where o.id = v.id and o.state = 'queued' and o.claim_token = v.claim_token`,
     [now(), JSON.stringify(outcomes)],
   );

@@ -14,6 +14,7 @@ import { claimDue, runBatch, sendClaimed } from '../../../src/mail/outbound/outb
 import { MailerRole } from '../../../src/mail/outbound/mailerRole';
 import { type MailTransport, createMailTransport } from '../../../src/mail/outbound/transport';
 import { tokenOf, verifyReplyToken } from '../../../src/mail/replyToken';
+import { verifyVerp, verpAddress } from '../../../src/mail/verp';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { updateSettings } from '../../../src/services/config/settings';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
@@ -122,10 +123,17 @@ describe('an agent reply to the customer', () => {
     expect(row.state).toBe('queued');
     await drain();
 
+    // One SMTP transaction per recipient, each from its own VERP return path, the same bytes to both.
     const delivered = sink.to(pat.email);
     expect(delivered).toHaveLength(1);
-    expect(delivered[0]!.to.sort()).toEqual([pat.email, cat.email].sort());
-    expect(delivered[0]!.from).toBe(mailbox.email);
+    expect(delivered[0]!.to).toEqual([pat.email]);
+    expect(delivered[0]!.from).toBe(verpAddress(mailbox.email, { outboundEmailId: row.id, recipientIndex: 0 }));
+    expect(verifyVerp(delivered[0]!.from)).toEqual({ outboundEmailId: row.id, recipientIndex: 0 });
+    const copy = sink.to(cat.email);
+    expect(copy).toHaveLength(1);
+    expect(copy[0]!.to).toEqual([cat.email]);
+    expect(verifyVerp(copy[0]!.from)).toEqual({ outboundEmailId: row.id, recipientIndex: 1 });
+    expect(copy[0]!.raw.equals(delivered[0]!.raw)).toBe(true);
     const mail = await parse(delivered[0]!);
     expect(mail.to).toMatchObject({ value: [{ address: pat.email, name: 'Pat Primary' }] });
     expect(mail.cc).toMatchObject({ value: [{ address: cat.email, name: 'Cat Second' }] });
@@ -151,6 +159,7 @@ describe('an agent reply to the customer', () => {
 
     const shown = await api().get(`/api/v1/ticketing/outbound_emails/${row.id}`).set(staff.agent.auth).expect(200);
     expect(shown.body).toMatchObject({ state: 'sent', attempts: 1, message_id: row.message_id, subject: mail.subject, in_reply_to: inboundId, from: mailbox.email });
+    expect(shown.body.delivered_recipients.sort()).toEqual([pat.email, cat.email].sort());
   });
 
   it('an image shown in the body travels inline by cid', async () => {
@@ -420,6 +429,60 @@ describe('delivery faults', () => {
     const mail = await only(address);
     expect(mail.messageId).toBe(row.message_id);
     expect(await db()('outbound_emails').where({ id: row.id }).first()).toMatchObject({ state: 'sent', attempts: 2, last_error: null });
+  });
+
+  it('a temporary failure for one recipient retries to that one only; a 5xx one is not tried again', async () => {
+    const n = unique();
+    const [to, later, gone] = [`first${n}@acme.test`, `later${n}@acme.test`, `gone${n}@acme.test`];
+    sink.reject.set(later, '451 greylisted');
+    sink.reject.set(gone, '550 no such user');
+    const row = await queuePlain(to, { cc: [later, gone] });
+    await drain();
+    const waiting = await db()('outbound_emails').where({ id: row.id }).first();
+    expect(waiting).toMatchObject({ state: 'queued', attempts: 1, delivered_recipients: [to], rejected_recipients: [gone] });
+    expect(waiting.last_error).toMatch(/451/);
+    expect(waiting.last_error).toMatch(/550/);
+    expect(sink.to(to)).toHaveLength(1);
+    expect(verifyVerp(sink.to(to)[0]!.from)).toEqual({ outboundEmailId: row.id, recipientIndex: 0 });
+
+    sink.reject.clear(); // the 550 one would now be accepted: it must not be tried again
+    setNow(new Date(new Date(waiting.next_attempt_at).getTime() + 1000));
+    await drain();
+    expect(sink.to(to)).toHaveLength(1);
+    expect(sink.to(gone)).toHaveLength(0);
+    const retried = sink.to(later);
+    expect(retried).toHaveLength(1);
+    expect(retried[0]!.to).toEqual([later]);
+    expect(retried[0]!.from).toBe(verpAddress(mailbox.email, { outboundEmailId: row.id, recipientIndex: 1 }));
+    expect(verifyVerp(retried[0]!.from)).toEqual({ outboundEmailId: row.id, recipientIndex: 1 });
+    const mail = await parse(retried[0]!);
+    expect(mail.messageId).toBe(row.message_id);
+    expect(mail.cc).toMatchObject({ value: [{ address: later }, { address: gone }] });
+    const done = await db()('outbound_emails').where({ id: row.id }).first();
+    expect(done).toMatchObject({ state: 'sent', attempts: 2, rejected_recipients: [gone], last_error: null });
+    expect(done.delivered_recipients.sort()).toEqual([to, later].sort());
+  });
+
+  it('the recipient index is the place in To then Cc as queued, not as screened', async () => {
+    const n = unique();
+    await db()('undeliverable_addresses').insert({ address: `dead${n}@acme.test`, reason: '5.1.1 user unknown' });
+    const row = await queuePlain(`dead${n}@acme.test`, { cc: [`alive${n}@acme.test`] });
+    await drain();
+    const got = sink.to(`alive${n}@acme.test`);
+    expect(got).toHaveLength(1);
+    expect(verifyVerp(got[0]!.from)).toEqual({ outboundEmailId: row.id, recipientIndex: 1 });
+    // screening moved the Cc into To; the index still names its queued place
+    expect((await parse(got[0]!)).to).toMatchObject({ value: [{ address: `alive${n}@acme.test` }] });
+  });
+
+  it('every recipient refused for good: failed, naming them', async () => {
+    const n = unique();
+    for (const a of [`x${n}@acme.test`, `y${n}@acme.test`]) sink.reject.set(a, '550 no such user');
+    const row = await queuePlain(`x${n}@acme.test`, { cc: [`y${n}@acme.test`] });
+    await drain();
+    const failed = await db()('outbound_emails').where({ id: row.id }).first();
+    expect(failed).toMatchObject({ state: 'failed', attempts: 1, delivered_recipients: [], sent_at: null });
+    expect(failed.rejected_recipients.sort()).toEqual([`x${n}@acme.test`, `y${n}@acme.test`]);
   });
 
   it('a message whose ticket was deleted before it went fails, saying so', async () => {

@@ -1,6 +1,6 @@
 import { setConfig, loadConfig } from '../../../src/config';
 import { htmlToText } from '../../../src/mail/outbound/htmlToText';
-import { retryDelaySeconds } from '../../../src/mail/outbound/outbox';
+import { retryDelaySeconds } from '../../../src/mail/outbound/delivery';
 import { baseAddress } from '../../../src/mail/outbound/recipients';
 import { REFERENCES_MAX_CHARS, referencesOf } from '../../../src/mail/outbound/threadHeaders';
 import { TEMPLATE_NAMES, renderTemplate } from '../../../src/mail/outbound/templates';
