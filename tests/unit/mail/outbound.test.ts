@@ -1,6 +1,8 @@
 import { setConfig, loadConfig } from '../../../src/config';
 import { htmlToText } from '../../../src/mail/outbound/htmlToText';
-import { retryDelaySeconds } from '../../../src/mail/outbound/delivery';
+import { envelopesFor, retryDelaySeconds, settle } from '../../../src/mail/outbound/delivery';
+import { verifyVerp } from '../../../src/mail/verp';
+import type { OutboundEmail } from '../../../src/models/OutboundEmail';
 import { baseAddress } from '../../../src/mail/outbound/recipients';
 import { REFERENCES_MAX_CHARS, referencesOf } from '../../../src/mail/outbound/threadHeaders';
 import { TEMPLATE_NAMES, renderTemplate } from '../../../src/mail/outbound/templates';
@@ -50,6 +52,54 @@ describe('send errors', () => {
     expect(retryDelaySeconds(3)).toBeGreaterThanOrEqual(216);
     expect(retryDelaySeconds(20)).toBeLessThanOrEqual(3960);
     setConfig(loadConfig());
+  });
+});
+
+describe('delivery per recipient', () => {
+  const row = (fields: Partial<OutboundEmail> = {}) =>
+    ({
+      id: 42,
+      to_addresses: [{ address: 'pat@acme.test' }],
+      cc_addresses: [{ address: 'gone@acme.test' }, { address: 'cat@acme.test' }, { address: 'pat@acme.test' }],
+      delivered_recipients: [],
+      rejected_recipients: [],
+      attempts: 1,
+      queued_at: new Date(),
+      created_at: new Date(),
+      ...fields,
+    }) as OutboundEmail;
+  const screened = { to: [{ address: 'pat@acme.test' }], cc: [{ address: 'cat@acme.test' }, { address: 'pat@acme.test' }], dropped: [] };
+
+  it('one envelope per recipient not yet delivered or rejected, its VERP index its place as queued', () => {
+    const envelopes = envelopesFor(row(), screened, 'support@helpdesk.test');
+    expect(envelopes.map((e) => e.to)).toEqual(['pat@acme.test', 'cat@acme.test']);
+    expect(envelopes.map((e) => verifyVerp(e.from))).toEqual([
+      { outboundEmailId: 42, recipientIndex: 0 },
+      { outboundEmailId: 42, recipientIndex: 2 },
+    ]);
+    expect(envelopes[0]!.from.startsWith('support+bounce-42-0-')).toBe(true);
+    expect(envelopesFor(row({ delivered_recipients: ['pat@acme.test'] }), screened, 'support@helpdesk.test').map((e) => e.to)).toEqual(['cat@acme.test']);
+    expect(envelopesFor(row({ delivered_recipients: ['pat@acme.test'], rejected_recipients: ['cat@acme.test'] }), screened, 'support@helpdesk.test')).toEqual([]);
+  });
+
+  it('settles: sent when all are delivered or refused, queued while one is deferred, failed when none got it', () => {
+    const ok = (address: string) => ({ address, status: 'delivered' as const, response: '250 ok' });
+    const no = (address: string) => ({ address, status: 'rejected' as const, response: '550 no', error: '550 no' });
+    const later = (address: string) => ({ address, status: 'deferred' as const, response: '451 later', error: '451 later' });
+    expect(settle(row(), [ok('pat@acme.test'), no('cat@acme.test')])).toMatchObject({
+      state: 'sent', delivered_recipients: ['pat@acme.test'], rejected_recipients: ['cat@acme.test'], next_attempt_at: null, last_error: 'cat@acme.test: 550 no',
+    });
+    const waiting = settle(row(), [ok('pat@acme.test'), later('cat@acme.test')]);
+    expect(waiting).toMatchObject({ state: 'queued', delivered_recipients: ['pat@acme.test'], rejected_recipients: [], sent_at: null });
+    expect(waiting.next_attempt_at!.getTime()).toBeGreaterThan(Date.now());
+    expect(settle(row({ delivered_recipients: ['pat@acme.test'] }), [ok('cat@acme.test')])).toMatchObject({ state: 'sent', last_error: null, delivered_recipients: ['pat@acme.test', 'cat@acme.test'] });
+    expect(settle(row(), [no('pat@acme.test'), no('cat@acme.test')])).toMatchObject({ state: 'failed', sent_at: null });
+    // The retry window over: the deferred one is given up on; the message went to the other.
+    const old = new Date(Date.now() - 48 * 3600_000);
+    expect(settle(row({ queued_at: old }), [ok('pat@acme.test'), later('cat@acme.test')])).toMatchObject({
+      state: 'sent', rejected_recipients: ['cat@acme.test'], last_error: expect.stringMatching(/^gave up after 1 attempts/),
+    });
+    expect(settle(row({ queued_at: old }), [later('pat@acme.test')])).toMatchObject({ state: 'failed' });
   });
 });
 
