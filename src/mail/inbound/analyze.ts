@@ -15,6 +15,8 @@ import { type Classification, classify } from './classify';
 import { visibleReplyHtml } from './htmlQuotes';
 import { type MailAddress, type ParsedMessage, parseMessage, structureProblem } from './parse';
 import { visibleReplyText } from './quotes';
+import { tokenOf } from '../replyToken';
+import { subjectNumber } from './thread';
 
 /** One attachment as the pipeline stores it. */
 export interface MailPart {
@@ -65,7 +67,16 @@ function unsanitized(parsed: ParsedMessage, reply: boolean): string {
   return textToHtml(visibleReplyText(text) || text);
 }
 
-/** Both bodies, sanitized, with inline images pointing at `cid:hd-N` placeholders. */
+/** Whether anything could thread the message to a ticket (ids it answers, a `+token` address, `[#NUMBER]`). */
+function mayBeReply(parsed: ParsedMessage): boolean {
+  return parsed.inReplyTo.length > 0 || parsed.references.length > 0 || parsed.deliveredTo.some((a) => tokenOf(a) !== undefined) || subjectNumber(parsed.subject) !== undefined;
+}
+
+/**
+ * Both bodies, sanitized, with inline images pointing at `cid:hd-N` placeholders. The
+ * reply body is sanitized on its own only when it differs: a message nothing can thread
+ * is never a reply, and most mail has no quoted history to cut.
+ */
 function bodiesOf(parsed: ParsedMessage): ReadMessage['bodies'] {
   const byContentId = new Map<string, number>();
   parsed.attachments.forEach((a, i) => {
@@ -76,7 +87,10 @@ function bodiesOf(parsed: ParsedMessage): ReadMessage['bodies'] {
     const index = byContentId.get(cid);
     return index === undefined ? undefined : `cid:${PLACEHOLDER}${index}`;
   };
-  return { full: sanitizeBody(unsanitized(parsed, false), { resolveCid }), reply: sanitizeBody(unsanitized(parsed, true), { resolveCid }) };
+  const whole = unsanitized(parsed, false);
+  const full = sanitizeBody(whole, { resolveCid });
+  const cut = mayBeReply(parsed) ? unsanitized(parsed, true) : whole;
+  return { full, reply: cut === whole ? full : sanitizeBody(cut, { resolveCid }) };
 }
 
 /** Reads a raw message; a message too big, too deep or unparseable is a reason to hold it. */

@@ -9,6 +9,7 @@
  * Run from the TypeScript sources (tsx, jest), the threads load them through tsx too.
  */
 import path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { config } from '../../config';
 import type { Analysis, MailPart, ReadMessage } from './analyze';
@@ -48,13 +49,24 @@ function revive(message: ReadMessage): ReadMessage {
  */
 export async function readInPool(raw: Buffer): Promise<Analysis> {
   const cfg = config();
-  const task: CpuTask = { raw, maxBytes: cfg.inboundMaxBytes, mailDomain: cfg.mailDomain };
+  const { port1, port2 } = new MessageChannel();
+  const task: CpuTask = { raw, maxBytes: cfg.inboundMaxBytes, mailDomain: cfg.mailDomain, started: port2 };
+  // the deadline starts when a thread starts the work (not while it waits in the queue)
+  const deadline = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  port1.once('message', () => {
+    timer = setTimeout(() => deadline.abort(), cfg.inboundCpuSeconds * 1000);
+    port1.close();
+  });
   try {
-    const result = (await thePool().run(task, { signal: AbortSignal.timeout(cfg.inboundCpuSeconds * 1000) })) as Analysis;
+    const result = (await thePool().run(task, { signal: deadline.signal, transferList: [port2] })) as Analysis;
     return result.ok ? { ok: true, message: revive(result.message) } : result;
   } catch (e) {
-    if ((e as Error).name === 'AbortError') return { ok: false, reason: TOO_COMPLEX };
+    if (deadline.signal.aborted) return { ok: false, reason: TOO_COMPLEX };
     throw e;
+  } finally {
+    clearTimeout(timer);
+    port1.close();
   }
 }
 
