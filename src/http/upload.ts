@@ -130,6 +130,9 @@ export function receiveUpload<T>(
         stream.resume();
         return;
       }
+      // fail() destroys the stream with its error: `store` sees it through its iteration, and
+      // once `store` is done nobody listens, so an unheard 'error' would crash the process
+      stream.on('error', () => undefined);
       file = { filename: info.filename ?? 'attachment', mimeType: info.mimeType, stream };
       storing = store({ filename: file.filename, mimeType: file.mimeType, stream: stream as IncomingFile['stream'] });
       storing.catch((e) => fail(e));

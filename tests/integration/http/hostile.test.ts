@@ -6,10 +6,16 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
 import type { Knex } from 'knex';
+import Koa from 'koa';
 import { config, loadConfig, setConfig } from '../../../src/config';
 import { db } from '../../../src/db/knex';
 import { createApp } from '../../../src/http/app';
+import { errorHandler } from '../../../src/http/middleware/errors';
+import { receiveUpload } from '../../../src/http/upload';
 import { sweepUnlinkedBlobs } from '../../../src/services/blobs/blobStore';
 import { type Agent, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
@@ -63,8 +69,8 @@ interface RawResponse {
  * `contentLength`; the caller sends more, stalls or destroys the socket. `response`
  * settles with what the server answered (or null when the socket closed without one).
  */
-function openUpload(path: string, contentLength: number, first: Buffer) {
-  const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
+function openUpload(path: string, contentLength: number, first: Buffer, port = Number(new URL(base).port)) {
+  const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => undefined);
   const received: Buffer[] = [];
   socket.on('data', (d) => received.push(d));
@@ -128,6 +134,81 @@ describe('uploads from hostile clients', () => {
       expect((await fetch(`${base}/api/v1/me`, { headers: agent.auth })).status).toBe(200);
     } finally {
       setConfig(before);
+    }
+  });
+
+  it('a body that trickles in past the total time limit ends with 408, and what was stored is discarded', async () => {
+    // receiveUpload on its own, with a one-second cap (the API's is 60 s plus 1 s per 128 KiB)
+    let discarded = 0;
+    const app = new Koa();
+    app.use(errorHandler);
+    app.use(async (ctx) => {
+      const got = await receiveUpload(
+        ctx,
+        { maxBytes: MB, idleSeconds: 30, totalSeconds: 1 },
+        async (file) => {
+          let n = 0;
+          for await (const chunk of file.stream) n += chunk.length;
+          return n;
+        },
+        async () => {
+          discarded++;
+        },
+      );
+      ctx.body = { size: got.stored };
+    });
+    const small = http.createServer(app.callback());
+    await new Promise<void>((resolve) => small.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (small.address() as net.AddressInfo).port;
+      const { head, tail } = multipart('drip.bin', { note: 'x' });
+      // the whole file arrives at once, then the last field trickles: the stored file must be discarded
+      const cut = tail.length - 12;
+      const u = openUpload('/', head.length + 10 + tail.length, Buffer.concat([head, Buffer.alloc(10), tail.subarray(0, cut)]), port);
+      let sent = cut;
+      const drip = setInterval(() => u.socket.write(tail.subarray(sent, ++sent)), 200);
+      const res = await u.response;
+      clearInterval(drip);
+      expect(res?.status).toBe(408);
+      expect(JSON.parse(res!.body).error.message).toMatch(/within 1 s/);
+      await waitFor(() => discarded === 1, { what: 'the stored file discarded' });
+    } finally {
+      small.closeAllConnections();
+      await new Promise((resolve) => small.close(resolve));
+    }
+  });
+
+  it('a second file is a 400 and leaves nothing behind', async () => {
+    const ticket = await makeTicket({ agent });
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(crypto.randomBytes(1000))]), 'one.bin');
+    form.append('other', new Blob([new Uint8Array(crypto.randomBytes(1000))]), 'two.bin');
+    const res = await fetch(`${base}/api/v1/ticketing/attachments?ticket_id=${ticket.id}`, { method: 'POST', headers: agent.auth, body: form });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.details.fields).toHaveProperty('file');
+    await waitFor(async () => (await tempBlobs()) === 0, { what: 'the staged file discarded' });
+    expect(await db()('attachments').where({ ticket_id: ticket.id })).toHaveLength(0);
+  });
+
+  it('on the filesystem store, aborted uploads leave no temporary file', async () => {
+    const blobDir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'helpdesk-hostile-'));
+    const before = config();
+    setConfig(loadConfig({ ...process.env, ATTACHMENT_MAX_BYTES: String(8 * MB), BLOB_STORE: 'filesystem', BLOB_DIR: blobDir }));
+    try {
+      const ticket = await makeTicket({ agent });
+      const { head, tail } = multipart('big.bin');
+      const uploads = Array.from({ length: 5 }, () =>
+        openUpload(`/v1/ticketing/attachments?ticket_id=${ticket.id}`, head.length + 4 * MB + tail.length, Buffer.concat([head, crypto.randomBytes(MB)])),
+      );
+      const tmp = nodePath.join(blobDir, 'tmp');
+      await waitFor(() => fs.existsSync(tmp) && fs.readdirSync(tmp).length === 5, { what: '5 temporary files' });
+      for (const u of uploads) u.socket.destroy();
+      await waitFor(() => fs.readdirSync(tmp).length === 0, { what: 'the temporary files removed' });
+      expect(poolInUse().numUsed()).toBe(0);
+      expect(await sweepUnlinkedBlobs(db(), 0)).toMatchObject({ files: 0 });
+    } finally {
+      setConfig(before);
+      fs.rmSync(blobDir, { recursive: true, force: true });
     }
   });
 
