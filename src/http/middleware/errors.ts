@@ -1,9 +1,11 @@
 /**
  * Turns everything thrown below it into the one error shape; 4xx logged at warn, 5xx at
- * error with the stack, which never reaches the client.
+ * error with the stack, which never reaches the client. Input errors (NUL in a body or a
+ * query, SQLSTATE 22021 as a backstop) are 400s; a database that cannot be reached (down,
+ * restarting, or no pooled connection free in time) is a 503 with Retry-After, not a 500.
  */
 import type { Context, Next } from 'koa';
-import { mapDbError } from '../../db/errors';
+import { isConnectionError, mapDbError } from '../../db/errors';
 import { AppError } from '../../errors';
 
 interface HttpLikeError {
@@ -18,6 +20,9 @@ function toAppError(e: unknown): AppError | undefined {
   if (e instanceof AppError) return e;
   const mapped = mapDbError(e);
   if (mapped) return mapped;
+  if (isConnectionError(e)) {
+    return new AppError(503, 'database_unavailable', 'the database cannot be reached right now; try again shortly');
+  }
   const h = e as HttpLikeError;
   const status = h?.status ?? h?.statusCode;
   if (status === 413 || h?.type === 'entity.too.large') {
@@ -47,6 +52,7 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
     if (err) {
       log?.warn({ status: err.status, code: err.code, msg_detail: err.message }, 'request failed');
       ctx.status = err.status;
+      if (err.status === 503) ctx.set('Retry-After', '5');
       ctx.body = { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
     } else {
       log?.error({ err: e }, 'unexpected error');

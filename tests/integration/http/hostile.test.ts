@@ -319,3 +319,23 @@ describe('NUL and control characters in API input', () => {
     expect((await db()('tickets').where({ id: ticket.id }).first()).subject).toBe('Hi &amp;amp;lt;img src=x onerror=alert(1)&amp;amp;gt;');
   });
 });
+
+describe('a database that cannot answer', () => {
+  it('is a 503 with Retry-After, not a 500, and the API answers again once connections are free', async () => {
+    // every pooled connection held by someone else: the request waits for the pool's 10 s, then gives up
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holders = Array.from({ length: 5 }, () => db().transaction(() => held));
+    await waitFor(() => poolInUse().numUsed() === 5, { what: 'the pool exhausted' });
+    try {
+      const res = await fetch(`${base}/api/v1/me`, { headers: agent.auth });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect((await res.json()).error.code).toBe('database_unavailable');
+    } finally {
+      release();
+      await Promise.all(holders);
+    }
+    expect((await fetch(`${base}/api/v1/me`, { headers: agent.auth })).status).toBe(200);
+  }, 30_000);
+});
