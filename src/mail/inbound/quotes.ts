@@ -12,6 +12,8 @@ import {
   trailingQuoteStart,
   wrappedHeaderBlock,
 } from './kindScans';
+import { isAddressWroteLine } from './addressWrote';
+import { joinSpanningMarkers } from './spanningMarkers';
 
 /** Our own "reply above this line" marker, in the text and HTML of every mail we send. */
 export const REPLY_ABOVE_MARKER = '##- Please type your reply above this line -##';
@@ -20,8 +22,12 @@ export type LineKind = 'e' | 'd' | 's' | 'b' | 'h' | 'q' | 't';
 
 const MAX_LINE = 2000;
 
-/** Lines that open an embedded mail: "On <date>, <someone> wrote:" and its translations. */
-const WROTE_MARKERS: RegExp[] = [
+/**
+ * Lines that open an embedded mail: "On <date>, <someone> wrote:" and its translations.
+ * Several are polynomial (bounded repetitions around alternatives); they only ever see one
+ * line cut to MAX_LINE (2000) characters, see kindOf.
+ */
+const WROTE_MARKERS: { test(line: string): boolean }[] = [
   /^[\s>-]*(on|at)\s.{1,300}?\b(wrote|writes|said|says)[\s.:>-]*$/i,
   /^[\s>-]*in message\s.{1,300}?\bwrites[\s.:>-]*$/i,
   /^[\s>-]*le\s.{1,300}?\ba\s+[ée]crit[\s.:>-]*$/i,
@@ -36,8 +42,9 @@ const WROTE_MARKERS: RegExp[] = [
   /^.{1,200}\bwrote\s+on\s.{1,200}:\s*$/i,
   /^.{1,200}\bschrieb\s+am\s.{1,200}:\s*$/i,
   /^.{1,200}\svia\s.{1,200}\s(wrote|schrieb):?\s*$/i,
-  /^.{0,200}\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b.{0,200}\bwrote:?\s*$/i,
-  /\d{4}.{1,80}<[^@<>\s]+@[^@<>\s]+\.[^@<>\s]+>:\s*$/,
+  { test: isAddressWroteLine }, // was /^.{0,200}\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b.{0,200}\bwrote:?\s*$/i
+  // the domain's first dot after its first character: one way to split it, not one per dot
+  /\d{4}.{1,80}<[^@<>\s]+@[^@<>\s][^@<>\s.]*\.[^@<>\s]+>:\s*$/,
   /^[\s>]*20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d .{0,200}$/,
   /\d{4}.{1,160}(написал|пише|napisał\(a\))\s*:\s*$/i,
   /^[\s>]*posted by .+ on \d{2}\/\d{2}\/\d{4}$/i,
@@ -56,7 +63,10 @@ const FORWARD_MARKERS: RegExp[] = [
 const HEADER_LINE =
   /^[\s*]*(от|отправлено|кому|копия|тема|дата|from|to|cc|bcc|reply-to|subject|sent|date|de|para|assunto|asunto|enviado|enviada em|fecha|von|an|betreff|gesendet|datum|van|aan|onderwerp|da|a|oggetto|data|fra|til|emne|sendt|fr[åa]n|till|[äa]mne|skickat|exp[ée]diteur|destinataire|objet|r[ée]pondre [àa]|envoy[ée]|发件人|收件人|主题|发送时间)[\s*]*:\s*\S/i;
 
-/** Device and app signatures ("Sent from my iPhone"), short lines only. */
+/**
+ * Device and app signatures ("Sent from my iPhone"), short lines only. The first is
+ * polynomial; it only ever sees one line cut to MAX_LINE (2000) characters, see kindOf.
+ */
 const DEVICE_SIGNATURE: RegExp[] = [
   /^\s*[(<]*sent (from|via|with|by) (my |a |the )?[^,.;!?\n]{1,60}([,.]\s*(please|pls|excuse|sorry|apolog|typos|brevity)[^\n]{0,80}|\s*[<(]?https?:\/\/\S+[>)]?)?[)>.\s]*$/i,
   /^\s*(from my|sent using) [\w.\s-]{1,25}$/i,
@@ -71,26 +81,12 @@ const DEVICE_SIGNATURE: RegExp[] = [
 
 const SEPARATOR = /^\s*[-_,=+~#*ᐧ—]+\s*$/;
 
-/** Markers a mail client may wrap over several lines; each match is joined into one line. */
-const SPANNING_MARKERS: RegExp[] = [
-  /^[ \t>-]*(on|at|le|am|op|el|em|il|den|dnia|dňa)\s[^\n]{1,200}(?:\n[^\n]{0,200}){0,4}?\b(wrote|a\s+[ée]crit|schrieb|geschrieben|schreef|het\s+volgende\s+geschreven|escribi[óo]|escreveu|ha scritto|skrev|napisał(?:\(a\))?)(?:[^\n]{0,100}:|[\s.>-]*)$/gim,
-  /^[^\n]{0,120}\d{4}[^\n]{0,120}(?:\n[^\n]{0,120})?(написал|пише|napisał\(a\))\s*:\s*$/gim,
-  /^[ \t>]*20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d [^\n]{0,100}(?:\n[^\n]{0,100})?>:\s*$/gm,
-  /^[^\n]{1,200}\bschrieb am\b[^\n]{0,200}(?:\n[^\n]{0,100})?:\s*$/gim,
-];
-
-function joinSpanningMarkers(text: string): string {
-  let out = text;
-  for (const re of SPANNING_MARKERS) {
-    out = out.replace(re, (m) => (m.includes('\n') ? m.replace(/\n[\s>-]*/g, ' ') : m));
-  }
-  return out;
-}
-
 /** The kind of one line: empty, separator, device signature, marker, header, quote or text. */
 export function kindOf(raw: string): LineKind {
+  // every expression below is linear or polynomial on a line of at most MAX_LINE characters
   if (raw.length > MAX_LINE) return 't';
-  const line = raw.replace(/\[([^\]]{1,200})\]\([^)]{1,500}\)/g, '$1'); // markdown links read as their text
+  // markdown links read as their text (polynomial, on this one line of at most MAX_LINE)
+  const line = raw.replace(/\[([^\]]{1,200})\]\([^)]{1,500}\)/g, '$1');
   if (/^\s*$/.test(line)) return 'e';
   if (SEPARATOR.test(line)) return 'd';
   if (DEVICE_SIGNATURE.some((r) => r.test(line))) return 's';
