@@ -36,7 +36,7 @@ function corpusMessages(): Buffer[] {
 }
 
 /** The mix: corpus messages, new messages from known contacts, then replies to them. */
-async function buildMix(total: number, contacts: string[]): Promise<Buffer[]> {
+export async function buildMix(total: number, contacts: string[]): Promise<Buffer[]> {
   const corpus = corpusMessages().slice(0, Math.floor(total * 0.03));
   const replies = Math.floor(total * 0.3);
   const fresh = total - corpus.length - replies;
@@ -76,7 +76,7 @@ async function buildMix(total: number, contacts: string[]): Promise<Buffer[]> {
 }
 
 /** The floor: imapflow fetching every message's source and mailparser parsing it, no database. */
-async function floorRate(dovecot: Dovecot, user: string): Promise<number> {
+export async function floorRate(dovecot: Dovecot, user: string): Promise<number> {
   const client = await dovecot.client(user);
   const started = Date.now();
   let n = 0;

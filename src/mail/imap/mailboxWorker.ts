@@ -295,11 +295,16 @@ export class MailboxWorker {
     const lanes = splitIntoLanes(batch, sources, this.opts.lanes ?? 4).map((uids) => ({ uids, messages: [] as PreparedMessage[] }));
     // settled as they end (a lane failing while the next is parsed is no unhandled rejection)
     const runs: Promise<PromiseSettledResult<number[]>>[] = [];
-    for (const lane of lanes) {
-      for (const uid of lane.uids) {
+    // every message of the batch goes to the CPU pool at once (its threads take them in
+    // turn); each lane goes to the database as soon as its own messages are read
+    const reads = lanes.map((lane) =>
+      Promise.all(lane.uids.flatMap((uid) => {
         const raw = sources.get(uid);
-        if (raw) lane.messages.push(await prepareMessage(mailbox, raw, uid, this.opts.log));
-      }
+        return raw ? [prepareMessage(mailbox, raw, uid, this.opts.log)] : [];
+      })),
+    );
+    for (const [i, lane] of lanes.entries()) {
+      lane.messages.push(...(await reads[i]!));
       runs.push(
         runLane(lane.uids, lane.messages, false).then(
           (value) => ({ status: 'fulfilled', value }),
