@@ -47,6 +47,7 @@ export class OutboundEmail extends BaseModel {
   declare from_address: string | null;
   declare reply_to: string | null;
   declare dropped_recipients: DroppedRecipient[];
+  /** Recipients refused for good (a 5xx, or still failing when the retry window closed). */
   declare rejected_recipients: string[];
   /** Recipients the SMTP server accepted, over all attempts: a retry goes only to the others. */
   declare delivered_recipients: string[];
