@@ -195,7 +195,7 @@ protocol imap {
    * mail_location maildir:~/Maildir): thousands take seconds, where APPEND takes minutes,
    * and bytes IMAP would refuse (NUL) go in as they are. Unread ones go to new/, those
    * `seen(i)` says were read to cur/ with the S flag. Dovecot numbers them when a client
-   * next opens the folder.
+   * next opens the folder, in file name order (time, then the M number): UIDs follow `i`.
    */
   writeMaildir(user: string, messages: (Buffer | string)[], seen: (i: number) => boolean = () => false): void {
     const home = path.join(this.dir, 'home', user);
@@ -203,7 +203,7 @@ protocol imap {
     for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(maildir, sub), { recursive: true });
     const time = Math.floor(Date.now() / 1000);
     messages.forEach((m, i) => {
-      const name = `${time}.M${i}P${process.pid}.test`;
+      const name = `${time}.M${String(i).padStart(6, '0')}P${process.pid}.test`;
       fs.writeFileSync(seen(i) ? path.join(maildir, 'cur', `${name}:2,S`) : path.join(maildir, 'new', name), m);
     });
     execFileSync('chown', ['-R', 'mail:mail', home]);

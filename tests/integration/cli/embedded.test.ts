@@ -64,6 +64,7 @@ test('starts on the embedded PostgreSQL and creates a user with the CLI while ru
   } finally {
     server.child.kill('SIGTERM');
     const code = await exited(server.child);
+    if (code !== 0) process.stdout.write(server.output().slice(-3000));
     expect(code).toBe(0);
     expect(server.output()).toContain('embedded postgres stopped');
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { updateSettings } from '../../../src/services/config/settings';
 import { childEnv, exited, runCli, startRole } from '../../helpers/cli';
 import { makeContact, makeCustomer, makeUser } from '../../helpers/factories';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
+import { waitFor } from '../../helpers/waitFor';
 
 jest.setTimeout(180_000);
 
@@ -49,7 +50,9 @@ function ranSlots(output: string): string[] {
 test('three schedulers, a job every second for ten seconds, one frozen for a while: each slot runs once', async () => {
   const procs = [0, 1, 2].map(() => startRole('scheduler', database.url(), { ...schedules, LOG_LEVEL: 'info' }));
   children.push(...procs.map((p) => p.child));
-  await sleep(4000);
+  // the clock of the test starts when all three run (starting from the sources takes a while on a busy machine)
+  await waitFor(() => procs.every((p) => p.output().includes('scheduler started')), { timeoutMs: 60_000, what: 'three schedulers started' });
+  await sleep(3000);
   procs[0]!.child.kill('SIGSTOP');
   await sleep(3000);
   procs[0]!.child.kill('SIGCONT');
