@@ -21,6 +21,7 @@ import type { Knex } from 'knex';
 import type Mail from 'nodemailer/lib/mailer';
 import { now } from '../../clock';
 import { config } from '../../config';
+import { isConnectionError } from '../../db/errors';
 import { OutboundEmail } from '../../models/OutboundEmail';
 import { composeMail } from './compose';
 import { loadContexts } from './context';
@@ -134,6 +135,8 @@ async function sendAll(transport: MailTransport, message: Mail.Options, envelope
  * returns the outcomes and how many were stale.
  */
 export async function sendClaimed(knex: Knex, transport: MailTransport, claimed: Claimed[]): Promise<{ outcomes: Outcome[]; stale: number }> {
+  // the claim was just taken: its lease ends about this long from now (a margin kept)
+  const leaseEnds = Date.now() + config().mailerLeaseSeconds * 900;
   const contexts = await loadContexts(
     knex,
     claimed.map((c) => c.row),
@@ -176,8 +179,28 @@ export async function sendClaimed(knex: Knex, transport: MailTransport, claimed:
       return { ...base, ...settle(row, await sendAll(transport, mail.message, envelopes)) };
     }),
   );
-  const recorded = await recordOutcomes(knex, outcomes);
+  const recorded = await recordOutcomesWhileLeased(knex, outcomes, leaseEnds);
   return { outcomes, stale: outcomes.length - recorded };
+}
+
+/** Longest a lane keeps trying to record what it sent while the database is away. */
+const RECORD_RETRY_MAX_MS = 120_000;
+
+/**
+ * Records the outcomes; while the database cannot be reached, tries again (0.5 s, doubling
+ * to 5 s) until shortly before the lease ends. What was sent during an outage is then
+ * recorded once the database is back, instead of being sent again when the lease ends.
+ */
+async function recordOutcomesWhileLeased(knex: Knex, outcomes: Outcome[], leaseEnds: number): Promise<number> {
+  const giveUpAt = Math.min(leaseEnds, Date.now() + RECORD_RETRY_MAX_MS);
+  for (let wait = 500; ; wait = Math.min(wait * 2, 5000)) {
+    try {
+      return await recordOutcomes(knex, outcomes);
+    } catch (e) {
+      if (!isConnectionError(e) || Date.now() + wait >= giveUpAt) throw e;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 /**
