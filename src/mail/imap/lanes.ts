@@ -24,14 +24,22 @@ export function relationKeys(raw: Buffer): string[] {
   return keys;
 }
 
-/** Groups `uids` (in order) into at most `maxLanes` lanes of unrelated messages. */
-export function splitIntoLanes(uids: number[], sources: Map<number, Buffer>, maxLanes: number): number[][] {
+/** Messages whose header blocks are read before the event loop gets a turn. */
+const KEYS_PER_TURN = 50;
+
+/**
+ * Groups `uids` (in order) into at most `maxLanes` lanes of unrelated messages. Reading
+ * the header blocks of a whole batch (up to 400 messages, some with 100 KB headers) would
+ * hold the event loop, so it gives the loop a turn every KEYS_PER_TURN messages.
+ */
+export async function splitIntoLanes(uids: number[], sources: Map<number, Buffer>, maxLanes: number): Promise<number[][]> {
   if (maxLanes <= 1 || uids.length <= 1) return [uids];
   // union-find over messages, joined through shared keys
   const parent = uids.map((_, i) => i);
   const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i]!)));
   const owner = new Map<string, number>();
-  uids.forEach((uid, i) => {
+  for (const [i, uid] of uids.entries()) {
+    if (i > 0 && i % KEYS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     const raw = sources.get(uid);
     // a message without a source (expunged) or without relations is its own group
     for (const key of raw ? relationKeys(raw) : []) {
@@ -39,7 +47,7 @@ export function splitIntoLanes(uids: number[], sources: Map<number, Buffer>, max
       if (j === undefined) owner.set(key, i);
       else parent[root(i)] = root(j);
     }
-  });
+  }
   const groups = new Map<number, number[]>();
   uids.forEach((uid, i) => groups.set(root(i), [...(groups.get(root(i)) ?? []), uid]));
   // largest groups first, each into the lightest lane

@@ -292,7 +292,7 @@ export class MailboxWorker {
       // an expunged message (no source) is done too
       return lane.filter((uid) => stored.has(uid) || !sources.has(uid));
     };
-    const lanes = splitIntoLanes(batch, sources, this.opts.lanes ?? 4).map((uids) => ({ uids, messages: [] as PreparedMessage[] }));
+    const lanes = (await splitIntoLanes(batch, sources, this.opts.lanes ?? 4)).map((uids) => ({ uids, messages: [] as PreparedMessage[] }));
     // settled as they end (a lane failing while the next is parsed is no unhandled rejection)
     const runs: Promise<PromiseSettledResult<number[]>>[] = [];
     // every message of the batch goes to the CPU pool at once (its threads take them in

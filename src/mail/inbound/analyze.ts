@@ -10,6 +10,7 @@
  * (N: the index of the attachment), which finalBody() turns into content URLs once the
  * attachments have ids.
  */
+import { sha256Of } from '../../services/blobs/blobStore';
 import { sanitizeBody, textToHtml } from '../../services/html/sanitize';
 import { type Classification, classify } from './classify';
 import { visibleReplyHtml } from './htmlQuotes';
@@ -20,6 +21,8 @@ import { subjectNumber } from './thread';
 
 /** One attachment as the pipeline stores it. */
 export interface MailPart {
+  /** Of the content, computed here, off the event loop. */
+  sha256: string;
   filename?: string;
   contentType: string;
   contentId?: string;
@@ -45,7 +48,8 @@ export interface ReadMessage {
   bodies: { full: string; reply: string };
 }
 
-export type Analysis = { ok: true; message: ReadMessage } | { ok: false; reason: string };
+/** A message read, or why it is held; `sha256` of the raw bytes either way (when the reading got that far). */
+export type Analysis = { ok: true; message: ReadMessage; sha256: string } | { ok: false; reason: string; sha256?: string };
 
 export interface AnalyzeOptions {
   maxBytes: number;
@@ -95,21 +99,24 @@ function bodiesOf(parsed: ParsedMessage): ReadMessage['bodies'] {
 
 /** Reads a raw message; a message too big, too deep or unparseable is a reason to hold it. */
 export async function analyzeMessage(raw: Buffer, opts: AnalyzeOptions): Promise<Analysis> {
+  const sha256 = sha256Of(raw);
   const problem = structureProblem(raw, opts.maxBytes);
-  if (problem) return { ok: false, reason: problem };
+  if (problem) return { ok: false, reason: problem, sha256 };
   let parsed: ParsedMessage;
   try {
     parsed = await parseMessage(raw);
   } catch (e) {
-    return { ok: false, reason: `unparseable: ${(e as Error).message}`.slice(0, 500) };
+    return { ok: false, reason: `unparseable: ${(e as Error).message}`.slice(0, 500), sha256 };
   }
   const classification = classify(parsed.headers, parsed.rawBody(), opts.mailDomain);
   const { headers: _headers, rawBody: _rawBody, html: _html, text: _text, attachments, ...facts } = parsed;
   return {
     ok: true,
+    sha256,
     message: {
       ...facts,
       attachments: attachments.map((a) => ({
+        sha256: sha256Of(a.content as Buffer),
         filename: a.filename,
         contentType: a.contentType,
         contentId: a.contentId ? a.contentId.replace(/^<|>$/g, '') : undefined,

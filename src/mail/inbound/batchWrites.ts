@@ -84,9 +84,9 @@ export class BatchWrites {
     this.updates.set(table, byId);
   }
 
-  /** Stores bytes once by hash (written at flush, before the rows that name them). */
-  putBlob(bytes: Buffer): StoredBlob {
-    const blob = blobOf(bytes);
+  /** Stores bytes once by hash (written at flush, before the rows that name them); `sha256` when already known. */
+  putBlob(bytes: Buffer, sha256?: string): StoredBlob {
+    const blob = blobOf(bytes, sha256);
     if (!this.blobs.has(blob.sha256)) this.blobs.set(blob.sha256, bytes);
     return blob;
   }

@@ -15,7 +15,7 @@ export { finalBody } from './analyze';
 export async function storeAttachments(work: MailWork, message: ReadMessage, target: { ticketId?: number; replyId?: number }): Promise<string[]> {
   const urls: string[] = [];
   for (const a of message.attachments) {
-    const blob = work.writes.putBlob(a.content);
+    const blob = work.writes.putBlob(a.content, a.sha256);
     const row = {
       id: await work.writes.id('attachments'),
       ...attachmentRow(blob, {

@@ -60,7 +60,7 @@ export async function readInPool(raw: Buffer): Promise<Analysis> {
   });
   try {
     const result = (await thePool().run(task, { signal: deadline.signal, transferList: [port2] })) as Analysis;
-    return result.ok ? { ok: true, message: revive(result.message) } : result;
+    return result.ok ? { ...result, message: revive(result.message) } : result;
   } catch (e) {
     if (deadline.signal.aborted) return { ok: false, reason: TOO_COMPLEX };
     throw e;

@@ -66,6 +66,8 @@ interface InboundFacts {
 /** A message read (in the CPU pool), ready for a batch. */
 export interface PreparedMessage {
   raw: Buffer;
+  /** Of `raw`, when the CPU pool computed it. */
+  sha256?: string;
   uid?: number;
   facts: InboundFacts;
   message?: ReadMessage;
@@ -96,7 +98,7 @@ export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number
   }
   if (!analysis.ok) {
     child.warn({ reason: analysis.reason }, 'message held before the pipeline');
-    return { raw, uid, facts: rawFacts(raw), held: { outcome: 'quarantined', reason: analysis.reason }, log: child };
+    return { raw, sha256: analysis.sha256, uid, facts: rawFacts(raw), held: { outcome: 'quarantined', reason: analysis.reason }, log: child };
   }
   const m = analysis.message;
   const facts = {
@@ -109,7 +111,7 @@ export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number
     sentAt: m.date,
     attachments: m.attachments.length,
   };
-  return { raw, uid, facts, message: m, log: child };
+  return { raw, sha256: analysis.sha256, uid, facts, message: m, log: child };
 }
 
 function lookupKeys(m: PreparedMessage): LookupKeys {
@@ -148,7 +150,7 @@ async function claimRow(work: MailWork, mailbox: Mailbox, m: PreparedMessage): P
     sent_at: facts.sentAt ?? null,
     attachments_count: facts.attachments,
     outcome: 'failed',
-    raw_sha256: work.writes.putBlob(raw).sha256,
+    raw_sha256: work.writes.putBlob(raw, m.sha256).sha256,
     updated_at: now(),
   };
   if (stored) {
@@ -343,7 +345,7 @@ async function countFailure(outer: Knex, mailboxId: number, uid: number, e: unkn
 async function recordFailed(outer: Knex, mailbox: Mailbox, m: PreparedMessage, e: unknown): Promise<IngestResult> {
   const write = (facts: ReturnType<typeof inboundRowFacts>) =>
     outer.transaction(async (trx) => {
-      const blob = blobOf(m.raw);
+      const blob = blobOf(m.raw, m.sha256);
       await putBlobBuffers(trx, new Map([[blob.sha256, m.raw]]));
       const { rows } = await trx.raw(
         `insert into inbound_emails (mailbox_id, message_id, "from", subject, received_at, size, imap_uid, raw_sha256, outcome, reason, error, created_at, updated_at)

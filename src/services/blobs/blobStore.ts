@@ -200,9 +200,14 @@ export async function discardStagedBlob(knex: Knex, staged: StagedBlob): Promise
   else await knex('blobs').where({ sha256: staged.temp }).delete();
 }
 
-/** What bytes already in memory are stored as: their hash, size and first bytes. */
-export function blobOf(bytes: Buffer): StoredBlob {
-  return { sha256: crypto.createHash('sha256').update(bytes).digest('hex'), size: bytes.length, head: bytes.subarray(0, HEAD_BYTES) };
+/** What bytes already in memory are stored as: their hash (computed unless known), size and first bytes. */
+export function blobOf(bytes: Buffer, sha256?: string): StoredBlob {
+  return { sha256: sha256 ?? sha256Of(bytes), size: bytes.length, head: bytes.subarray(0, HEAD_BYTES) };
+}
+
+/** The hex sha256 of bytes (the CPU pool computes it off the event loop for inbound mail). */
+export function sha256Of(bytes: Uint8Array): string {
+  return crypto.createHash('sha256').update(bytes).digest('hex');
 }
 
 /**

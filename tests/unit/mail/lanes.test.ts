@@ -10,7 +10,7 @@ describe('lanes', () => {
     );
   });
 
-  it('keeps related messages in one lane, in UID order, and spreads the others', () => {
+  it('keeps related messages in one lane, in UID order, and spreads the others', async () => {
     const sources = new Map<number, Buffer>([
       [1, mail({ 'Message-ID': '<1@x>', From: 'a@x.test' })],
       [2, mail({ 'Message-ID': '<2@x>', From: 'b@x.test' })],
@@ -19,7 +19,7 @@ describe('lanes', () => {
       [5, mail({ 'Message-ID': '<5@x>', From: 'e@x.test', Subject: 'Re: [#ABC234]' })],
       [6, mail({ 'Message-ID': '<6@x>', From: 'b@x.test' })],
     ]);
-    const lanes = splitIntoLanes([1, 2, 3, 4, 5, 6], sources, 3);
+    const lanes = await splitIntoLanes([1, 2, 3, 4, 5, 6], sources, 3);
     expect(lanes).toHaveLength(3);
     const laneOf = (uid: number) => lanes.findIndex((l) => l.includes(uid));
     expect(laneOf(1)).toBe(laneOf(3));
@@ -27,7 +27,7 @@ describe('lanes', () => {
     expect(laneOf(2)).toBe(laneOf(6));
     for (const lane of lanes) expect(lane).toEqual([...lane].sort((a, b) => a - b));
     expect(lanes.flat().sort()).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(splitIntoLanes([1, 2], sources, 1)).toEqual([[1, 2]]);
+    expect(await splitIntoLanes([1, 2], sources, 1)).toEqual([[1, 2]]);
   });
 
   it('the cursor moves only over a prefix of the batch that is done', () => {
