@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import { config } from '../../config';
+import { isConnectionError } from '../../db/errors';
 import { db } from '../../db/knex';
 import { migrateLatest } from '../../db/migrate';
 import { type OpenDatabase, openDatabase } from '../../db/open';
@@ -21,12 +22,6 @@ async function readInput(file: string | undefined): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-function isUnreachable(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  return ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', '57P03', '3D000'].includes(err.code ?? '') ||
-    /connect|timeout acquiring a connection|terminating connection/i.test(err.message ?? '');
 }
 
 export async function mailCommand(argv: string[]): Promise<number> {
@@ -49,7 +44,7 @@ export async function mailCommand(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    if (isUnreachable(e)) {
+    if (isConnectionError(e)) {
       logger.error({ err: e }, 'database unreachable; the MTA should retry');
       process.stderr.write('helpdesk: database unreachable, try again later\n');
       return EX_TEMPFAIL;
