@@ -208,6 +208,9 @@ export class MailboxWorker {
     if (!reset) q.where((w) => w.whereNull('last_uid').orWhere('last_uid', '<=', lastUid));
     const patch = { uid_validity: uidValidity, last_uid: lastUid, last_error: null, updated_at: now(), ...(importUntil !== undefined ? { import_until: importUntil } : {}) };
     await q.update(patch);
+    // failed attempts counted for messages now behind the cursor (or, on a reset, for UIDs of another UIDVALIDITY) are done with
+    const attempts = db()('inbound_attempts').where({ mailbox_id: mailbox.id });
+    await (reset ? attempts : attempts.where('imap_uid', '<=', lastUid)).delete();
     mailbox.uid_validity = uidValidity;
     mailbox.last_uid = reset ? lastUid : Math.max(mailbox.last_uid ?? 0, lastUid);
     if (importUntil !== undefined) mailbox.import_until = importUntil;

@@ -92,6 +92,9 @@ describe('one batch', () => {
       expect(results.map((r) => r.outcome)).toEqual(['ticket_created', 'failed', 'ticket_created']);
       const failed = await db()('inbound_emails').where({ id: results[1]!.inboundEmailId }).first();
       expect(failed.error).toMatch(/injected fault/);
+      expect(failed.error).not.toMatch(/\n\s+at /); // the class and message, no stack
+      // it was tried twice in a row, counted per mailbox and UID, before it was recorded failed
+      expect(await db()('inbound_attempts').where({ mailbox_id: box.id })).toEqual([expect.objectContaining({ imap_uid: 2, failures: 2 })]);
     } finally {
       await db().raw('drop trigger batch_boom on tickets');
     }
