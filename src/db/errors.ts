@@ -64,8 +64,9 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ET
  * Whether `e` says the database is unreachable (down, restarting, the connection lost),
  * not that this work is wrong: the caller backs off and records nothing. Keyed on error
  * codes and SQLSTATE classes (08 connection exception, 57P operator intervention), never
- * on message text. Knex's pool timeout and node-postgres' "Connection terminated" carry no
- * code of their own, so they are recognised by their class.
+ * on message text. Knex's pool timeout is recognised by its class. node-postgres'
+ * "Connection terminated unexpectedly" has no code: the failure path's own write then
+ * meets the unreachable database and is recognised there (see ingest.ts).
  */
 export function isConnectionError(e: unknown): boolean {
   for (let err = e as { code?: unknown; name?: string; nativeError?: unknown; cause?: unknown } | undefined, depth = 0; err && typeof err === 'object' && depth < 4; depth++) {

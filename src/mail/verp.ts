@@ -30,7 +30,11 @@ export function verpAddress(mailboxAddress: string, subject: VerpSubject): strin
 
 /** The message and recipient a VERP address names, when its HMAC is ours; else undefined. */
 export function verifyVerp(address: string): VerpSubject | undefined {
-  const tag = /^[^@+]{1,200}\+([^@]{1,100})@/.exec(address.trim().toLowerCase())?.[1];
+  // the tag after the last '+' of the local part (the mailbox's own address may hold a '+')
+  const lower = address.trim().toLowerCase();
+  const at = lower.lastIndexOf('@');
+  const plus = lower.lastIndexOf('+', at);
+  const tag = at > 0 && plus >= 0 && at - plus <= 100 ? lower.slice(plus + 1, at) : undefined;
   const m = tag ? PATTERN.exec(tag) : null;
   if (!m) return undefined;
   const outboundEmailId = Number(m[1]);

@@ -23,6 +23,14 @@ export function cleanText(text: string): string {
   return text.replace(CONTROL, '').replace(LONE_SURROGATE, '');
 }
 
+/**
+ * cleanText, cut to `max` UTF-16 units, which is at most `max` characters in PostgreSQL: a
+ * column's limit is never passed, and a cut through a surrogate pair leaves no half behind.
+ */
+export function fitText(text: string, max: number): string {
+  return cleanText(text.length > max ? text.slice(0, max) : text);
+}
+
 /** cleanText for an optional value. */
 export function cleanOptional<T extends string | undefined | null>(text: T): T {
   return (typeof text === 'string' ? cleanText(text) : text) as T;

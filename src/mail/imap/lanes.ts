@@ -14,7 +14,8 @@ const TICKET_IN_ADDRESS = /\+([a-hj-km-np-z2-9]{6})-[cu]\d+-[0-9a-f]{20}@/gi;
 
 /** What relates a message to others: its ids, sender and ticket numbers. */
 export function relationKeys(raw: Buffer): string[] {
-  const { headers } = splitMessage(raw, 0);
+  // the headers that relate messages come first; a header block longer than this relates by what it has
+  const { headers } = splitMessage(raw, 0, HEADER_BYTES);
   const keys = ['message-id', 'in-reply-to', 'references'].flatMap((h) => messageIds(headers.get(h)).map((id) => `id:${id.toLowerCase()}`));
   const from = addressOf(headers.get('from'));
   if (from) keys.push(`from:${from}`);
@@ -24,13 +25,15 @@ export function relationKeys(raw: Buffer): string[] {
   return keys;
 }
 
-/** Messages whose header blocks are read before the event loop gets a turn. */
-const KEYS_PER_TURN = 50;
+/** How much of a message is searched for its header block. */
+const HEADER_BYTES = 64 * 1024;
+/** Header bytes read (about 1 ms of work) before the event loop gets a turn. */
+const BYTES_PER_TURN = 256 * 1024;
 
 /**
  * Groups `uids` (in order) into at most `maxLanes` lanes of unrelated messages. Reading
  * the header blocks of a whole batch (up to 400 messages, some with 100 KB headers) would
- * hold the event loop, so it gives the loop a turn every KEYS_PER_TURN messages.
+ * hold the event loop, so it gives the loop a turn every BYTES_PER_TURN of header bytes read.
  */
 export async function splitIntoLanes(uids: number[], sources: Map<number, Buffer>, maxLanes: number): Promise<number[][]> {
   if (maxLanes <= 1 || uids.length <= 1) return [uids];
@@ -38,9 +41,14 @@ export async function splitIntoLanes(uids: number[], sources: Map<number, Buffer
   const parent = uids.map((_, i) => i);
   const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i]!)));
   const owner = new Map<string, number>();
+  let bytes = 0;
   for (const [i, uid] of uids.entries()) {
-    if (i > 0 && i % KEYS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
     const raw = sources.get(uid);
+    bytes += Math.min(raw?.length ?? 0, HEADER_BYTES);
+    if (bytes > BYTES_PER_TURN) {
+      bytes = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     // a message without a source (expunged) or without relations is its own group
     for (const key of raw ? relationKeys(raw) : []) {
       const j = owner.get(key);

@@ -170,12 +170,15 @@ export class MailboxWorker {
   private async alignCursor(client: ImapFlow, mailbox: Mailbox, uidValidity: number, uidNext: number): Promise<void> {
     const log = this.opts.log;
     if (mailbox.uid_validity === uidValidity && mailbox.last_uid !== null) {
-      if (mailbox.import_until !== null && mailbox.last_uid < mailbox.import_until) await this.importUnseen(client, mailbox, mailbox.import_until);
+      if (mailbox.import_until === null) return;
+      // a first import that was interrupted: resume it (or, if a stop came after its last batch, end it)
+      if (mailbox.last_uid < mailbox.import_until) await this.importUnseen(client, mailbox, mailbox.import_until);
+      else await this.saveCursor(mailbox, uidValidity, mailbox.last_uid, false, null);
       return;
     }
     if (mailbox.uid_validity !== null && mailbox.uid_validity !== uidValidity) {
       log.warn({ was: mailbox.uid_validity, now: uidValidity }, 'UIDVALIDITY changed: rescanning (stored messages are dropped as duplicates)');
-      await this.saveCursor(mailbox, uidValidity, 0, true);
+      await this.saveCursor(mailbox, uidValidity, 0, true, null);
       return;
     }
     if (mailbox.import_existing === 'all') {

@@ -59,14 +59,25 @@ export interface AnalyzeOptions {
 
 const PLACEHOLDER = 'hd-';
 
+/**
+ * The most of a body a ticket or reply keeps; the rest stays in the raw message. Bodies
+ * this long are no one's reading, and each further megabyte costs the event loop in
+ * copying, JSON and the driver.
+ */
+export const MAX_TEXT_CHARS = 1_000_000;
+export const MAX_HTML_CHARS = 2_000_000;
+const CUT_NOTE = '\n\n[… cut here: the whole message is kept as the original]';
+
 /** The body before sanitizing; `reply` cuts the quoted history. */
 function unsanitized(parsed: ParsedMessage, reply: boolean): string {
   if (parsed.html && parsed.html.trim()) {
-    if (!reply) return parsed.html;
-    const cut = visibleReplyHtml(parsed.html);
-    return /[^\s<>]/.test(cut.replace(/<[^>]*>|&nbsp;/g, '')) ? cut : parsed.html;
+    const html = parsed.html.length > MAX_HTML_CHARS ? `${parsed.html.slice(0, MAX_HTML_CHARS)}<p>${CUT_NOTE.trim()}</p>` : parsed.html;
+    if (!reply) return html;
+    const cut = visibleReplyHtml(html);
+    return /[^\s<>]/.test(cut.replace(/<[^>]*>|&nbsp;/g, '')) ? cut : html;
   }
-  const text = parsed.text ?? '';
+  const whole = parsed.text ?? '';
+  const text = whole.length > MAX_TEXT_CHARS ? `${whole.slice(0, MAX_TEXT_CHARS)}${CUT_NOTE}` : whole;
   if (!reply) return textToHtml(text);
   return textToHtml(visibleReplyText(text) || text);
 }

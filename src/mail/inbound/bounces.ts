@@ -30,10 +30,14 @@ interface OutboundRow {
   cc_addresses: Address[];
 }
 
-/** Marks an outbound message bounced with the report's reason. */
+/**
+ * Marks an outbound message bounced with the report's reason. A message still queued
+ * (another recipient waits for a retry) keeps its state: a report about one recipient, or
+ * a delay notice, must not stop delivery to the others.
+ */
 async function markBounced(trx: Knex, outboundId: number, reason: string, inboundEmailId: number): Promise<void> {
   await trx('outbound_emails').where({ id: outboundId }).update({
-    state: 'bounced',
+    state: trx.raw(`case when state = 'queued' then state else 'bounced' end`),
     bounce_reason: reason.slice(0, 2000),
     bounce_inbound_email_id: inboundEmailId,
     updated_at: now(),

@@ -30,6 +30,8 @@ function thePool(): Piscina {
     maxThreads: config().inboundCpuThreads,
     // threads end when idle, so a one-off `mail import` or a test exits without a close
     idleTimeout: 30_000,
+    // a message that needs more than this is held as too complex (ERR_WORKER_OUT_OF_MEMORY), the process lives on
+    resourceLimits: { maxOldGenerationSizeMb: 768 },
   });
   return pool;
 }

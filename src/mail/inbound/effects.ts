@@ -153,11 +153,11 @@ export async function customerReply(
  * An answer in a ticket's thread from a contact of another customer (someone copied in
  * across companies): recorded on the ticket for the agents, hidden from the customer, and
  * the team is told. The contact never joins the ticket, so it gets none of its mail, and
- * the answer changes no status and counts no exchange.
+ * the answer changes no status and counts no exchange. Its auto-reply tells nobody.
  */
-export async function foreignContactReply(work: MailWork, input: ReplyInput & { contactId: number }): Promise<{ id: number }> {
+export async function foreignContactReply(work: MailWork, input: ReplyInput & { contactId: number; notifyTeam: boolean }): Promise<{ id: number }> {
   const reply = await insertReply(work, input, { type: 'App\\Contact', id: input.contactId }, input.contactId, false);
-  await queueTeamNotification(work, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
+  if (input.notifyTeam) await queueTeamNotification(work, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
   return reply;
 }
 

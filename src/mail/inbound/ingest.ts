@@ -18,7 +18,7 @@ import { isConnectionError } from '../../db/errors';
 import { blobOf, putBlobBuffers, registerBlobReference } from '../../services/blobs/blobStore';
 import { getSettings } from '../../services/config/settings';
 import { ourAddresses } from '../../services/mailboxes/mailboxes';
-import { cleanOptional, cleanText } from '../../text/cleanText';
+import { cleanOptional, cleanText, fitText } from '../../text/cleanText';
 import type { Analysis, ReadMessage } from './analyze';
 import { recordBounce } from './bounces';
 import { readInPool } from './cpuPool';
@@ -77,9 +77,9 @@ export interface PreparedMessage {
 }
 
 /** The facts of a message that could not be read, from its raw header block. */
-function rawFacts(raw: Buffer): InboundFacts {
+function rawFacts(raw: Buffer, sha256?: string): InboundFacts {
   const { headers } = splitMessage(raw, 0, 320 * 1024);
-  return { messageId: messageIdOf(headers, raw), from: addressOf(headers.get('from')), to: [], cc: [], subject: cleanOptional(headers.get('subject')), attachments: 0 };
+  return { messageId: messageIdOf(headers, raw, sha256), from: addressOf(headers.get('from')), to: [], cc: [], subject: cleanOptional(headers.get('subject')), attachments: 0 };
 }
 
 /**
@@ -92,13 +92,15 @@ export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number
   try {
     analysis = await readInPool(raw);
   } catch (e) {
-    // the thread died under it (out of memory, say): hold it like a message over the deadline
-    child.warn({ err: e }, 'the CPU pool could not read the message');
-    analysis = { ok: false, reason: `unreadable: ${(e as Error).message}`.slice(0, 500) };
+    // the message made its thread run out of memory: its fault, held like one over the deadline;
+    // any other failure of the pool is ours, and throws (the poller backs off, nothing recorded)
+    if ((e as { code?: string }).code !== 'ERR_WORKER_OUT_OF_MEMORY') throw e;
+    child.warn({ err: e }, 'the message made a CPU-pool thread run out of memory');
+    analysis = { ok: false, reason: 'too_complex: reading it ran out of memory' };
   }
   if (!analysis.ok) {
     child.warn({ reason: analysis.reason }, 'message held before the pipeline');
-    return { raw, sha256: analysis.sha256, uid, facts: rawFacts(raw), held: { outcome: 'quarantined', reason: analysis.reason }, log: child };
+    return { raw, sha256: analysis.sha256, uid, facts: rawFacts(raw, analysis.sha256), held: { outcome: 'quarantined', reason: analysis.reason }, log: child };
   }
   const m = analysis.message;
   const facts = {
@@ -127,9 +129,9 @@ function lookupKeys(m: PreparedMessage): LookupKeys {
 function inboundRowFacts(mailbox: Mailbox, m: PreparedMessage) {
   return {
     mailbox_id: mailbox.id,
-    message_id: cleanText(m.facts.messageId).slice(0, 998),
-    from: cleanOptional(m.facts.from)?.slice(0, 320) ?? null,
-    subject: cleanOptional(m.facts.subject)?.slice(0, 10_000) ?? null,
+    message_id: fitText(m.facts.messageId, 998),
+    from: m.facts.from === undefined ? null : fitText(m.facts.from, 320),
+    subject: m.facts.subject === undefined ? null : fitText(m.facts.subject, 10_000),
     received_at: now(),
     size: m.raw.length,
     imap_uid: m.uid ?? null,
@@ -144,7 +146,7 @@ async function claimRow(work: MailWork, mailbox: Mailbox, m: PreparedMessage): P
   work.claim(facts.messageId);
   const row = {
     ...inboundRowFacts(mailbox, m),
-    from_name: facts.fromName?.slice(0, 998) ?? null,
+    from_name: facts.fromName === undefined ? null : fitText(facts.fromName, 998),
     to: facts.to,
     cc: facts.cc,
     sent_at: facts.sentAt ?? null,
@@ -248,8 +250,9 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
     const ticket = thread.ticket;
     if (contact.contactable_id !== ticket.ticketable_id) {
       // a contact of another customer: the agents see the answer, the contact never joins the ticket
-      const reply = await foreignContactReply(work, { ...input, ticket, contactId: contact.id });
-      return { outcome: 'reply_added', reason: `threaded by ${thread.via}; the sender is a contact of another customer, kept from the customer and not added to the ticket`, ticketId: ticket.id, replyId: reply.id, flags: [...flags, 'other_customer'] };
+      const reply = await foreignContactReply(work, { ...input, ticket, contactId: contact.id, notifyTeam: kind !== 'auto_reply' });
+      const outcome = kind === 'auto_reply' ? 'auto_reply' : 'reply_added';
+      return { outcome, reason: `threaded by ${thread.via}; the sender is a contact of another customer, kept from the customer and not added to the ticket`, ticketId: ticket.id, replyId: reply.id, flags: [...flags, 'other_customer'] };
     }
     if (kind === 'auto_reply') {
       const reply = await customerReply(work, { ...input, ticket, contactId: contact.id, autoReply: true });
@@ -364,7 +367,7 @@ async function recordFailed(outer: Knex, mailbox: Mailbox, m: PreparedMessage, e
   } catch (again) {
     if (isConnectionError(again)) throw again;
     m.log.error({ err: again }, 'could not record the failed message; recording it by its hash alone');
-    const bare = { ...inboundRowFacts(mailbox, m), message_id: messageIdOf(new RawHeaders(''), m.raw), from: null, subject: null };
+    const bare = { ...inboundRowFacts(mailbox, m), message_id: messageIdOf(new RawHeaders(''), m.raw, m.sha256), from: null, subject: null };
     id = await write(bare);
   }
   // no id: a stored copy of the message that did not fail already exists (a duplicate)

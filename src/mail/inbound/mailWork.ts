@@ -12,6 +12,7 @@
 import type { Knex } from 'knex';
 import { now } from '../../clock';
 import { Ticket } from '../../models/Ticket';
+import { fitText } from '../../text/cleanText';
 import { type Outbox, type QueueEmailInput, outboundMessageIdRow, outboundRow } from '../../services/outbox/queueEmail';
 import { BatchWrites, type IdTable } from './batchWrites';
 
@@ -120,7 +121,7 @@ export class MailWork implements Outbox {
 
   async addContact(row: { contactable_id: number; name: string; email: string }): Promise<Contact> {
     const contact = { id: await this.writes.id('contacts'), contactable_id: row.contactable_id };
-    this.writes.insert('contacts', { ...contact, name: row.name, email: row.email, created_at: now(), updated_at: now() });
+    this.writes.insert('contacts', { ...contact, name: fitText(row.name, 255), email: row.email, created_at: now(), updated_at: now() });
     this.contacts.set(row.email.toLowerCase(), contact);
     return contact;
   }

@@ -85,7 +85,8 @@ function addresses(value: AddressObject | AddressObject[] | undefined): MailAddr
       if (e.group) walk(e.group as never);
       else if (e.address) {
         const address = cleanText(e.address).toLowerCase();
-        if (address) out.push({ address, name: cleanText(e.name ?? '') });
+        // longer than any address can be (RFC 5321 allows 254): not one
+        if (address && address.length <= 320) out.push({ address, name: cleanText(e.name ?? '') });
       }
     }
   };
@@ -94,8 +95,8 @@ function addresses(value: AddressObject | AddressObject[] | undefined): MailAddr
 }
 
 /** The Message-ID (cleaned, at most 998 characters), or one made from the hash of the bytes when the message has none. */
-export function messageIdOf(headers: RawHeaders, raw: Buffer): string {
-  return messageIds(headers.get('message-id'))[0]?.slice(0, 998) ?? `<${crypto.createHash('sha256').update(raw).digest('hex')}@generated.invalid>`;
+export function messageIdOf(headers: RawHeaders, raw: Buffer, sha256?: string): string {
+  return messageIds(headers.get('message-id'))[0]?.slice(0, 998) ?? `<${sha256 ?? crypto.createHash('sha256').update(raw).digest('hex')}@generated.invalid>`;
 }
 
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {

@@ -12,7 +12,7 @@ import { invalid } from '../../errors';
 import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
 import { Attachment } from '../../models/Attachment';
 import { type StagedBlob, type StoredBlob, commitStagedBlob, discardStagedBlob, releaseBlob, stageBlob } from '../blobs/blobStore';
-import { cleanFilename } from '../../text/cleanText';
+import { cleanFilename, fitText } from '../../text/cleanText';
 import { sniffMimeType } from '../blobs/sniff';
 import { found } from '../lookup';
 
@@ -68,10 +68,10 @@ export function attachmentRow(blob: StoredBlob, input: Omit<NewAttachment, 'cont
   return {
     blob_sha256: blob.sha256,
     filename: sanitizeFilename(input.filename),
-    declared_type: input.declaredType?.slice(0, 255) ?? null,
+    declared_type: input.declaredType === undefined ? null : fitText(input.declaredType, 255),
     sniffed_type: sniffMimeType(blob.head) ?? null,
     size: blob.size,
-    content_id: input.contentId ?? null,
+    content_id: input.contentId ? fitText(input.contentId, 255) : null,
     inline: input.inline ?? false,
     uploaded_by: input.uploadedBy ?? null,
   };

@@ -9,7 +9,7 @@ import { db } from '../../db/knex';
 import { conn } from '../../db/transaction';
 import { AppError, invalid } from '../../errors';
 import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
-import { customerReply, ticketFromMail } from '../../mail/inbound/effects';
+import { customerReply, foreignContactReply, ticketFromMail } from '../../mail/inbound/effects';
 import { type IngestResult, ingestMessage } from '../../mail/inbound/ingest';
 import { MailWork } from '../../mail/inbound/mailWork';
 import { readInPool } from '../../mail/inbound/cpuPool';
@@ -46,14 +46,17 @@ export async function assignInboundEmail(
   actorId: number,
 ): Promise<InboundEmail> {
   if (!target.customer_id === !target.ticket_id) throw invalid({ customer_id: 'give exactly one of customer_id and ticket_id' });
+  // read in the CPU pool before the transaction: no row lock or pooled connection waits on it
+  const stored = await showInboundEmail(id);
+  const analysis = await readInPool(await readBlobBuffer(db(), stored.raw_sha256));
+  if (!analysis.ok) throw new AppError(409, 'conflict', `the message cannot be read: ${analysis.reason}`);
+  const parsed = analysis.message;
   return db().transaction(async (trx) => {
     const row = found(await InboundEmail.query(trx).findById(id).forUpdate(), 'inbound email', id);
     if (row.outcome !== 'quarantined') throw new AppError(409, 'conflict', `only quarantined messages can be assigned; this one is ${row.outcome}`);
+    if (row.raw_sha256 !== stored.raw_sha256) throw new AppError(409, 'conflict', 'the message changed while it was read; try again');
     const mailbox = row.mailbox_id ? await Mailbox.query(trx).findById(row.mailbox_id) : undefined;
     if (!mailbox) throw new AppError(409, 'conflict', 'the mailbox of this message no longer exists');
-    const analysis = await readInPool(await readBlobBuffer(trx, row.raw_sha256));
-    if (!analysis.ok) throw new AppError(409, 'conflict', `the message cannot be read: ${analysis.reason}`);
-    const parsed = analysis.message;
     const address = parsed.from?.address;
     if (!address) throw new AppError(409, 'conflict', 'the message has no sender address');
     if (await trx('users').whereRaw('lower(email) = ?', [address]).first('id')) {
@@ -72,6 +75,12 @@ export async function assignInboundEmail(
     }
     const reason = `assigned by user ${actorId}`;
     const work = new MailWork(trx, mailbox.id);
+    if (ticket && contact.contactable_id !== ticket.ticketable_id) {
+      // a contact of another customer: shown to the agents on the ticket, never one of its contacts
+      const reply = await foreignContactReply(work, { ticket, parsed, flags: row.flags, inboundEmailId: row.id, contactId: contact.id, notifyTeam: false });
+      await work.writes.flush();
+      return row.$query(trx).patchAndFetch({ outcome: 'reply_added', reason: `${reason}; a contact of another customer, not added to the ticket`, ticket_id: ticket.id, reply_id: reply.id });
+    }
     if (ticket) {
       await trx('ticket_contacts').insert({ ticket_id: ticket.id, contact_id: contact.id }).onConflict().ignore();
       const reply = await customerReply(work, { ticket, parsed, flags: row.flags, inboundEmailId: row.id, contactId: contact.id, autoReply: false });

@@ -40,8 +40,8 @@ beforeAll(async () => {
   await role.start();
 });
 
-async function imapBox(): Promise<Mailbox> {
-  const box = await makeMailbox({ imap_host: '127.0.0.1', imap_port: dovecot.port, imap_secure: false, imap_username: `hostile${process.pid}x${++seq}`, imap_password: 'secret' });
+async function imapBox(fields: Record<string, unknown> = {}): Promise<Mailbox> {
+  const box = await makeMailbox({ imap_host: '127.0.0.1', imap_port: dovecot.port, imap_secure: false, imap_username: `hostile${process.pid}x${++seq}`, imap_password: 'secret', ...fields });
   await role.sync();
   await waitFor(async () => (await db()('mailboxes').where({ id: box.id }).first()).last_uid !== null, { what: 'worker ready' });
   return box;
@@ -164,4 +164,41 @@ test("a contact of another customer answering in a ticket's thread is recorded f
   expect(reply).toMatchObject({ customer_visible: false, author_id: outsider.id });
   expect(await db()('ticket_contacts').where({ ticket_id: ticket.id }).pluck('contact_id')).toEqual([contact.id]);
   expect((await db()('tickets').where({ id: ticket.id }).first()).exchanges).toBe(ticket.exchanges);
+});
+
+test('values longer than their columns are cut to fit, never through a surrogate pair: the message lands instead of failing', async () => {
+  const box = await imapBox({ unknown_sender: 'create_contact' });
+  const domain = `long${process.pid}.test`;
+  await makeCustomer({ email_domains: [domain] });
+  const row = await deliver(
+    box,
+    await buildMail({
+      from: `"${'N'.repeat(299)}😀" <someone@${domain}>`,
+      subject: `${'s'.repeat(9_999)}😀 tail`,
+      text: 'see the picture',
+      html: '<p>see <img src="cid:pic"></p>',
+      attachments: [{ filename: 'p.png', content: Buffer.from('89504e470d0a1a0a', 'hex'), contentType: 'image/png', cid: `${'c'.repeat(300)}@x` }],
+    }),
+  );
+  expect(row.outcome).toBe('ticket_created');
+  expect(row.subject.length).toBeLessThanOrEqual(10_000);
+  expect(row.subject).not.toMatch(/[\ud800-\udbff]$/);
+  const contact = await db()('contacts').where({ email: `someone@${domain}` }).first();
+  expect(contact.name.length).toBeLessThanOrEqual(255);
+  const [attachment] = await db()('attachments').where({ ticket_id: row.ticket_id });
+  expect(attachment.content_id.length).toBe(255);
+});
+
+test("an out-of-office from another customer's contact is kept on the ticket for the agents and tells nobody", async () => {
+  const box = await imapBox();
+  const { customer, contact } = await contactAt();
+  const { contact: outsider } = await contactAt();
+  const ticket = await makeTicket({ agent, customer, contact });
+  // the assignee hears of every customer reply: not of this one
+  await db()('tickets').where({ id: ticket.id }).update({ assignee_id: agent.user.id });
+  const sent = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
+  const row = await deliver(box, await buildMail({ from: outsider.email, subject: 'Out of office', inReplyTo: sent.message_id, headers: { 'Auto-Submitted': 'auto-replied' } }));
+  expect(row).toMatchObject({ outcome: 'auto_reply', ticket_id: ticket.id });
+  expect((await db()('replies').where({ id: row.reply_id }).first()).customer_visible).toBe(false);
+  expect(await db()('outbound_emails').where({ ticket_id: ticket.id, reply_id: row.reply_id })).toHaveLength(0);
 });

@@ -324,6 +324,7 @@ describe.each([direct, throughImap])('$name', (via) => {
       const cc = await makeContact(customer);
       const ticket = await makeTicket({ agent, customer, contact });
       const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], cc: [{ address: cc.email }], ticketId: ticket.id, automatic: false });
+      await db()('outbound_emails').where({ id: out.id }).update({ state: 'sent' });
       const verp = verpAddress(mailbox.email, { outboundEmailId: out.id, recipientIndex: 1 });
       // the report names the primary contact, but the VERP address says the Cc recipient failed: only that one counts
       const r = await ingest(dsnFor(contact.email, verp, `Message-ID: ${out.message_id}`, `dsn-verp-${tag}`));
@@ -339,6 +340,11 @@ describe.each([direct, throughImap])('$name', (via) => {
       const { customer, contact } = await contactAt();
       const ticket = await makeTicket({ agent, customer, contact });
       const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
+      // while another recipient still waits for a retry the message stays queued: a report must not stop its delivery
+      const stillQueued = await ingest(dsnFor(contact.email, mailbox.email, `Message-ID: ${out.message_id}`, `dsn-queued-${tag}`));
+      expect(stillQueued.outcome).toBe('bounce');
+      expect((await db()('outbound_emails').where({ id: out.id }).first()).state).toBe('queued');
+      await db()('outbound_emails').where({ id: out.id }).update({ state: 'sent' });
       const byId = await ingest(dsnFor(contact.email, mailbox.email, `Message-ID: ${out.message_id}`, `dsn-id-${tag}`));
       expect(byId.outcome).toBe('bounce');
       expect((await db()('outbound_emails').where({ id: out.id }).first()).state).toBe('bounced');
