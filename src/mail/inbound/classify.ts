@@ -39,7 +39,7 @@ function bounceDetails(body: string, hardByDefault: boolean): BounceDetails {
   const statuses = [...body.matchAll(/^Status:\s*([245]\.\d{1,3}\.\d{1,3})/gim)].map((m) => m[1]!);
   const fromText = [...body.matchAll(/\b([45]\.\d{1,3}\.\d{1,3})\b/g)].map((m) => m[1]!);
   const status = statuses[0] ?? fromText.find((s) => s.startsWith('5')) ?? fromText[0];
-  const recipients = [...body.matchAll(/^(?:Final|Original)-Recipient:\s*(?:rfc822;)?\s*<?([^\s<>;]+@[^\s<>;]+)>?/gim)].map((m) =>
+  const recipients = [...body.matchAll(/^(?:Final|Original)-Recipient:\s*(?:rfc822;\s*)?<?([^\s<>;][^\s<>;@]*@[^\s<>;]+)>?/gim)].map((m) =>
     m[1]!.toLowerCase(),
   );
   const diagnostic = /^Diagnostic-Code:\s*(.+)$/im.exec(body)?.[1]?.trim();

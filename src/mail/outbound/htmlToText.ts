@@ -43,7 +43,7 @@ export function htmlToText(html: string): string {
   parser.end();
   return out
     .split('\n')
-    .map((line) => line.replace(/[ \t]+$/g, '').replace(/^ (?=\S)/, ''))
+    .map((line) => line.replace(/(?<![ \t])[ \t]+$/g, '').replace(/^ (?=\S)/, ''))
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
