@@ -74,7 +74,11 @@ function unsanitized(parsed: ParsedMessage, reply: boolean): string {
     const html = parsed.html.length > MAX_HTML_CHARS ? `${parsed.html.slice(0, MAX_HTML_CHARS)}<p>${CUT_NOTE.trim()}</p>` : parsed.html;
     if (!reply) return html;
     const cut = visibleReplyHtml(html);
-    return /[^\s<>]/.test(cut.replace(/<[^>]*>|&nbsp;/g, '')) ? cut : html;
+    // polynomial tag expression, bounded in use: up to the last '>' every '<' reaches a '>'
+    // without backtracking (on "<<<<…" it scanned to the end once per '<'); after it, no tag
+    const closed = cut.lastIndexOf('>') + 1;
+    const visible = cut.slice(0, closed).replace(/<[^>]*>|&nbsp;/g, '') + cut.slice(closed).replace(/&nbsp;/g, '');
+    return /[^\s<>]/.test(visible) ? cut : html;
   }
   const whole = parsed.text ?? '';
   const text = whole.length > MAX_TEXT_CHARS ? `${whole.slice(0, MAX_TEXT_CHARS)}${CUT_NOTE}` : whole;
