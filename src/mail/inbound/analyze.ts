@@ -14,7 +14,7 @@ import { sha256Of } from '../../services/blobs/blobStore';
 import { sanitizeBody, textToHtml } from '../../services/html/sanitize';
 import { type Classification, classify } from './classify';
 import { visibleReplyHtml } from './htmlQuotes';
-import { type MailAddress, type ParsedMessage, parseMessage, structureProblem } from './parse';
+import { type ParsedMessage, parseMessage, structureProblem } from './parse';
 import { visibleReplyText } from './quotes';
 import { tokenOf } from '../replyToken';
 import { subjectNumber } from './thread';
@@ -30,18 +30,8 @@ export interface MailPart {
   content: Buffer;
 }
 
-/** A message read by the pool: what every later step of the pipeline uses. */
-export interface ReadMessage {
-  messageId: string;
-  from?: MailAddress;
-  to: MailAddress[];
-  cc: MailAddress[];
-  /** Every address the message was delivered to, envelope headers included. */
-  deliveredTo: string[];
-  subject: string;
-  date?: Date;
-  inReplyTo: string[];
-  references: string[];
+/** A message read by the pool: what every later step of the pipeline uses (the facts of ParsedMessage, and more). */
+export interface ReadMessage extends Pick<ParsedMessage, 'messageId' | 'from' | 'to' | 'cc' | 'deliveredTo' | 'subject' | 'date' | 'inReplyTo' | 'references'> {
   attachments: MailPart[];
   classification: Classification;
   /** Sanitized HTML, `cid:hd-N` for inline images: the whole body, and the reply above its quoted history. */

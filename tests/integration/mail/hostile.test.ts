@@ -12,7 +12,7 @@ import { readBlobBuffer } from '../../../src/services/blobs/blobStore';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
 import { Dovecot } from '../../helpers/dovecot';
 import { type Agent, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
-import { buildMail, makeMailbox } from '../../helpers/mail';
+import { buildDsn, buildMail, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 import { waitFor } from '../../helpers/waitFor';
 
@@ -127,26 +127,8 @@ test("a customer forging an agent's From with the Message-ID of that agent's not
 test("a stranger's DSN naming a customer (X-Failed-Recipients, 5.1.1) answers nothing of ours: recorded unlinked, nobody suppressed", async () => {
   const box = await imapBox();
   const { contact } = await contactAt();
-  const row = await deliver(
-    box,
-    rawMail([
-      'From: MAILER-DAEMON@evil.test',
-      'To: support@helpdesk.test',
-      'Subject: Undelivered Mail Returned to Sender',
-      `Message-ID: <forged-dsn-${process.pid}@evil.test>`,
-      `X-Failed-Recipients: ${contact.email}`,
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
-      '',
-      '--B',
-      'Content-Type: message/delivery-status',
-      '',
-      `Final-Recipient: rfc822; ${contact.email}`,
-      'Action: failed',
-      'Status: 5.1.1',
-      '--B--',
-    ]),
-  );
+  const forged = buildDsn({ from: 'MAILER-DAEMON@evil.test', to: 'support@helpdesk.test', failed: contact.email, id: `forged-dsn-${process.pid}`, headers: [`X-Failed-Recipients: ${contact.email}`] });
+  const row = await deliver(box, forged);
   expect(row).toMatchObject({ outcome: 'bounce', reason: 'unlinked' });
   expect(await db()('undeliverable_addresses').where({ address: contact.email.toLowerCase() })).toHaveLength(0);
 });

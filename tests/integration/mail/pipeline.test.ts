@@ -16,7 +16,7 @@ import { updateSettings } from '../../../src/services/config/settings';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
 import { Dovecot } from '../../helpers/dovecot';
 import { type Agent, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
-import { buildMail, makeMailbox } from '../../helpers/mail';
+import { buildDsn, buildMail, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 import { waitFor } from '../../helpers/waitFor';
 
@@ -287,37 +287,7 @@ describe.each([direct, throughImap])('$name', (via) => {
 
     /** A DSN for `failed` (5.1.1 user unknown), sent to `to`, quoting the headers of `original`. */
     const dsnFor = (failed: string, to: string, original: string, id: string) =>
-      Buffer.from(
-        [
-          'From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>',
-          `To: ${to}`,
-          'Subject: Undelivered Mail Returned to Sender',
-          `Message-ID: <${id}@mx.acme.test>`,
-          'MIME-Version: 1.0',
-          'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
-          '',
-          '--B',
-          'Content-Type: text/plain',
-          '',
-          'Your message could not be delivered.',
-          '--B',
-          'Content-Type: message/delivery-status',
-          '',
-          'Reporting-MTA: dns; mx.acme.test',
-          '',
-          `Final-Recipient: rfc822; ${failed}`,
-          'Action: failed',
-          'Status: 5.1.1',
-          'Diagnostic-Code: smtp; 550 5.1.1 user unknown',
-          '--B',
-          'Content-Type: text/rfc822-headers',
-          '',
-          original,
-          'Subject: [#ABC234] reply',
-          '--B--',
-          '',
-        ].join('\r\n'),
-      );
+      buildDsn({ failed, to, id, original: [original, 'Subject: [#ABC234] reply'] });
 
     it('a bounce to the VERP address of a message and recipient marks that message bounced and that address undeliverable', async () => {
       const { customer, contact } = await contactAt();

@@ -9,35 +9,12 @@ import { verpAddress } from '../../../src/mail/verp';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
 import { childEnv, runCli } from '../../helpers/cli';
 import { api, makeContact, makeCustomer, makeTicket, useStaff } from '../../helpers/factories';
-import { makeMailbox } from '../../helpers/mail';
+import { buildDsn, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 
 const database = useTestDatabase();
 jest.setTimeout(60_000);
 const staff = useStaff();
-
-/** A DSN saying `failed` is unknown (5.1.1), delivered to `to`. */
-function dsn(failed: string, to: string, id: string): Buffer {
-  return Buffer.from(
-    [
-      'From: MAILER-DAEMON@mx.acme.test',
-      `To: ${to}`,
-      'Subject: Undelivered Mail Returned to Sender',
-      `Message-ID: <${id}@mx.acme.test>`,
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
-      '',
-      '--B',
-      'Content-Type: message/delivery-status',
-      '',
-      `Final-Recipient: rfc822; ${failed}`,
-      'Action: failed',
-      'Status: 5.1.1',
-      '--B--',
-      '',
-    ].join('\r\n'),
-  );
-}
 
 async function bouncedContact(n: number) {
   const mailbox = await makeMailbox();
@@ -45,7 +22,7 @@ async function bouncedContact(n: number) {
   const contact = await makeContact(customer, { email: `Gone.${n}.${process.pid}@acme.test` });
   const ticket = await makeTicket({ agent: staff.agent, customer, contact });
   const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
-  const r = await ingestMessage({ mailbox, raw: dsn(contact.email, verpAddress(mailbox.email, { outboundEmailId: out.id, recipientIndex: 0 }), `sup${n}`) });
+  const r = await ingestMessage({ mailbox, raw: buildDsn({ failed: contact.email, to: verpAddress(mailbox.email, { outboundEmailId: out.id, recipientIndex: 0 }), id: `sup${n}-${process.pid}` }) });
   return { contact, out, inboundId: r.inboundEmailId };
 }
 
