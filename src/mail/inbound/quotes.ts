@@ -64,8 +64,9 @@ const HEADER_LINE =
   /^[\s*]*(от|отправлено|кому|копия|тема|дата|from|to|cc|bcc|reply-to|subject|sent|date|de|para|assunto|asunto|enviado|enviada em|fecha|von|an|betreff|gesendet|datum|van|aan|onderwerp|da|a|oggetto|data|fra|til|emne|sendt|fr[åa]n|till|[äa]mne|skickat|exp[ée]diteur|destinataire|objet|r[ée]pondre [àa]|envoy[ée]|发件人|收件人|主题|发送时间)[\s*]*:\s*\S/i;
 
 /**
- * Device and app signatures ("Sent from my iPhone"), short lines only. The first is
- * polynomial; it only ever sees one line cut to MAX_LINE (2000) characters, see kindOf.
+ * Device and app signatures ("Sent from my iPhone"), short lines only. Those with bounded
+ * repetitions are polynomial; they only ever see one line cut to MAX_LINE (2000)
+ * characters, see kindOf.
  */
 const DEVICE_SIGNATURE: RegExp[] = [
   /^\s*[(<]*sent (from|via|with|by) (my |a |the )?[^,.;!?\n]{1,60}([,.]\s*(please|pls|excuse|sorry|apolog|typos|brevity)[^\n]{0,80}|\s*[<(]?https?:\/\/\S+[>)]?)?[)>.\s]*$/i,
