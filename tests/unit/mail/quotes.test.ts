@@ -1,8 +1,10 @@
+import path from 'node:path';
 import { decodeHTML } from 'entities';
 import { simpleParser } from 'mailparser';
 import { visibleReplyHtml } from '../../../src/mail/inbound/htmlQuotes';
 import { REPLY_ABOVE_MARKER, visibleReplyText } from '../../../src/mail/inbound/quotes';
 import { corpusEntries, corpusFile, reportScore, required } from '../../helpers/corpus';
+import { inThread, stopThreads } from '../../helpers/inThread';
 
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
@@ -55,6 +57,53 @@ describe('quote stripping on the corpus (at least 90% per source)', () => {
     visibleReplyHtml(`<div>${'<blockquote>'.repeat(3000)}x</div>`);
     expect(Date.now() - started).toBeLessThan(5000);
   });
+});
+
+// Each of these took seconds to minutes when the strippers backtracked over the line kinds.
+// They run in a thread, so the 10 s timeout given to each is a real guard (no timing is
+// asserted): jest cannot interrupt synchronous work on its own thread.
+describe('pathological input', () => {
+  const LIMIT = 10_000;
+  const QUOTES = path.resolve(__dirname, '../../../src/mail/inbound/quotes.ts');
+  const HTML_QUOTES = path.resolve(__dirname, '../../../src/mail/inbound/htmlQuotes.ts');
+  const text = (body: string) => inThread<string>(QUOTES, 'visibleReplyText', body);
+  const html = (body: string) => inThread<string>(HTML_QUOTES, 'visibleReplyHtml', body);
+  const visibleText = (cut: string) => decodeHTML(cut.replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim();
+  afterAll(stopThreads);
+
+  it.each([1000, 5000])('a reply above %i "From: a" lines with no blank line after them', async (n) => {
+    expect(await text(`Thanks, done.\n${'From: a\n'.repeat(n)}`)).toBe('Thanks, done.');
+    expect(await text(`Thanks, done.\n${'From: a\n'.repeat(n)}more text`)).toBe('Thanks, done.');
+  }, LIMIT);
+
+  it('a reply above 100 KB of quoted lines', async () => {
+    expect(await text(`Reply\n${'>\n'.repeat(50_000)}`)).toBe('Reply');
+    expect(await text(`Reply\n${'> old\n'.repeat(20_000)}`)).toBe('Reply');
+  }, LIMIT);
+
+  it('10,000 alternating header and text lines', async () => {
+    // without a blank line after them they are no header block: only the header lines go
+    expect(await text(`Hi\n${'From: a\ntext\n'.repeat(5000)}`)).toBe(`Hi\n${'text\n'.repeat(5000)}`.trim());
+    // ending in a header and a blank line they are one wrapped header block after the reply
+    expect(await text(`Hi\n${'From: a\ntext\n'.repeat(5000)}From: a\n\nold`)).toBe('Hi');
+  }, LIMIT);
+
+  it('a 1 MB line', async () => {
+    const line = 'x'.repeat(1 << 20);
+    expect(await text(line)).toBe(line);
+    expect(await text(`On Monday ${' '.repeat(1 << 20)} wrote:\n> old`)).toContain('On Monday');
+    expect(await html(`<p>${line}</p>`)).toBe(`<p>${line}</p>`);
+  }, LIMIT);
+
+  it('HTML with 20,000 nested blockquotes', async () => {
+    expect(visibleText(await html(`<div>Thanks</div>${'<blockquote>'.repeat(20_000)}old${'</blockquote>'.repeat(20_000)}`))).toBe('Thanks');
+  }, LIMIT);
+
+  it('HTML with 50,000 <br>', async () => {
+    const quote = '<div class="gmail_quote">On Mon, Bob wrote:<blockquote>old</blockquote></div>';
+    expect(visibleText(await html(`<p>Thanks</p>${'<br>'.repeat(50_000)}${quote}`))).toBe('Thanks');
+    expect(visibleText(await html(`<p>Thanks</p>${'<br>&gt; old'.repeat(50_000)}`))).toBe('Thanks');
+  }, LIMIT);
 });
 
 describe('visibleReplyText', () => {
