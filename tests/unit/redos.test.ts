@@ -10,7 +10,7 @@
  *
  * recheck runs its native binary when the platform package is installed (optional
  * dependency), else its pure JavaScript build (RECHECK_BACKEND=pure forces it); both take
- * the same parameters. About a minute natively, three in JavaScript.
+ * the same parameters. About a minute natively, a quarter of an hour in JavaScript.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,9 +40,6 @@ const BOUNDED: { file: string; source: string; bound: string }[] = [
   { file: 'src/mail/inbound/quotes.ts', source: String.raw`^[\s>-]*(dnia|dňa)\s.{1,300}?\bnapisał(\(a\))?[\s.:>-]*$`, bound: LINE },
   { file: 'src/mail/inbound/quotes.ts', source: String.raw`^[\s>-]*den\s.{1,300}?\bskrev\b.{0,200}:\s*$`, bound: LINE },
   { file: 'src/mail/inbound/quotes.ts', source: String.raw`\d{4}.{1,80}\bnapisał\(a\):\s*$`, bound: LINE },
-  { file: 'src/mail/inbound/quotes.ts', source: String.raw`^.{1,200}\bwrote\s+on\s.{1,200}:\s*$`, bound: LINE },
-  { file: 'src/mail/inbound/quotes.ts', source: String.raw`^.{1,200}\bschrieb\s+am\s.{1,200}:\s*$`, bound: LINE },
-  { file: 'src/mail/inbound/quotes.ts', source: String.raw`^.{1,200}\svia\s.{1,200}\s(wrote|schrieb):?\s*$`, bound: LINE },
   { file: 'src/mail/inbound/quotes.ts', source: String.raw`\d{4}.{1,80}<[^@<>\s]+@[^@<>\s][^@<>\s.]*\.[^@<>\s]+>:\s*$`, bound: LINE },
   { file: 'src/mail/inbound/quotes.ts', source: String.raw`\d{4}.{1,160}(написал|пише|napisał\(a\))\s*:\s*$`, bound: LINE },
   { file: 'src/mail/inbound/quotes.ts', source: String.raw`^.{0,10}在.{1,200}写道[\s.:>-]*$`, bound: LINE },
@@ -171,7 +168,8 @@ beforeAll(async () => {
   const { check } = await import('recheck');
   // one at a time: the machine is small, and recheck's own time limit is per expression;
   // a generous one, so a busy machine does not turn a slow answer into 'unknown'
-  for (const f of found) verdicts.set(f, (await check(f.source, f.flags, { timeout: 60_000, randomSeed: 0 })) as Verdict);
+  const timeout = process.env.RECHECK_BACKEND === 'native' ? 60_000 : 180_000;
+  for (const f of found) verdicts.set(f, (await check(f.source, f.flags, { timeout, randomSeed: 0 })) as Verdict);
 });
 
 describe('regular expressions on untrusted text (recheck)', () => {

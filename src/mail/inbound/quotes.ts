@@ -13,6 +13,7 @@ import {
   wrappedHeaderBlock,
 } from './kindScans';
 import { isAddressWroteLine } from './addressWrote';
+import { gapMarker } from './gapMarker';
 import { joinSpanningMarkers } from './spanningMarkers';
 
 /** Our own "reply above this line" marker, in the text and HTML of every mail we send. */
@@ -20,6 +21,7 @@ export const REPLY_ABOVE_MARKER = '##- Please type your reply above this line -#
 
 export type LineKind = 'e' | 'd' | 's' | 'b' | 'h' | 'q' | 't';
 
+/** A longer line is text: the per-line expressions below are polynomial, and see no more than this. */
 const MAX_LINE = 2000;
 
 /**
@@ -39,9 +41,9 @@ const WROTE_MARKERS: { test(line: string): boolean }[] = [
   /^[\s>-]*(dnia|dňa)\s.{1,300}?\bnapisał(\(a\))?[\s.:>-]*$/i,
   /^[\s>-]*den\s.{1,300}?\bskrev\b.{0,200}:\s*$/i,
   /\d{4}.{1,80}\bnapisał\(a\):\s*$/i,
-  /^.{1,200}\bwrote\s+on\s.{1,200}:\s*$/i,
-  /^.{1,200}\bschrieb\s+am\s.{1,200}:\s*$/i,
-  /^.{1,200}\svia\s.{1,200}\s(wrote|schrieb):?\s*$/i,
+  gapMarker(/\bwrote\s+on\s/iy, /:\s*$/), // was /^.{1,200}\bwrote\s+on\s.{1,200}:\s*$/i
+  gapMarker(/\bschrieb\s+am\s/iy, /:\s*$/), // was /^.{1,200}\bschrieb\s+am\s.{1,200}:\s*$/i
+  gapMarker(/\svia\s/iy, /\s(wrote|schrieb):?\s*$/i), // was /^.{1,200}\svia\s.{1,200}\s(wrote|schrieb):?\s*$/i
   { test: isAddressWroteLine }, // was /^.{0,200}\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b.{0,200}\bwrote:?\s*$/i
   // the domain's first dot after its first character: one way to split it, not one per dot
   /\d{4}.{1,80}<[^@<>\s]+@[^@<>\s][^@<>\s.]*\.[^@<>\s]+>:\s*$/,
