@@ -31,6 +31,12 @@ export interface WorkerOptions {
 
 const LOCK_CLASS = 727_003;
 
+/** A batch's raw messages by UID, and their reading in the CPU pool (begun when they arrived). */
+interface FetchedBatch {
+  sources: Map<number, Buffer>;
+  reads: Map<number, Promise<PreparedMessage>>;
+}
+
 /** Backoff with full jitter: up to min(max, 1 s x 2^failures). */
 export function backoffMs(failures: number, maxMs: number): number {
   return Math.round(Math.random() * Math.min(maxMs, 1000 * 2 ** Math.min(failures, 20)));
@@ -249,15 +255,23 @@ export class MailboxWorker {
       }
       batches.push(batch);
     }
-    const fetchSources = async (batch: number[]) => {
+    // a batch is fetched, and handed to the CPU pool to be read, while the one before it is
+    // in the database: the pool and the database work at the same time
+    const fetchAndRead = async (batch: number[]): Promise<FetchedBatch> => {
       const sources = new Map<number, Buffer>();
       for await (const m of client.fetch(batch.join(','), { uid: true, source: true }, { uid: true })) {
         if (m.source) sources.set(m.uid, m.source);
       }
-      return sources;
+      const reads = new Map<number, Promise<PreparedMessage>>();
+      for (const [uid, raw] of sources) {
+        const read = prepareMessage(mailbox, raw, uid, this.opts.log);
+        read.catch(() => undefined); // awaited (and thrown) in its turn
+        reads.set(uid, read);
+      }
+      return { sources, reads };
     };
     const prefetch = (i: number) => {
-      const p = i < batches.length ? fetchSources(batches[i]!) : undefined;
+      const p = i < batches.length ? fetchAndRead(batches[i]!) : undefined;
       p?.catch(() => undefined); // awaited (and thrown) in its turn
       return p;
     };
@@ -265,17 +279,19 @@ export class MailboxWorker {
     const doneSoFar = new Set<number>();
     try {
       for (let i = 0; i < batches.length && !this.stopped; i++) {
-        const sources = await next!;
+        const fetched = await next!;
         next = prefetch(i + 1);
         this.assertLocked();
         const batch = batches[i]!;
-        const done = await this.ingestBatch(mailbox, batch, sources);
+        const done = await this.ingestBatch(mailbox, batch, fetched);
         await this.afterImport(client, mailbox, done);
         for (const uid of done) doneSoFar.add(uid);
         const cursor = cursorAfter(doneSoFar);
         if (cursor !== undefined && cursor > (mailbox.last_uid ?? 0)) await this.saveCursor(mailbox, mailbox.uid_validity!, cursor, false);
       }
     } finally {
+      // a batch read ahead and not ingested (a stop, an error) is left for the next session;
+      // its reads end on their own (their rejections are caught where they were made)
       await next?.catch(() => undefined);
     }
   }
@@ -288,7 +304,7 @@ export class MailboxWorker {
    * message, so that message is recorded as failed and the others still land. Returns the
    * UIDs stored.
    */
-  private async ingestBatch(mailbox: Mailbox, batch: number[], sources: Map<number, Buffer>): Promise<number[]> {
+  private async ingestBatch(mailbox: Mailbox, batch: number[], { sources, reads }: FetchedBatch): Promise<number[]> {
     const stop = () => this.stopped;
     const runLane = async (lane: number[], messages: PreparedMessage[], oneByOne: boolean): Promise<number[]> => {
       const results = oneByOne
@@ -301,16 +317,9 @@ export class MailboxWorker {
     const lanes = (await splitIntoLanes(batch, sources, this.opts.lanes ?? 4)).map((uids) => ({ uids, messages: [] as PreparedMessage[] }));
     // settled as they end (a lane failing while the next is parsed is no unhandled rejection)
     const runs: Promise<PromiseSettledResult<number[]>>[] = [];
-    // every message of the batch goes to the CPU pool at once (its threads take them in
-    // turn); each lane goes to the database as soon as its own messages are read
-    const reads = lanes.map((lane) =>
-      Promise.all(lane.uids.flatMap((uid) => {
-        const raw = sources.get(uid);
-        return raw ? [prepareMessage(mailbox, raw, uid, this.opts.log)] : [];
-      })),
-    );
-    for (const [i, lane] of lanes.entries()) {
-      lane.messages.push(...(await reads[i]!));
+    // each lane goes to the database as soon as its own messages are read
+    for (const lane of lanes) {
+      lane.messages.push(...(await Promise.all(lane.uids.flatMap((uid) => reads.get(uid) ?? []))));
       runs.push(
         runLane(lane.uids, lane.messages, false).then(
           (value) => ({ status: 'fulfilled', value }),
