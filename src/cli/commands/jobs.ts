@@ -44,9 +44,13 @@ async function run(argv: string[]): Promise<number> {
       progress: (done, what) => process.stderr.write(tty ? `\r${job.name}: ${done} ${what}` : `${job.name}: ${done} ${what}\n`),
     };
     const started = Date.now();
+    // what the job itself costs, beside the process's peak (which includes loading the code)
+    const rssBefore = process.memoryUsage().rss;
     const summary = await job.run(ctx);
     if (tty) process.stderr.write('\n');
-    const cost = `${((Date.now() - started) / 1000).toFixed(1)} s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`;
+    const peak = process.resourceUsage().maxRSS * 1024;
+    const mb = (bytes: number) => Math.round(bytes / 1048576);
+    const cost = `${((Date.now() - started) / 1000).toFixed(1)} s, peak RSS ${mb(peak)} MB, +${mb(Math.max(0, peak - rssBefore))} MB during the job`;
     process.stdout.write(`${job.name} at ${(at ?? new Date()).toISOString()}: ${describeSummary(summary)} (${cost})\n`);
     return 0;
   } finally {

@@ -333,7 +333,7 @@ describe('the CLI', () => {
     await agentAnswers(id, at(200));
     const ran = await runCli(['jobs', 'run', 'auto-closure', '--now', at(203, 1).toISOString()], env);
     expect(ran.code).toBe(0);
-    expect(ran.stdout).toMatch(/^auto-closure at 2026-09-21T10:00:00.000Z: \d+ reminded, \d+ closed \(.* s, peak RSS \d+ MB\)\n$/);
+    expect(ran.stdout).toMatch(/^auto-closure at 2026-09-21T10:00:00.000Z: \d+ reminded, \d+ closed \(.* s, peak RSS \d+ MB, \+\d+ MB during the job\)\n$/);
     expect((await show(id)).auto_closure_alerts).toEqual(['2026-09-21 10:00:00']);
 
     expect((await runCli(['jobs', 'run', 'nope'], env)).code).toBe(64);
