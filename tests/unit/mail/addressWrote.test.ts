@@ -1,18 +1,10 @@
 /** The one-pass test of the "<address> ... wrote:" line says what the expression it replaces says. */
 import { isAddressWroteLine } from '../../../src/mail/inbound/addressWrote';
+import { random } from '../../helpers/random';
 
 const EXPRESSION = /^.{0,200}\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b.{0,200}\bwrote:?\s*$/i;
 const PIECES = ['a', 'B', '-', '.', '..', '@', 'b.c', '_', '+', ' ', '  ', 'wrote', 'WROTE', 'Wrote:', ':', '\u2028', '\t', '<', '>', 'é', 'x'.repeat(97), ' '.repeat(60), 'Bob <bob@example.com>'];
 
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('isAddressWroteLine', () => {
   it('recognises the usual attribution lines and nothing else', () => {

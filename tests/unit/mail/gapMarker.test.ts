@@ -1,5 +1,6 @@
 /** The gap-marker tests say what the expressions they replaced say. */
 import { gapMarker } from '../../../src/mail/inbound/gapMarker';
+import { random } from '../../helpers/random';
 
 const CASES: [string, { test(line: string): boolean }, RegExp][] = [
   ['wrote on', gapMarker(/\bwrote\s+on\s/iy, /:\s*$/), /^.{1,200}\bwrote\s+on\s.{1,200}:\s*$/i],
@@ -8,15 +9,6 @@ const CASES: [string, { test(line: string): boolean }, RegExp][] = [
 ];
 const PIECES = ['Bob', ' ', '  ', 'via', ' via ', 'wrote', ' wrote', 'schrieb', ' schrieb am ', 'Wrote on ', 'am', 'on', ':', ': ', '\u2028', '\t', 'x'.repeat(90), 'é'];
 
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe.each(CASES)('%s', (_name, marker, expression) => {
   it('agrees with the expression on random lines', () => {

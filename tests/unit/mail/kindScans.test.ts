@@ -2,6 +2,7 @@
  * The linear scans over line kinds give what the regular expressions they replaced gave.
  * The expressions are kept here as the specification: on short sequences they are fast.
  */
+import { random } from '../../helpers/random';
 import {
   type Kinds,
   headersAfterText,
@@ -61,15 +62,6 @@ function* allSequences(maxLength: number, alphabet: string[]): Generator<string[
 }
 
 /** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe.each(CASES)('%s', (_name, scan, regex) => {
   it('agrees with its expression on every sequence of up to 6 lines', () => {

@@ -3,6 +3,7 @@
  * global replace over the whole body gave. That replace is kept here as the specification.
  */
 import { joinSpanningMarkers } from '../../../src/mail/inbound/spanningMarkers';
+import { random } from '../../helpers/random';
 
 const GLOBAL: RegExp[] = [
   /^[ \t>-]*(on|at|le|am|op|el|em|il|den|dnia|dňa)\s[^\n]{1,200}(?:\n[^\n]{0,200}){0,4}?\b(wrote|a\s+[ée]crit|schrieb|geschrieben|schreef|het\s+volgende\s+geschreven|escribi[óo]|escreveu|ha scritto|skrev|napisał(?:\(a\))?)(?:[^\n]{0,100}:|[\s.>-]*)$/gim,
@@ -24,15 +25,6 @@ const PIECES = [
   '\u2028', '\u00a0', 'ha scritto', 'skrev',
 ];
 
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('joinSpanningMarkers', () => {
   it('joins a wrapped attribution line into one', () => {
