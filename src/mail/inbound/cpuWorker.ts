@@ -1,19 +1,24 @@
 /**
- * The entry of a CPU-pool worker thread (see cpuPool.ts): reads one raw message.
- * Buffers cross the thread boundary as plain Uint8Arrays and are made Buffers again here.
+ * The entry of a CPU-pool worker thread (see cpuPool.ts): reads a chunk of raw messages
+ * one after the other. Before each it writes the message's number (1, 2, …) into the
+ * chunk's shared progress cell, which is how the pool's watchdog times each message and
+ * knows which one a killed thread was reading. Buffers cross the thread boundary as plain
+ * Uint8Arrays and are made Buffers again here.
  */
-import type { MessagePort } from 'node:worker_threads';
 import { type AnalyzeOptions, type Analysis, analyzeMessage } from './analyze';
 
 export interface CpuTask extends AnalyzeOptions {
-  raw: Uint8Array;
-  /** Told when the work starts: the deadline counts from then, not from the queue or the thread's start-up. */
-  started: MessagePort;
+  raws: Uint8Array[];
+  /** One Int32 cell: the number of the message being read (0: none yet). */
+  progress: SharedArrayBuffer;
 }
 
-export default async function readTask(task: CpuTask): Promise<Analysis> {
-  task.started.postMessage('started');
-  task.started.close();
-  const raw = Buffer.from(task.raw.buffer, task.raw.byteOffset, task.raw.byteLength);
-  return analyzeMessage(raw, task);
+export default async function readTask(task: CpuTask): Promise<Analysis[]> {
+  const progress = new Int32Array(task.progress);
+  const out: Analysis[] = [];
+  for (const [i, bytes] of task.raws.entries()) {
+    Atomics.store(progress, 0, i + 1);
+    out.push(await analyzeMessage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), task));
+  }
+  return out;
 }

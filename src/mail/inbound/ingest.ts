@@ -88,16 +88,8 @@ function rawFacts(raw: Buffer, sha256?: string): InboundFacts {
  */
 export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number, log: Logger = logger): Promise<PreparedMessage> {
   const child = log.child({ mailbox_id: mailbox.id, uid });
-  let analysis: Analysis;
-  try {
-    analysis = await readInPool(raw);
-  } catch (e) {
-    // the message made its thread run out of memory: its fault, held like one over the deadline;
-    // any other failure of the pool is ours, and throws (the poller backs off, nothing recorded)
-    if ((e as { code?: string }).code !== 'ERR_WORKER_OUT_OF_MEMORY') throw e;
-    child.warn({ err: e }, 'the message made a CPU-pool thread run out of memory');
-    analysis = { ok: false, reason: 'too_complex: reading it ran out of memory' };
-  }
+  // any failure of the pool itself is ours, and throws (the poller backs off, nothing recorded)
+  const analysis = await readInPool(raw);
   if (!analysis.ok) {
     child.warn({ reason: analysis.reason }, 'message held before the pipeline');
     return { raw, sha256: analysis.sha256, uid, facts: rawFacts(raw, analysis.sha256), held: { outcome: 'quarantined', reason: analysis.reason }, log: child };
