@@ -7,6 +7,7 @@ import { config } from '../../config';
 import { db } from '../../db/knex';
 import { SessionLocks } from '../../db/sessionLocks';
 import { logger } from '../../logger';
+import { holdCpuPoolWarm } from '../inbound/cpuPool';
 import { MailboxWorker } from './mailboxWorker';
 
 export interface ImapRoleOptions {
@@ -22,6 +23,7 @@ export class ImapRole {
   private readonly pollMs: number;
   private readonly backoffMaxMs: number;
   private locks?: SessionLocks;
+  private releasePool?: () => void;
 
   constructor(opts: ImapRoleOptions = {}) {
     this.pollMs = opts.pollMs ?? config().imapPollSeconds * 1000;
@@ -30,6 +32,8 @@ export class ImapRole {
 
   async start(): Promise<void> {
     this.locks = SessionLocks.forDatabase();
+    // the threads that read mail start with the role, not with its first message
+    this.releasePool = holdCpuPoolWarm();
     await this.sync();
     const tick = () => {
       this.timer = setTimeout(() => {
@@ -71,5 +75,6 @@ export class ImapRole {
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     this.workers.clear();
     await this.locks?.close();
+    this.releasePool?.();
   }
 }

@@ -4,8 +4,9 @@
  * and the others of its chunk are read all the same, each matched to its own result.
  */
 import { config, loadConfig, setConfig } from '../../../src/config';
-import { TOO_COMPLEX, closeCpuPool, readInPool } from '../../../src/mail/inbound/cpuPool';
+import { TOO_COMPLEX, closeCpuPool, cpuPoolThreads, holdCpuPoolWarm, readInPool } from '../../../src/mail/inbound/cpuPool';
 import { buildMail } from '../../helpers/mail';
+import { waitFor } from '../../helpers/waitFor';
 
 const original = config();
 beforeAll(() => setConfig(loadConfig({ ...process.env, INBOUND_CPU_SECONDS: '1' })));
@@ -31,4 +32,17 @@ test('a message over the deadline is held as too_complex; the messages before an
   expect(results.map((r) => (r.ok ? r.message.subject : r.reason))).toEqual(['plain 1', 'plain 2', TOO_COMPLEX, 'plain 3']);
   // given up within the deadline and the watchdog's tenth of it, plus a thread's start (generous: a loaded machine)
   expect(Date.now() - started).toBeLessThan(20_000);
+});
+
+test('a pool held warm starts its threads before any message, and lets them go when the last holder releases it', async () => {
+  await closeCpuPool();
+  const releaseOne = holdCpuPoolWarm();
+  const releaseTwo = holdCpuPoolWarm();
+  await waitFor(() => cpuPoolThreads() === config().inboundCpuThreads, { what: 'the threads of a warm pool' });
+  releaseOne();
+  expect(cpuPoolThreads()).toBe(config().inboundCpuThreads);
+  const read = await readInPool(await plain(9));
+  expect(read.ok).toBe(true);
+  releaseTwo();
+  expect(cpuPoolThreads()).toBe(0);
 });
