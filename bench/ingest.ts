@@ -21,7 +21,7 @@ import { percentile, report } from './lib/stats';
 
 const TOTAL = Number(process.env.BENCH_INGEST_MESSAGES ?? 10_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 100);
-const CORPUS = process.env.CORPUS_DIR ?? path.resolve(__dirname, '../../shared/corpus');
+const CORPUS = process.env.CORPUS_DIR ?? path.resolve(__dirname, '../tests/fixtures/corpus');
 const DB = 'hd_bench_ingest';
 
 function compose(spec: Record<string, unknown>): Promise<Buffer> {

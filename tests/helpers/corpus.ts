@@ -1,11 +1,11 @@
 /**
- * The shared corpus of real-world mail (../shared/corpus beside the checkout) and the
+ * The corpus of real-world mail (tests/fixtures/corpus, copied from public test suites) and the
  * expectations its source suites assert.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const CORPUS_DIR = process.env.CORPUS_DIR ?? path.resolve(__dirname, '../../../shared/corpus');
+export const CORPUS_DIR = process.env.CORPUS_DIR ?? path.resolve(__dirname, '../fixtures/corpus');
 
 export interface CorpusEntry {
   source: string;

@@ -1,5 +1,5 @@
 /**
- * Every rfc822 message of the shared corpus through the inbound pipeline: none crashes or
+ * Every rfc822 message of the corpus through the inbound pipeline: none crashes or
  * stalls it, bounces end as `bounce`, auto-replies and auto-generated mail as `auto_reply`,
  * and the mailparser fixtures decode as their suite expects.
  */
