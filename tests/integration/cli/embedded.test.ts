@@ -70,3 +70,47 @@ test('starts on the embedded PostgreSQL and creates a user with the CLI while ru
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+// As root, from a folder the postgres user cannot enter (a checkout under /root, `mktemp -d`):
+// the server's binaries and cluster go where it can reach them, and the API answers.
+const asRoot = process.getuid?.() === 0 ? test : test.skip;
+asRoot('starts as root from a 0700 folder', async () => {
+  const closed = fs.mkdtempSync(path.join(os.tmpdir(), 'helpdesk-private-'));
+  expect(fs.statSync(closed).mode & 0o777).toBe(0o700);
+  const dataDir = path.join(closed, 'data');
+  const [httpPort, pgPort] = [await freePort(), await freePort()];
+  const env = childEnv({
+    DATABASE_URL: undefined,
+    HELPDESK_SECRET: undefined,
+    HELPDESK_DATA_DIR: dataDir,
+    PORT: String(httpPort),
+    EMBEDDED_PG_PORT: String(pgPort),
+    LOG_LEVEL: 'info',
+  });
+  const server = startCli(['start'], env);
+  let home: string | undefined;
+  try {
+    await waitFor(
+      async () => {
+        if (server.child.exitCode !== null) throw new FatalWait(`helpdesk start exited: ${server.output()}`);
+        return (await fetch(`http://127.0.0.1:${httpPort}/api/health`)).ok;
+      },
+      { timeoutMs: 90_000, what: 'the api on the embedded postgres, started as root from a 0700 folder' },
+    );
+    const found = fs.readdirSync('/var/lib/helpdesk').map((d) => path.join('/var/lib/helpdesk', d));
+    home = found.find((d) => fs.existsSync(path.join(d, 'data-dir')) && fs.readFileSync(path.join(d, 'data-dir'), 'utf8').trim() === fs.realpathSync(dataDir));
+    expect(home).toBeDefined();
+    expect(fs.existsSync(path.join(home!, 'postgres', 'PG_VERSION'))).toBe(true);
+    expect(fs.existsSync(path.join(home!, 'native', 'bin', 'postgres'))).toBe(true);
+    // the folder stayed closed: nothing was opened up to make it work
+    expect(fs.statSync(closed).mode & 0o777).toBe(0o700);
+  } finally {
+    server.child.kill('SIGTERM');
+    const code = await exited(server.child);
+    if (code !== 0) process.stdout.write(server.output().slice(-3000));
+    expect(code).toBe(0);
+    expect(server.output()).not.toMatch(/unhandled|EACCES/i);
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+    fs.rmSync(closed, { recursive: true, force: true });
+  }
+});
