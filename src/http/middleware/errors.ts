@@ -28,7 +28,8 @@ function toAppError(e: unknown): AppError | undefined {
   if (status === 413 || h?.type === 'entity.too.large') {
     return new AppError(413, 'payload_too_large', 'the request body is over the size limit');
   }
-  if (h?.type === 'entity.parse.failed' || (status === 400 && /json/i.test(h?.message ?? ''))) {
+  // the body parser's JSON errors are SyntaxErrors it marks 400 (bad JSON, a scalar, a __proto__ key)
+  if (h?.type === 'entity.parse.failed' || (status === 400 && e instanceof SyntaxError)) {
     return new AppError(400, 'invalid_json', 'the request body is not valid JSON');
   }
   if (status === 415 || h?.type === 'unsupported.media.type') {

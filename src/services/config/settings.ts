@@ -8,6 +8,7 @@ import { now } from '../../clock';
 import { isTimeZone } from '../../datetime';
 import { cached, invalidate } from '../../cache';
 import { conn } from '../../db/transaction';
+import { logger } from '../../logger';
 
 const emails = z.array(z.email()).max(100);
 
@@ -33,12 +34,22 @@ export async function getSettings(trx?: Knex): Promise<Settings> {
   return cached('settings', () => loadSettings(trx));
 }
 
+/**
+ * Each stored value is checked on its own: one that is no longer valid (written by hand,
+ * or by an older version with other rules) is reported and that key alone falls back to
+ * its default; the other settings keep their stored values.
+ */
 async function loadSettings(trx?: Knex): Promise<Settings> {
-  const rows = await conn(trx)('config').select('key', 'value');
-  const stored = Object.fromEntries(rows.map((r: { key: string; value: unknown }) => [r.key, r.value]));
-  const known = Object.fromEntries(Object.entries(stored).filter(([k]) => k in settingsSchema.shape));
-  const parsed = settingsSchema.safeParse(known);
-  return parsed.success ? parsed.data : settingsSchema.parse({});
+  const rows: { key: string; value: unknown }[] = await conn(trx)('config').select('key', 'value');
+  const valid: Record<string, unknown> = {};
+  for (const { key, value } of rows) {
+    const field = settingsSchema.shape[key as keyof Settings];
+    if (!field) continue;
+    const parsed = field.safeParse(value);
+    if (parsed.success) valid[key] = parsed.data;
+    else logger.warn({ key, problem: parsed.error.issues[0]?.message }, 'a stored setting is invalid; it falls back to its default');
+  }
+  return settingsSchema.parse(valid);
 }
 
 /** Stores the given settings (already validated) and returns them all. */

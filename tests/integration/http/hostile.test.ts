@@ -301,6 +301,15 @@ describe('NUL and control characters in API input', () => {
     expect((await send('GET', '/v1/customers?search=a%09b')).status).toBe(200);
   });
 
+  it('a body that is not JSON, a JSON scalar, or one poisoning a prototype is a 400 invalid_json', async () => {
+    const raw = (body: string) => fetch(`${base}/api/v1/customers`, { method: 'POST', headers: { ...agent.auth, 'Content-Type': 'application/json' }, body });
+    for (const body of ['{"name": "Acme"', '"just a string"', '{"name": "Acme", "__proto__": {"admin": true}}']) {
+      const res = await raw(body);
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.code).toBe('invalid_json');
+    }
+  });
+
   it('other control characters are removed; tab, CR and LF stay', async () => {
     const res = await send('POST', '/v1/customers', { name: 'Ac\u0001me\u007f Ltd\u009b\tok\r\nyes' });
     expect(res.status).toBe(201);

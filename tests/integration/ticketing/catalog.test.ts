@@ -1,3 +1,4 @@
+import { invalidate } from '../../../src/cache';
 import { db } from '../../../src/db/knex';
 import { api, useStaff, makeTicket, makeUser } from '../../helpers/factories';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
@@ -100,6 +101,15 @@ describe('config', () => {
     }
     await api().put('/api/v1/ticketing/config').set(staff.agent.auth).send({ timezone: 'UTC' }).expect(403);
     await api().put('/api/v1/ticketing/config').set(staff.admin.auth).send({ timezone: 'UTC' }).expect(200);
+  });
+
+  it('a stored value that is no longer valid falls back alone; the other settings keep theirs', async () => {
+    await api().put('/api/v1/ticketing/config').set(staff.admin.auth).send({ reopen_window_days: 9, timezone: 'Europe/Paris' }).expect(200);
+    // written behind the API's back, as by hand or by an older version with other rules
+    await db()('config').where({ key: 'timezone' }).update({ value: JSON.stringify('Mars/Olympus') });
+    invalidate('settings');
+    const res = await api().get('/api/v1/ticketing/config').set(staff.agent.auth).expect(200);
+    expect(res.body).toMatchObject({ timezone: 'UTC', reopen_window_days: 9 });
   });
 });
 
