@@ -170,7 +170,7 @@ export class MailWork implements Outbox {
   /** Outbox: the message's row (and its Message-ID on the ticket) are written with the batch. */
   async queue(input: Omit<QueueEmailInput, 'trx'>): Promise<void> {
     const at = now();
-    const row = { ...outboundRow(input, at), id: await this.writes.id('outbound_emails'), created_at: at, updated_at: at };
+    const row = { ...outboundRow(input), id: await this.writes.id('outbound_emails'), created_at: at, updated_at: at };
     this.writes.insert('outbound_emails', row);
     if (row.ticket_id) this.recordMessageId(outboundMessageIdRow(row, at));
   }

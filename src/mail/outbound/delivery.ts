@@ -10,7 +10,7 @@
  * while any got a temporary failure, until the retry window closes: then those count as
  * rejected.
  */
-import { now } from '../../clock';
+import { now, wallClock } from '../../clock';
 import { config } from '../../config';
 import type { OutboundEmail } from '../../models/OutboundEmail';
 import { verpAddress } from '../verp';
@@ -67,7 +67,8 @@ export function settle(row: OutboundEmail, results: RecipientResult[]): Settled 
   const errors = failures.length ? failures.map((f) => `${f.address}: ${f.error ?? 'not delivered'}`).join('; ').slice(0, 2000) : null;
   const last_response = (failures[0]?.response ?? results.find((r) => r.status === 'delivered')?.response ?? null)?.slice(0, 1000) ?? null;
   if (deferred.length) {
-    const next = new Date(at.getTime() + retryDelaySeconds(row.attempts) * 1000);
+    // backoff and the retry window are wall clock (see clock.ts)
+    const next = new Date(wallClock().getTime() + retryDelaySeconds(row.attempts) * 1000);
     const giveUpAt = new Date(new Date(row.queued_at ?? row.created_at).getTime() + config().mailerGiveUpSeconds * 1000);
     if (next <= giveUpAt) {
       return { state: 'queued', next_attempt_at: next, sent_at: null, last_error: errors, last_response, delivered_recipients: delivered, rejected_recipients: rejected };

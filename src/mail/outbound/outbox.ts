@@ -19,7 +19,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type Mail from 'nodemailer/lib/mailer';
-import { now } from '../../clock';
+import { now, wallClock } from '../../clock';
 import { config } from '../../config';
 import { isConnectionError } from '../../db/errors';
 import { OutboundEmail } from '../../models/OutboundEmail';
@@ -63,7 +63,8 @@ export interface BatchResult {
   stale: number;
 }
 
-const seconds = (s: number) => new Date(now().getTime() + s * 1000);
+/** `s` seconds from now by the wall clock: leases are operational times (see clock.ts). */
+const seconds = (s: number) => new Date(wallClock().getTime() + s * 1000);
 
 /**
  * Claims up to `limit` due messages; those left with no recipient are suppressed instead
@@ -73,7 +74,7 @@ export async function claimDue(knex: Knex, limit: number): Promise<{ claimed: Cl
   return knex.transaction(async (trx) => {
     const rows = await OutboundEmail.query(trx)
       .where('state', 'queued')
-      .where('next_attempt_at', '<=', now())
+      .where('next_attempt_at', '<=', wallClock())
       .orderBy('next_attempt_at')
       .limit(limit)
       .forUpdate()

@@ -4,7 +4,7 @@
  * window starting over; a queued one waiting out its backoff is sent now.
  */
 import type { Knex } from 'knex';
-import { now } from '../../clock';
+import { now, wallClock } from '../../clock';
 import { conn } from '../../db/transaction';
 import { AppError, conflict } from '../../errors';
 import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
@@ -37,14 +37,16 @@ const RETRYABLE: OutboundState[] = ['failed', 'bounced', 'suppressed'];
  */
 export async function retryOutboundEmail(id: number, trx?: Knex): Promise<OutboundEmail> {
   const at = now();
+  // due and lease times are wall clock (see clock.ts)
+  const wall = wallClock();
   const requeued = await OutboundEmail.query(conn(trx))
     .findById(id)
     .whereIn('state', RETRYABLE)
     .patch({
       state: 'queued',
       attempts: 0,
-      next_attempt_at: at,
-      queued_at: at,
+      next_attempt_at: wall,
+      queued_at: wall,
       claim_token: null,
       last_error: null,
       suppressed_reason: null,
@@ -59,8 +61,8 @@ export async function retryOutboundEmail(id: number, trx?: Knex): Promise<Outbou
     (await OutboundEmail.query(conn(trx))
       .findById(id)
       .where('state', 'queued')
-      .where((q) => q.whereNull('claim_token').orWhere('next_attempt_at', '<=', at))
-      .patch({ next_attempt_at: at, updated_at: at }));
+      .where((q) => q.whereNull('claim_token').orWhere('next_attempt_at', '<=', wall))
+      .patch({ next_attempt_at: wall, updated_at: at }));
   const row = await showOutboundEmail(id, trx);
   if (hurried) return row;
   if (row.state === 'queued') throw new AppError(409, 'being_sent', 'this message is being sent right now', { next_attempt_at: row.next_attempt_at });

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { now } from '../../clock';
+import { now, wallClock } from '../../clock';
 import { config } from '../../config';
 import { conn } from '../../db/transaction';
 import { type Address, OutboundEmail } from '../../models/OutboundEmail';
@@ -38,7 +38,9 @@ export function newMessageId(): string {
 const normalized = (a: Address): Address => (a.name ? { name: a.name, address: a.address.trim().toLowerCase() } : { address: a.address.trim().toLowerCase() });
 
 /** The outbox row of a message to queue (its Message-ID drawn now), without an id. */
-export function outboundRow(input: Omit<QueueEmailInput, 'trx'>, at = now()) {
+export function outboundRow(input: Omit<QueueEmailInput, 'trx'>) {
+  // due at once, by the wall clock (see clock.ts)
+  const due = wallClock();
   return {
     message_id: newMessageId(),
     ticket_id: input.ticketId ?? null,
@@ -53,8 +55,8 @@ export function outboundRow(input: Omit<QueueEmailInput, 'trx'>, at = now()) {
     automatic: input.automatic,
     state: 'queued' as const,
     attempts: 0,
-    next_attempt_at: at,
-    queued_at: at,
+    next_attempt_at: due,
+    queued_at: due,
   };
 }
 
@@ -66,7 +68,7 @@ export function outboundMessageIdRow(row: { id: number; message_id: string; tick
 /** Queues one message; returns its outbox row. */
 export async function queueEmail(input: QueueEmailInput): Promise<OutboundEmail> {
   const at = now();
-  const row = await OutboundEmail.query(conn(input.trx)).insert(outboundRow(input, at)).returning('*');
+  const row = await OutboundEmail.query(conn(input.trx)).insert(outboundRow(input)).returning('*');
   if (input.ticketId) await TicketMessageId.query(conn(input.trx)).insert(outboundMessageIdRow(row, at));
   return row;
 }
