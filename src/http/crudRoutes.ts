@@ -4,11 +4,12 @@
  */
 import type Router from '@koa/router';
 import type { Model } from 'objection';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Crud } from '../services/crud';
+import { listQuery } from './listQuery';
 import { pagedBody } from './pagination';
 import { type Access, type Actor, route } from './route';
-import { pageQuery, pathId } from './validation';
+import { pathId } from './validation';
 
 export interface CrudRoutes<M extends Model> {
   path: string;
@@ -19,7 +20,7 @@ export interface CrudRoutes<M extends Model> {
   /** Schema of a create; an update takes any subset of it (unless `updateBody` is given). */
   body: z.ZodObject;
   updateBody?: z.ZodObject;
-  /** Extra list filters from the query string. */
+  /** Extra list filters from the query string (see listQuery for the keys it refuses). */
   listQuery?: z.ZodRawShape;
   present?: (row: M) => unknown;
   writeAccess?: Access;
@@ -37,16 +38,15 @@ export function crudRoutes<M extends Model>(router: Router, spec: CrudRoutes<M>)
   const has = (op: NonNullable<CrudRoutes<M>['only']>[number]) => !spec.only || spec.only.includes(op);
   const write = spec.writeAccess ?? 'admin';
   const item = `${spec.path}/:id`;
-  const listQuery = z.object({ ...(spec.listQuery ?? {}), ...pageQuery });
   const text = (op: keyof NonNullable<CrudRoutes<M>['describe']>, fallback: string) => spec.describe?.[op] ?? fallback;
 
   if (has('list')) {
     route(router, {
       method: 'get', path: spec.path, tag: spec.tag, summary: text('list', `List ${spec.what} records`),
-      query: listQuery,
+      query: listQuery(spec.listQuery ?? {}),
       handler: async ({ query, ctx }) => {
-        const q = query as Record<string, unknown> & { page: number; per_page: number };
-        return pagedBody(ctx, await spec.service.list({ ...q, page: { page: q.page, per_page: q.per_page } }), present);
+        const { page, per_page, ...filters } = query;
+        return pagedBody(ctx, await spec.service.list({ ...filters, page: { page, per_page } }), present);
       },
     });
   }

@@ -64,7 +64,11 @@ function nulIn(where: 'body' | 'query', slot?: Slot): AppError {
   return invalid({ [name]: 'must not contain a NUL character (\\u0000)' }, `invalid ${where}: NUL in ${name}`);
 }
 
-/** Validates `value` against `schema`, or throws 400 naming every bad field. */
+/**
+ * Validates `value` against `schema`, or throws 400 naming every bad field. The query of a
+ * list route is declared with `listQuery` (listQuery.ts), which holds SPEC §2's rule for
+ * unknown keys, filters, includes and sorts.
+ */
 export function validate<T>(schema: z.ZodType<T>, value: unknown, where: 'body' | 'query'): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
@@ -138,9 +142,3 @@ export const text = (max = 255) => z.string().trim().min(1, 'must not be empty')
 
 /** An email address, lower-cased. */
 export const email = () => z.string().trim().toLowerCase().pipe(z.email('must be an email address')).pipe(z.string().max(320));
-
-/** Page and page size of a list route. */
-export const pageQuery = {
-  page: z.coerce.number().int().min(1).default(1).describe('page number, from 1'),
-  per_page: z.coerce.number().int().min(1).max(500).default(50).describe('rows per page, at most 500'),
-};

@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import { conn } from '../../db/transaction';
 import { AppError, invalid } from '../../errors';
+import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
 import { SharedSupportContract } from '../../models/SharedSupportContract';
 import { SupportContract } from '../../models/SupportContract';
 import { crud } from '../crud';
@@ -59,12 +60,16 @@ export const contracts = crud<SupportContract>({
   },
 });
 
-/** A customer's contracts, newest start first; 404 for an unknown customer. */
-export async function contractsOfCustomer(type: string, customerId: number, trx?: Knex): Promise<SupportContract[]> {
-  await requireTicketable(conn(trx), type, customerId);
-  return SupportContract.query(conn(trx))
-    .where({ support_contracteable_type: type, support_contracteable_id: customerId })
+/** One page of a customer's contracts, latest start first; 404 for an unknown customer. */
+export async function contractsOfCustomer(
+  opts: { type: string; customerId: number; page: PageRequest },
+  trx?: Knex,
+): Promise<Page<SupportContract>> {
+  await requireTicketable(conn(trx), opts.type, opts.customerId);
+  const q = SupportContract.query(conn(trx))
+    .where({ support_contracteable_type: opts.type, support_contracteable_id: opts.customerId })
     .orderByRaw('started_at desc nulls last, id desc');
+  return fetchModelPage(q, opts.page);
 }
 
 export const sharedContracts = crud<SharedSupportContract>({

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { raw } from 'objection';
 import { conn, inTransaction } from '../../db/transaction';
 import { invalid } from '../../errors';
+import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
 import { SupportTeam } from '../../models/SupportTeam';
 import { User } from '../../models/User';
 import { crud } from '../crud';
@@ -38,12 +39,17 @@ async function checkUsers(t: Knex, userIds: number[]): Promise<void> {
   if (Object.keys(problems).length) throw invalid(problems);
 }
 
-/** The team's members, by id. */
-export async function listMembers(teamId: number, trx?: Knex): Promise<User[]> {
-  found(await conn(trx)('support_teams').where({ id: teamId }).first('id'), 'support team', teamId);
-  return User.query(conn(trx))
-    .whereIn('id', conn(trx)('support_team_members').where({ support_team_id: teamId }).select('user_id'))
+/** The members of a team, by id. */
+function membersOf(knex: Knex, teamId: number) {
+  return User.query(knex)
+    .whereIn('id', knex('support_team_members').where({ support_team_id: teamId }).select('user_id'))
     .orderBy('id');
+}
+
+/** One page of the team's members, by id; 404 for an unknown team. */
+export async function listMembers(opts: { teamId: number; page: PageRequest }, trx?: Knex): Promise<Page<User>> {
+  found(await conn(trx)('support_teams').where({ id: opts.teamId }).first('id'), 'support team', opts.teamId);
+  return fetchModelPage(membersOf(conn(trx), opts.teamId), opts.page);
 }
 
 /** Changes the members: `add` keeps the others, `sync` replaces the list, `remove` takes some out. */
@@ -64,6 +70,6 @@ export async function changeMembers(
         .onConflict(['support_team_id', 'user_id'])
         .ignore();
     }
-    return listMembers(opts.teamId, t);
+    return membersOf(t, opts.teamId);
   });
 }

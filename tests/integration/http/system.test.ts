@@ -31,6 +31,8 @@ describe('system routes', () => {
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '404']));
     const search = paths['/api/v1/tickets/search'].get.parameters.map((p: { name: string }) => p.name);
     expect(search).toEqual(expect.arrayContaining(['filter[number]', 'filter[my_teams_tickets]', 'include', 'page', 'per_page']));
+    const members = paths['/api/v1/ticketing/support-teams/{id}/members'].get.parameters.map((p: { name: string }) => p.name);
+    expect(members).toEqual(['id', 'page', 'per_page']);
     expect(paths['/api/v1/users'].post['x-required-role']).toBe('admin');
   });
 

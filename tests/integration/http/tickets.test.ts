@@ -393,11 +393,21 @@ describe('GET /api/v1/tickets/search', () => {
     expect(row.replies_count).toBe(0);
   });
 
-  it('refuses unknown filters and includes, and bad values', async () => {
-    for (const q of ['filter[nope]=1', 'include=secrets', 'filter[assignee_id]=abc', 'filter[open]=maybe', 'per_page=0']) {
+  it('refuses unknown filters, includes and sorts, naming the allowed ones, and bad values', async () => {
+    for (const [q, field] of [
+      ['filter[nope]=1', 'filter[nope]'], ['include=secrets', 'include'], ['sort=id', 'sort'],
+      ['filter[assignee_id]=abc', 'filter[assignee_id]'], ['filter[open]=maybe', 'filter[open]'], ['per_page=0', 'per_page'],
+    ]) {
       const res = await api().get(`/api/v1/tickets/search?${q}`).set(staff.agent.auth).expect(400);
       expect(res.body.error.code).toBe('validation_failed');
+      expect(Object.keys(res.body.error.details.fields)).toEqual([field]);
     }
+    const res = await api().get('/api/v1/tickets/search?include=secrets').set(staff.agent.auth).expect(400);
+    expect(res.body.error.details.fields.include).toMatch(/allowed: assigner, contract, customer, documents, replies, team, ticketable$/);
+  });
+
+  it('ignores unknown top-level keys (a cache-buster, foo=1), as SPEC §2 says', async () => {
+    await api().get('/api/v1/tickets/search?_=123&foo=1').set(staff.agent.auth).expect(200);
   });
 });
 

@@ -31,9 +31,12 @@ describe('statuses', () => {
 });
 
 describe('priorities', () => {
-  it('lists by id, read-only', async () => {
+  it('lists by id, paged, read-only', async () => {
     const res = await api().get('/api/v1/ticketing/priorities').set(staff.agent.auth).expect(200);
     expect(res.body.map((p: { name: string }) => p.name)).toEqual(['Low', 'Normal', 'High', 'Urgent']);
+    expect(res.headers['x-total-count']).toBe('4');
+    const page = await api().get('/api/v1/ticketing/priorities?per_page=2&page=2').set(staff.agent.auth).expect(200);
+    expect(page.body.map((p: { name: string }) => p.name)).toEqual(['High', 'Urgent']);
     await api().post('/api/v1/ticketing/priorities').set(staff.admin.auth).send({ name: 'x' }).expect(405);
   });
 });
@@ -72,7 +75,10 @@ describe('support teams', () => {
     const added = await api().post(path).set(staff.admin.auth).send({ user_ids: [u1.user.id] }).expect(200);
     expect(added.body.map((u: { id: number }) => u.id)).toEqual([u1.user.id]);
     await api().post(path).set(staff.admin.auth).send({ user_ids: [u2.user.id, u1.user.id] }).expect(200);
-    expect((await api().get(path).set(staff.agent.auth).expect(200)).body).toHaveLength(2);
+    const listed = await api().get(path).set(staff.agent.auth).expect(200);
+    expect(listed.body).toHaveLength(2);
+    expect(listed.headers['x-total-count']).toBe('2');
+    expect((await api().get(`${path}?per_page=1&page=2`).set(staff.agent.auth).expect(200)).body.map((u: { id: number }) => u.id)).toEqual([u2.user.id]);
     const shown = await api().get(`/api/v1/ticketing/support-teams/${team.body.id}`).set(staff.agent.auth).expect(200);
     expect(shown.body).toMatchObject({ users_count: 2, open_tickets_count: 0 });
     const synced = await api().put(path).set(staff.admin.auth).send({ user_ids: [u2.user.id] }).expect(200);

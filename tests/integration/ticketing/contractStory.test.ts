@@ -114,6 +114,7 @@ test('points follow the time, from tracking to sharing', async () => {
   // the customer's contracts, and the share's removal
   const mine = await api().get(`/api/v1/ticketing/support_contracts/customer?support_contracteable_type=${CUSTOMER}&support_contracteable_id=${acme.id}`).set(staff.agent.auth).expect(200);
   expect(mine.body.map((x: { id: number }) => x.id)).toEqual([c.id]);
+  expect(mine.headers['x-total-count']).toBe('1');
   await api().delete(`/api/v1/ticketing/shared_support_contracts/${share.body.id}`).set(staff.admin.auth).expect(200);
 });
 

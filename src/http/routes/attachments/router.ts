@@ -17,10 +17,11 @@ import {
 } from '../../../services/attachments/attachments';
 import { verifyContentSignature } from '../../../services/attachments/contentUrl';
 import { readBlob } from '../../../services/blobs/blobStore';
+import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
 import { receiveUpload } from '../../upload';
-import { id, pageQuery, pathId, queryId } from '../../validation';
+import { id, pathId, queryId } from '../../validation';
 import { contentDisposition, downloadType, presentAttachment } from './presenter';
 
 const tag = 'Attachments';
@@ -36,7 +37,7 @@ function formId(value: string | undefined, field: string): number | undefined {
 export function registerAttachmentRoutes(router: Router): void {
   route(router, {
     method: 'get', path, tag, summary: 'Attachments (filter by ticket or reply)',
-    query: z.object({ ticket_id: queryId().optional(), reply_id: queryId().optional(), ...pageQuery }),
+    query: listQuery({ ticket_id: queryId().optional(), reply_id: queryId().optional() }),
     handler: async ({ query, ctx }) => pagedBody(ctx, await listAttachments({ ...query, page: query }), presentAttachment),
   });
 

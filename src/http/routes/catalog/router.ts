@@ -4,6 +4,8 @@ import { Priority } from '../../../models/Priority';
 import { categories, subCategories } from '../../../services/catalog/categories';
 import { statuses } from '../../../services/catalog/statuses';
 import { crudRoutes } from '../../crudRoutes';
+import { listQuery } from '../../listQuery';
+import { fetchModelPage, pagedBody } from '../../pagination';
 import { route } from '../../route';
 import { id, queryId, text } from '../../validation';
 
@@ -25,7 +27,8 @@ export function registerCatalogRoutes(router: Router): void {
   route(router, {
     method: 'get', path: '/v1/ticketing/priorities', tag: 'Priorities',
     summary: 'Every priority, by id (read-only reference data)',
-    handler: async () => (await Priority.query().orderBy('id')).map((p) => p.toJSON()),
+    query: listQuery({}),
+    handler: async ({ query, ctx }) => pagedBody(ctx, await fetchModelPage(Priority.query().orderBy('id'), query), (p) => p.toJSON()),
   });
 
   crudRoutes(router, {

@@ -1,9 +1,10 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { createContact, deleteContact, listContacts, showContact, updateContact } from '../../../services/contacts/contacts';
+import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { email, id, pageQuery, pathId, queryId, text } from '../../validation';
+import { email, id, pathId, queryId, text } from '../../validation';
 import { presentContact } from './presenter';
 
 const tag = 'Contacts';
@@ -17,10 +18,9 @@ const fields = z.object({
 export function registerContactRoutes(router: Router): void {
   route(router, {
     method: 'get', path: '/v1/contacts', tag, summary: 'Contacts, by id',
-    query: z.object({
+    query: listQuery({
       contactable_id: queryId().optional().describe("a customer's contacts"),
       email: z.string().max(320).optional().describe('exact address, any case'),
-      ...pageQuery,
     }),
     handler: async ({ query, ctx }) => pagedBody(ctx, await listContacts({ ...query, page: query }), presentContact),
   });

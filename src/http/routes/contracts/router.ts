@@ -4,10 +4,11 @@ import { formatDayMonthYear, parseDate } from '../../../datetime';
 import { DailyPointsSummary } from '../../../models/DailyPointsSummary';
 import type { SupportContract } from '../../../models/SupportContract';
 import { CONTRACT_TYPES, contracts, contractsOfCustomer, sharedContracts } from '../../../services/contracts/contracts';
-import { fetchModelPage, pagedBody } from '../../pagination';
 import { crudRoutes } from '../../crudRoutes';
+import { listQuery } from '../../listQuery';
+import { fetchModelPage, pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { dateTime, dayMonthYear, id, pageQuery, queryId } from '../../validation';
+import { dateTime, dayMonthYear, id, queryId } from '../../validation';
 
 const tag = 'Support contracts';
 const points = () => z.number().min(0).max(1_000_000);
@@ -39,9 +40,13 @@ export function registerContractRoutes(router: Router): void {
   route(router, {
     method: 'get', path: '/v1/ticketing/support_contracts/customer', tag,
     summary: "A customer's contracts, latest started first", errors: [404],
-    query: z.object({ support_contracteable_type: z.string().default('App\\Customer'), support_contracteable_id: queryId() }),
-    handler: async ({ query }) =>
-      (await contractsOfCustomer(query.support_contracteable_type, query.support_contracteable_id)).map(presentContract),
+    query: listQuery({ support_contracteable_type: z.string().default('App\\Customer'), support_contracteable_id: queryId() }),
+    handler: async ({ query, ctx }) => {
+      const page = await contractsOfCustomer({
+        type: query.support_contracteable_type, customerId: query.support_contracteable_id, page: query,
+      });
+      return pagedBody(ctx, page, presentContract);
+    },
   });
 
   const service = {
@@ -71,7 +76,7 @@ export function registerContractRoutes(router: Router): void {
   route(router, {
     method: 'get', path: '/v1/ticketing/daily_points_summary', tag: 'Daily points summary',
     summary: 'One row per contract per day (written by the daily-points-summary job), newest first',
-    query: z.object({ support_contract_id: queryId().optional(), ...pageQuery }),
+    query: listQuery({ support_contract_id: queryId().optional() }),
     handler: async ({ query, ctx }) => {
       const q = DailyPointsSummary.query().orderBy('id', 'desc');
       if (query.support_contract_id) q.where({ support_contract_id: query.support_contract_id });

@@ -7,9 +7,10 @@ import {
   showCustomer,
   updateCustomer,
 } from '../../../services/customers/customers';
+import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { pageQuery, pathId, text } from '../../validation';
+import { pathId, text } from '../../validation';
 import { presentCustomer } from './presenter';
 
 const tag = 'Customers';
@@ -23,7 +24,7 @@ const fields = z.object({ name: text(), email_domains: z.array(domain).max(100) 
 export function registerCustomerRoutes(router: Router): void {
   route(router, {
     method: 'get', path: '/v1/customers', tag, summary: 'Customers, by id',
-    query: z.object({ search: z.string().max(255).optional().describe('part of the name'), ...pageQuery }),
+    query: listQuery({ search: z.string().max(255).optional().describe('part of the name') }),
     handler: async ({ query, ctx }) => pagedBody(ctx, await listCustomers({ page: query, search: query.search }), presentCustomer),
   });
   route(router, {

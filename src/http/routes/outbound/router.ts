@@ -2,9 +2,10 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { OutboundEmail } from '../../../models/OutboundEmail';
 import { listOutboundEmails, retryOutboundEmail, showOutboundEmail } from '../../../services/outbox/outboundEmails';
+import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { pageQuery, pathId, queryId } from '../../validation';
+import { pathId, queryId } from '../../validation';
 
 const STATES = ['queued', 'sent', 'failed', 'bounced', 'suppressed'] as const;
 
@@ -49,12 +50,11 @@ export function registerOutboundRoutes(router: Router): void {
   const tag = 'Outbound emails';
   route(router, {
     method: 'get', path, tag, summary: 'Every message sent or queued, newest first',
-    query: z.object({
+    query: listQuery({
       'filter[state]': z.enum(STATES).optional(),
       'filter[ticket_id]': queryId().optional(),
       'filter[template]': z.string().max(64).optional(),
       'filter[message_id]': z.string().max(998).optional(),
-      ...pageQuery,
     }),
     handler: async ({ query, ctx }) =>
       pagedBody(

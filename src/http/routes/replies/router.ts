@@ -2,14 +2,15 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { createReply } from '../../../services/replies/createReply';
 import { listReplies } from '../../../services/replies/listReplies';
+import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { pageQuery, queryId } from '../../validation';
+import { queryId } from '../../validation';
 import { presentReply } from './presenter';
 
 const tag = 'Replies';
 
-const ticketQuery = z.object({ ticket_id: queryId(), ...pageQuery });
+const ticketQuery = listQuery({ ticket_id: queryId() });
 
 const replyBody = z.object({
   body: z.string().max(1_000_000).describe('HTML, sanitized on save'),

@@ -1,9 +1,10 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { clearSuppression, listSuppressions } from '../../../services/suppressions/suppressions';
+import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { pageQuery, pathId } from '../../validation';
+import { pathId } from '../../validation';
 
 const path = '/v1/ticketing/suppressions';
 const tag = 'Suppressions';
@@ -12,7 +13,7 @@ export function registerSuppressionRoutes(router: Router): void {
   route(router, {
     method: 'get', path, tag,
     summary: 'Addresses no mail goes to: marked undeliverable by a bounce or complaint linked to a message we sent them',
-    query: z.object({ 'filter[address]': z.string().trim().min(1).max(320).optional().describe('part of the address, any case'), ...pageQuery }),
+    query: listQuery({ 'filter[address]': z.string().trim().min(1).max(320).optional().describe('part of the address, any case') }),
     handler: async ({ query, ctx }) => pagedBody(ctx, await listSuppressions({ page: query, address: query['filter[address]'] }), (s) => s),
   });
   route(router, {

@@ -2,6 +2,8 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { changeMembers, listMembers, teams } from '../../../services/teams/teams';
 import { crudRoutes } from '../../crudRoutes';
+import { listQuery } from '../../listQuery';
+import { pagedBody } from '../../pagination';
 import { route } from '../../route';
 import { email, id, pathId, text } from '../../validation';
 import { presentUser } from '../users/presenter';
@@ -18,8 +20,10 @@ export function registerTeamRoutes(router: Router): void {
 
   const path = '/v1/ticketing/support-teams/:id/members';
   route(router, {
-    method: 'get', path, tag, summary: "The team's members",
-    handler: async ({ params }) => (await listMembers(pathId(params.id, 'support team'))).map(presentUser),
+    method: 'get', path, tag, summary: "The team's members, by id", errors: [404],
+    query: listQuery({}),
+    handler: async ({ params, query, ctx }) =>
+      pagedBody(ctx, await listMembers({ teamId: pathId(params.id, 'support team'), page: query }), presentUser),
   });
   for (const [method, mode, summary] of [
     ['post', 'add', 'Add members (the others stay)'],

@@ -32,7 +32,7 @@ export function registerTicketRoutes(router: Router): void {
   route(router, {
     method: 'get', path: '/v1/tickets', tag,
     summary: 'Open tickets, newest first (all of one customer with ticketable_type and ticketable_id)',
-    query: s.listQuery,
+    query: s.ticketListQuery,
     handler: async ({ query, ctx }) => {
       const page = await listTickets({ ticketable_type: query.ticketable_type, ticketable_id: query.ticketable_id, page: query });
       return pagedBody(ctx, page, presentListedTicket);
@@ -69,22 +69,21 @@ export function registerTicketRoutes(router: Router): void {
     description: 'filter[open]=true keeps open tickets, filter[closed]=true closed ones; false applies no scope.',
     query: s.searchQuery,
     handler: async ({ query, actor, ctx }) => {
-      const f = (k: string) => (query as Record<string, unknown>)[`filter[${k}]`];
       const page = await searchTickets({
         filters: {
-          number: f('number') as string | undefined,
-          email: f('email') as string | undefined,
-          body: f('body') as string | undefined,
-          ticketable_type: f('ticketable_type') as string | undefined,
-          ticketable_id: f('ticketable_id') as number | undefined,
-          assignee_id: f('assignee_id') as number | undefined,
-          status_id: f('status_id') as number | undefined,
-          priority_id: f('priority_id') as number | undefined,
-          team_id: f('team_id') as number | undefined,
-          open: f('open') as boolean | undefined,
-          closed: f('closed') as boolean | undefined,
-          my_tickets: f('my_tickets') as boolean | undefined,
-          my_teams_tickets: f('my_teams_tickets') as boolean | undefined,
+          number: query['filter[number]'],
+          email: query['filter[email]'],
+          body: query['filter[body]'],
+          ticketable_type: query['filter[ticketable_type]'],
+          ticketable_id: query['filter[ticketable_id]'],
+          assignee_id: query['filter[assignee_id]'],
+          status_id: query['filter[status_id]'],
+          priority_id: query['filter[priority_id]'],
+          team_id: query['filter[team_id]'],
+          open: query['filter[open]'],
+          closed: query['filter[closed]'],
+          my_tickets: query['filter[my_tickets]'],
+          my_teams_tickets: query['filter[my_teams_tickets]'],
         },
         include: query.include,
         actorId: actor.id,

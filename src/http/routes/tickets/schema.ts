@@ -2,8 +2,9 @@
  * Request schemas of the ticket routes; they validate and they document.
  */
 import { z } from 'zod';
-import { SEARCH_INCLUDES } from '../../../services/tickets/listTickets';
-import { dateTime, date, id, pageQuery, queryBool, queryId, text } from '../../validation';
+import { SEARCH_INCLUDES, type SearchInclude } from '../../../services/tickets/listTickets';
+import { listQuery } from '../../listQuery';
+import { dateTime, date, id, queryBool, queryId, text } from '../../validation';
 
 const tags = z.array(z.string().trim().min(1).max(64)).max(50);
 const html = z.string().max(1_000_000);
@@ -13,10 +14,9 @@ export const ticketableQuery = z.object({
   ticketable_id: queryId(),
 });
 
-export const listQuery = z.object({
+export const ticketListQuery = listQuery({
   ticketable_type: z.string().optional().describe('with ticketable_id: every ticket of that entity, open or closed'),
   ticketable_id: queryId().optional(),
-  ...pageQuery,
 });
 
 export const createBody = z.object({
@@ -60,34 +60,24 @@ export const updateBody = z
 
 const filterBool = queryBool().optional();
 
-export const searchQuery = z.strictObject({
-  'filter[number]': z.string().max(64).optional(),
-  'filter[email]': z.string().max(320).optional(),
-  'filter[body]': z.string().max(1000).optional(),
-  'filter[ticketable_type]': z.string().optional(),
-  'filter[ticketable_id]': queryId().optional(),
-  'filter[assignee_id]': queryId().optional(),
-  'filter[status_id]': queryId().optional(),
-  'filter[priority_id]': queryId().optional(),
-  'filter[team_id]': queryId().optional(),
-  'filter[open]': filterBool,
-  'filter[closed]': filterBool,
-  'filter[my_tickets]': filterBool,
-  'filter[my_teams_tickets]': filterBool,
-  include: z
-    .string()
-    .optional()
-    .transform((s, ctx) => {
-      const names = (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-      const unknown = names.filter((n) => !(n in SEARCH_INCLUDES));
-      if (unknown.length) {
-        ctx.addIssue({ code: 'custom', message: `unknown include ${unknown.join(', ')}; allowed: ${Object.keys(SEARCH_INCLUDES).join(', ')}` });
-      }
-      return names as (keyof typeof SEARCH_INCLUDES)[];
-    })
-    .describe(`comma-separated: ${Object.keys(SEARCH_INCLUDES).join(', ')}`),
-  ...pageQuery,
-});
+export const searchQuery = listQuery(
+  {
+    'filter[number]': z.string().max(64).optional(),
+    'filter[email]': z.string().max(320).optional(),
+    'filter[body]': z.string().max(1000).optional(),
+    'filter[ticketable_type]': z.string().optional(),
+    'filter[ticketable_id]': queryId().optional(),
+    'filter[assignee_id]': queryId().optional(),
+    'filter[status_id]': queryId().optional(),
+    'filter[priority_id]': queryId().optional(),
+    'filter[team_id]': queryId().optional(),
+    'filter[open]': filterBool,
+    'filter[closed]': filterBool,
+    'filter[my_tickets]': filterBool,
+    'filter[my_teams_tickets]': filterBool,
+  },
+  { include: Object.keys(SEARCH_INCLUDES) as SearchInclude[] },
+);
 
 export const invoicingBody = z.object({
   time: z.number().int().min(1).max(1_000_000).describe('minutes, at least 1'),

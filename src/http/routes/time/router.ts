@@ -9,9 +9,10 @@ import {
   startTracking,
   updateSegment,
 } from '../../../services/time/timeSegments';
+import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { dateTime, id, pageQuery, pathId, queryId } from '../../validation';
+import { dateTime, id, pathId, queryId } from '../../validation';
 
 const tag = 'Time';
 const fields = z.object({
@@ -28,7 +29,7 @@ export function registerTimeRoutes(router: Router): void {
   const path = '/v1/ticketing/time_segments';
   route(router, {
     method: 'get', path, tag, summary: 'Time segments (filter by ticket or user)',
-    query: z.object({ ticket_id: queryId().optional(), user_id: queryId().optional(), ...pageQuery }),
+    query: listQuery({ ticket_id: queryId().optional(), user_id: queryId().optional() }),
     handler: async ({ query, ctx }) => pagedBody(ctx, await listSegments({ ...query, page: query }), (s) => s.toJSON()),
   });
   route(router, {

@@ -2,9 +2,10 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { createToken } from '../../../services/auth/tokens';
 import { createUser, deleteUser, listUsers, showUser, updateUser } from '../../../services/users/users';
+import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { email, pageQuery, pathId, text } from '../../validation';
+import { email, pathId, text } from '../../validation';
 import { presentUser } from './presenter';
 
 const tag = 'Users';
@@ -23,7 +24,7 @@ export function registerUserRoutes(router: Router): void {
   });
   route(router, {
     method: 'get', path: '/v1/users', tag, summary: 'Agents and admins, by id',
-    query: z.object(pageQuery),
+    query: listQuery({}),
     handler: async ({ query, ctx }) => pagedBody(ctx, await listUsers({ page: query }), presentUser),
   });
   route(router, {
