@@ -7,8 +7,8 @@
  * Its result is plain data that crosses the thread boundary: the message's facts, its
  * kind, and its two sanitized bodies, the whole one for a new ticket and the visible reply
  * for a reply. Inline `cid:` images in those bodies point at placeholders `cid:hd-N`
- * (N: the index of the attachment), which finalBody() turns into content URLs once the
- * attachments have ids.
+ * (N: the index of the attachment), which finalBody() turns into content paths once the
+ * attachments have ids (signed when a body is served: see contentUrl.ts).
  */
 import { sha256Of } from '../../services/blobs/blobStore';
 import { sanitizeBody, textToHtml } from '../../services/html/sanitize';

@@ -5,13 +5,13 @@
  */
 import { now } from '../../clock';
 import { attachmentRow } from '../../services/attachments/attachments';
-import { contentUrl } from '../../services/attachments/contentUrl';
+import { contentPath } from '../../services/attachments/contentUrl';
 import type { ReadMessage } from './analyze';
 import type { MailWork } from './mailWork';
 
 export { finalBody } from './analyze';
 
-/** Holds the message's attachments for the ticket or reply; returns the content URL of each, by index. */
+/** Holds the message's attachments for the ticket or reply; returns the content path of each, by index (signed when a body is served). */
 export async function storeAttachments(work: MailWork, message: ReadMessage, target: { ticketId?: number; replyId?: number }): Promise<string[]> {
   const urls: string[] = [];
   for (const a of message.attachments) {
@@ -30,7 +30,7 @@ export async function storeAttachments(work: MailWork, message: ReadMessage, tar
       updated_at: now(),
     };
     work.writes.insert('attachments', row);
-    urls.push(contentUrl(row.id));
+    urls.push(contentPath(row.id));
   }
   return urls;
 }

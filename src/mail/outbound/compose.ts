@@ -25,8 +25,9 @@ export interface ComposedMail {
   replyTo?: string;
 }
 
-// the lookahead checks the closing quote first: a run that ends in the other quote is read once, not once per URL in it
-const CONTENT_URL = /(["'])(?=[^"']*\1)[^"']*\/api\/v1\/ticketing\/attachments\/(\d+)\/content\?[^"']*\1/g;
+// the lookahead checks the closing quote first: a run that ends in the other quote is read once, not once per URL in it;
+// a stored body holds the plain path, an older one a signed URL (see contentUrl.ts)
+const CONTENT_URL = /(["'])(?=[^"']*\1)[^"']*\/api\/v1\/ticketing\/attachments\/(\d+)\/content(?:\?[^"']*)?\1/g;
 
 /** Content URLs of attachments that travel with the message become `cid:` references. */
 function inlineImages(html: string, attachments: MailAttachment[]): { html: string; inlineIds: Set<number> } {

@@ -4,6 +4,7 @@
  * real Dovecot and picked up by the running `imap` role).
  */
 import { setNow } from '../../../src/clock';
+import { config } from '../../../src/config';
 import { db } from '../../../src/db/knex';
 import { ImapRole } from '../../../src/mail/imap/imapRole';
 import { type IngestResult, ingestMessage } from '../../../src/mail/inbound/ingest';
@@ -15,7 +16,7 @@ import { readBlobBuffer } from '../../../src/services/blobs/blobStore';
 import { updateSettings } from '../../../src/services/config/settings';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
 import { Dovecot } from '../../helpers/dovecot';
-import { type Agent, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
+import { type Agent, api, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
 import { buildDsn, buildMail, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 import { waitFor } from '../../helpers/waitFor';
@@ -149,7 +150,19 @@ describe.each([direct, throughImap])('$name', (via) => {
       const atts = await db()('attachments').where({ ticket_id: t.id }).orderBy('id');
       expect(atts.map((a: { filename: string }) => a.filename)).toEqual(['shot.png', 'report.txt']);
       expect(atts[0]).toMatchObject({ content_id: 'shot@x', sniffed_type: 'image/png' });
-      expect(t.body).toMatch(new RegExp(`<img src="/api/v1/ticketing/attachments/${atts[0].id}/content\\?expires=\\d+&amp;signature=[\\w-]+" />`));
+      // stored as the plain path; signed when served, so the image loads however old the ticket
+      expect(t.body).toContain(`<img src="/api/v1/ticketing/attachments/${atts[0].id}/content" />`);
+      const imageOf = async () => {
+        const served = await api().get(`/api/v1/tickets/${t.id}`).set(agent.auth).expect(200);
+        const body: string = served.body.body ?? served.body.data?.body;
+        const src = body.match(/<img src="([^"]+)"/)![1]!.replace(/&amp;/g, '&');
+        expect(src).toMatch(new RegExp(`^/api/v1/ticketing/attachments/${atts[0].id}/content\\?expires=\\d+&signature=[\\w-]+$`));
+        return src;
+      };
+      await api().get(await imageOf()).expect(200);
+      setNow(new Date(Date.now() + (config().contentUrlTtlSeconds + 86400) * 1000));
+      const later = await imageOf();
+      expect((await api().get(later).expect(200)).body.equals(png)).toBe(true);
     });
 
     it('is stored once when delivered twice', async () => {

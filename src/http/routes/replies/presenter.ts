@@ -1,4 +1,5 @@
 import type { Reply } from '../../../models/Reply';
+import { signContentUrls } from '../../../services/attachments/contentUrl';
 
 const FIELDS = [
   'id',
@@ -20,6 +21,8 @@ const FIELDS = [
 export function presentReply(r: Reply): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of FIELDS) out[f] = r[f];
+  // inline images: content URLs signed now, so they load however old the reply is
+  if (typeof r.body === 'string') out.body = signContentUrls(r.body);
   if ('author' in r) out.author = (r as Reply & { author: unknown }).author;
   return out;
 }

@@ -6,6 +6,7 @@ import type { Attachment } from '../../../models/Attachment';
 import type { Ticket } from '../../../models/Ticket';
 import type { ListedTicket } from '../../../services/tickets/listTickets';
 import type { TicketDetail } from '../../../services/tickets/ticketDetail';
+import { signContentUrls } from '../../../services/attachments/contentUrl';
 import { presentAttachment } from '../attachments/presenter';
 import { presentCustomer } from '../customers/presenter';
 import { presentReply } from '../replies/presenter';
@@ -53,6 +54,8 @@ const FIELDS = [
 export function presentTicket(t: Ticket): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of FIELDS) out[f] = t[f];
+  // inline images: content URLs signed now, so they load however old the ticket is
+  if (typeof t.body === 'string') out.body = signContentUrls(t.body);
   return out;
 }
 
