@@ -1,12 +1,15 @@
 /**
- * `PUT /v1/tickets/{id}`: only the fields given change.
+ * `PUT /v1/tickets/{id}`: only the fields given change. Assigning and closing go through
+ * lifecycle.ts, as they do from every other route.
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
 import { inTransaction } from '../../db/transaction';
 import type { Ticket } from '../../models/Ticket';
+import { User } from '../../models/User';
 import { sanitizeBody, stripTags } from '../html/sanitize';
 import { syncTicketPoints } from '../contracts/points';
+import { closeLocked, setAssignee } from './lifecycle';
 import { loadTicket } from './loadTicket';
 import { checkTicketRefs, requireTicketable } from './ticketRules';
 
@@ -77,11 +80,6 @@ export async function updateTicket(
     for (const key of copy) if (p[key] !== undefined) (changes as Record<string, unknown>)[key] = p[key];
     if (p.subject !== undefined) changes.subject = stripTags(p.subject);
     if (p.body !== undefined) changes.body = sanitizeBody(p.body);
-    if (p.assignee_id !== undefined && p.assignee_id !== ticket.assignee_id) {
-      changes.assignee_id = p.assignee_id;
-      changes.assigned_by = p.assignee_id === null ? null : opts.actorId;
-      changes.assigned_at = p.assignee_id === null ? null : at;
-    }
     if (p.closure === true && !ticket.closure) {
       changes.closure = true;
       changes.closure_requested_at = at;
@@ -89,15 +87,17 @@ export async function updateTicket(
       changes.closure = false;
       changes.closure_requested_at = null;
     }
-    if (p.close === true) {
-      Object.assign(changes, { open: false, closed_at: at, closure: false, closure_requested_at: null });
-    }
-    if (Object.keys(changes).length === 0) return ticket;
     const pointsChange = (['priority_id', 'contract_id', 'billable', 'ticketable_id'] as const).some(
       (k) => changes[k] !== undefined && changes[k] !== ticket[k],
     );
     const previousContractId = ticket.contract_id;
-    const updated = await ticket.$query(t).patchAndFetch(changes);
+    let updated = Object.keys(changes).length > 0 ? await ticket.$query(t).patchAndFetch(changes) : ticket;
+    if (p.assignee_id !== undefined) {
+      // the id was checked above (400 when unknown)
+      const assignee = p.assignee_id === null ? null : ((await User.query(t).findById(p.assignee_id)) ?? null);
+      updated = await setAssignee(t, updated, assignee, opts.actorId);
+    }
+    if (p.close === true) updated = await closeLocked(t, updated);
     if (pointsChange) {
       await syncTicketPoints(t, ticket.id, previousContractId);
       return updated.$query(t);

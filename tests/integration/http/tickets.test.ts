@@ -206,6 +206,25 @@ describe('PUT /api/v1/tickets/{id}', () => {
     expect(res.body.replies).toEqual([]);
   });
 
+  it('assigns as the assign route does: an inactive user is a 400, the new assignee hears of it, oneself hears nothing', async () => {
+    const ticket = await makeTicket({ agent: staff.agent });
+    const other = await makeUser();
+    const gone = await makeUser();
+    await db()('users').where({ id: gone.user.id }).update({ active: false });
+    const refused = await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ assignee_id: gone.user.id, subject: 'kept out' }).expect(400);
+    expect(refused.body.error.details.fields).toHaveProperty('assignee_id');
+    expect((await db()('tickets').where({ id: ticket.id }).first()).subject).not.toBe('kept out');
+
+    await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ assignee_id: other.user.id }).expect(201);
+    const mail = () => db()('outbound_emails').where({ ticket_id: ticket.id, template: 'ticket_assigned' });
+    expect((await mail()).map((m: { recipient_user_id: number }) => m.recipient_user_id)).toEqual([other.user.id]);
+    await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ assignee_id: other.user.id }).expect(201);
+    await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ assignee_id: staff.agent.user.id }).expect(201);
+    expect(await mail()).toHaveLength(1);
+    const freed = await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ assignee_id: null }).expect(201);
+    expect(freed.body).toMatchObject({ assignee_id: null, assigned_by: null, assigned_at: null });
+  });
+
   it('closes with close, and requests a closure with closure', async () => {
     const ticket = await makeTicket({ agent: staff.agent });
     const r1 = await api().put(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).send({ closure: true }).expect(201);
