@@ -1,7 +1,8 @@
 /**
- * What a person's mail does to tickets: a new ticket, a customer's reply, or an agent's
- * reply sent on to the contacts. Each holds its rows, attachments, the Message-ID for
- * threading and the notifications in the batch (see mailWork.ts).
+ * What a person's mail does to tickets: a new ticket, a customer's reply, an agent's
+ * reply sent on to the contacts, or (assigned by hand) an agent's internal note. Each
+ * holds its rows, attachments, the Message-ID for threading and the notifications in the
+ * batch (see mailWork.ts).
  */
 import type { Knex } from 'knex';
 import { cached } from '../../cache';
@@ -37,9 +38,16 @@ async function loadFiling(trx: Knex, mailbox: Mailbox) {
   return { ticket_category_id: sub.ticket_category_id as number, ticket_sub_category_id: sub.id as number, priority_id: priorityId as number };
 }
 
+type Author = { type: 'App\\Contact' | 'App\\User'; id: number };
+
 export interface NewTicketInput {
   mailbox: Mailbox;
-  contact: { id: number; contactable_id: number };
+  /** The ticket's contact; null for a ticket with none (then `customerId` and `author` are given). */
+  contact: { id: number; contactable_id: number } | null;
+  /** The customer it is filed under: the contact's, unless a person chose another (assign). */
+  customerId?: number;
+  /** Who wrote the mail, when not the ticket's contact: an agent's forward, another customer's contact. */
+  author?: Author;
   parsed: ReadMessage;
   flags: string[];
   inboundEmailId: number;
@@ -47,18 +55,21 @@ export interface NewTicketInput {
 }
 
 export async function ticketFromMail(work: MailWork, input: NewTicketInput): Promise<Ticket> {
-  const { parsed, mailbox } = input;
+  const { parsed, mailbox, contact } = input;
+  const customerId = input.customerId ?? contact?.contactable_id;
+  const author = input.author ?? (contact ? { type: 'App\\Contact' as const, id: contact.id } : undefined);
+  if (customerId === undefined || !author) throw new Error('a ticket from mail needs a customer and an author');
   const subject = parsed.subject.trim() || '(no subject)';
   const row = await newTicketRow(
     {
       ticketable_type: 'App\\Customer',
-      ticketable_id: input.contact.contactable_id,
+      ticketable_id: customerId,
       subject,
       body: '', // set below: finalBody sanitizes it, with its cid: images resolved
       ...(await filing(work.trx, mailbox)),
       team_id: mailbox.team_id,
-      contact_id: input.contact.id,
-      author: { type: 'App\\Contact', id: input.contact.id },
+      contact_id: contact?.id ?? null,
+      author,
       openerId: null,
       origin: 'email',
       opened_via: 'email',
@@ -75,9 +86,12 @@ export async function ticketFromMail(work: MailWork, input: NewTicketInput): Pro
     work.updateTicket(ticket, { body: finalBody(parsed.bodies.full, urls) });
   }
   recordMessageId(work, parsed, ticket.id, null);
-  await queueTeamNotification(work, ticket, 'new_ticket_to_team');
+  await queueTeamNotification(work, ticket, 'new_ticket_to_team', author.type === 'App\\User' ? { exceptUserId: author.id } : {});
+  // acknowledged only to a writer who is the ticket's own contact: an agent needs none, and
+  // another customer's contact is told nothing of a ticket filed elsewhere
+  const writerIsContact = contact !== null && author.type === 'App\\Contact' && author.id === contact.id;
   const settings = await getSettings(work.trx);
-  if (settings.auto_acknowledge && !input.flags.includes('machine_generated') && parsed.from) {
+  if (writerIsContact && settings.auto_acknowledge && !input.flags.includes('machine_generated') && parsed.from) {
     await work.queue({
       template: 'ticket_acknowledgement',
       to: [{ name: parsed.from.name, address: parsed.from.address }],
@@ -99,7 +113,7 @@ export interface ReplyInput {
 async function insertReply(
   work: MailWork,
   input: ReplyInput,
-  author: { type: 'App\\Contact' | 'App\\User'; id: number },
+  author: Author,
   contactId: number | null,
   customerVisible = true,
 ): Promise<{ id: number }> {
@@ -170,4 +184,14 @@ export async function agentReply(work: MailWork, input: ReplyInput & { agentId: 
   work.updateTicket(input.ticket, { exchanges: input.ticket.exchanges + 1, ...(statusId ? { status_id: statusId } : {}), updated_at: now() });
   await queueCustomerMail(work, input.ticket, { template: 'agent_reply', replyId: reply.id, automatic: false });
   return reply;
+}
+
+/**
+ * An agent's mail that no reply token proves, put on a ticket by a person (assign): an
+ * internal note by that agent. Never sent to the contacts, no status change, no exchange,
+ * nobody told; the whole body is kept (a forward's point is what it quotes).
+ */
+export async function agentNote(work: MailWork, input: ReplyInput & { agentId: number }): Promise<{ id: number }> {
+  const parsed = { ...input.parsed, bodies: { ...input.parsed.bodies, reply: input.parsed.bodies.full } };
+  return insertReply(work, { ...input, parsed }, { type: 'App\\User', id: input.agentId }, null, false);
 }

@@ -15,16 +15,9 @@ import { Ticket } from '../../models/Ticket';
 import { fitText } from '../../text/cleanText';
 import { type Outbox, type QueueEmailInput, outboundMessageIdRow, outboundRow } from '../../services/outbox/queueEmail';
 import { BatchWrites, type IdTable } from './batchWrites';
+import { type Agent, type Contact, SENDER_LOOKUP_SQL, type SenderRows, SenderIndex, senderLookupBindings } from './sender';
 
-export interface Contact {
-  id: number;
-  contactable_id: number;
-}
-
-export interface Agent {
-  id: number;
-  active: boolean;
-}
+export type { Agent, Contact };
 
 /** What the batch needs to know of each message before it is decided. */
 export interface LookupKeys {
@@ -48,8 +41,8 @@ export class MailWork implements Outbox {
   readonly writes: BatchWrites;
   private readonly inbound = new Map<string, { id: number; outcome: string }>();
   private readonly claimed = new Set<string>();
-  private readonly contacts = new Map<string, Contact>();
-  private readonly agents = new Map<string, Agent>();
+  /** Contacts and agents of the batch's senders (sender.ts holds the matching rule). */
+  private readonly senders = new SenderIndex();
   private readonly messageIds = new Map<string, MessageIdRow>();
   private readonly tickets = new Map<number, Ticket>();
   private readonly ticketsByNumber = new Map<string, Ticket>();
@@ -68,27 +61,23 @@ export class MailWork implements Outbox {
     const answers = [...new Set(messages.flatMap((m) => m.answers))];
     const counts = Object.fromEntries(Object.entries(IDS_PER_MESSAGE).map(([t, n]) => [t, Math.ceil(n! * messages.length) + 1]));
     await this.writes.reserve(counts, messages.length + 1);
+    const senderBindings = senderLookupBindings(senders);
     const { rows } = await this.trx.raw(
         `select
            (select coalesce(json_agg(json_build_object('id', id, 'message_id', message_id, 'outcome', outcome)), '[]')
               from inbound_emails where coalesce(mailbox_id, 0) = ? and message_id = any(?::text[])) as inbound,
-           (select coalesce(json_agg(json_build_object('id', id, 'contactable_id', contactable_id, 'email', lower(email))), '[]')
-              from contacts where lower(email) = any(?::text[])) as contacts,
-           (select coalesce(json_agg(json_build_object('id', id, 'active', active, 'emails', array_prepend(lower(email), alternate_emails)) order by id), '[]')
-              from users where lower(email) = any(?::text[]) or alternate_emails && ?::text[]) as agents,
+           ${SENDER_LOOKUP_SQL.contacts} as contacts,
+           ${SENDER_LOOKUP_SQL.agents} as agents,
            (select coalesce(json_agg(json_build_object('message_id', message_id, 'ticket_id', ticket_id, 'outbound_email_id', outbound_email_id) order by id), '[]')
               from ticket_message_ids where message_id = any(?::text[])) as message_ids`,
-        [this.mailboxId, ids, senders, senders, senders, answers],
+        [this.mailboxId, ids, ...senderBindings.contacts, ...senderBindings.agents, answers],
     );
-    const found = rows[0] as {
+    const found = rows[0] as SenderRows & {
       inbound: { id: number; message_id: string; outcome: string }[];
-      contacts: (Contact & { email: string })[];
-      agents: (Agent & { emails: string[] })[];
       message_ids: (MessageIdRow & { message_id: string })[];
     };
     for (const r of found.inbound) this.inbound.set(r.message_id, { id: r.id, outcome: r.outcome });
-    for (const c of found.contacts) this.contacts.set(c.email, { id: c.id, contactable_id: c.contactable_id });
-    for (const a of found.agents) for (const e of a.emails) if (!this.agents.has(e)) this.agents.set(e, { id: a.id, active: a.active });
+    this.senders.add(found);
     for (const m of found.message_ids) if (!this.messageIds.has(m.message_id)) this.messageIds.set(m.message_id, m);
 
     const ticketIds = [...new Set(found.message_ids.map((m) => m.ticket_id))];
@@ -112,17 +101,17 @@ export class MailWork implements Outbox {
   }
 
   contact(address: string): Contact | undefined {
-    return this.contacts.get(address.toLowerCase());
+    return this.senders.contact(address);
   }
 
   agent(address: string): Agent | undefined {
-    return this.agents.get(address.toLowerCase());
+    return this.senders.agent(address);
   }
 
   async addContact(row: { contactable_id: number; name: string; email: string }): Promise<Contact> {
     const contact = { id: await this.writes.id('contacts'), contactable_id: row.contactable_id };
     this.writes.insert('contacts', { ...contact, name: fitText(row.name, 255), email: row.email, created_at: now(), updated_at: now() });
-    this.contacts.set(row.email.toLowerCase(), contact);
+    this.senders.addContact(row.email, contact);
     return contact;
   }
 

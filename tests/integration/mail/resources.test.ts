@@ -3,8 +3,12 @@
  */
 import { db } from '../../../src/db/knex';
 import { ingestMessage } from '../../../src/mail/inbound/ingest';
+import { replyAddress, signReplyToken } from '../../../src/mail/replyToken';
+import { updateSettings } from '../../../src/services/config/settings';
+import { createToken } from '../../../src/services/auth/tokens';
+import { createUser } from '../../../src/services/users/users';
 import { childEnv, runCli } from '../../helpers/cli';
-import { api, useStaff, makeContact, makeCustomer, makeTicket } from '../../helpers/factories';
+import { type Agent, api, useStaff, makeContact, makeCustomer, makeTicket } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 import fs from 'node:fs';
@@ -96,6 +100,158 @@ describe('/api/v1/ticketing/inbound_emails', () => {
     expect(retried.body.inboundEmailId).toBe(r.inboundEmailId);
     await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/retry`).set(staff.agent.auth).expect(409);
     await api().get('/api/v1/ticketing/inbound_emails?filter[outcome]=nonsense').set(staff.agent.auth).expect(400);
+  });
+});
+
+describe('assign: one rule for who wrote it', () => {
+  let seq = 0;
+  /** An agent with an alternate address, written in mixed case in mail. */
+  async function agentWithAlias(): Promise<Agent & { alias: string }> {
+    const n = `${process.pid}x${++seq}`;
+    const user = await createUser({ name: `Forwarding Agent ${n}`, email: `fwd${n}@helpdesk.test`, alternate_emails: [`Alias${n}@Helpdesk.test`] });
+    const token = await createToken({ userId: user.id });
+    return { user, token, auth: { Authorization: `Bearer ${token}` }, alias: `alias${n}@helpdesk.test` };
+  }
+  const assign = (id: number | null, body: object) => api().post(`/api/v1/ticketing/inbound_emails/${id}/assign`).set(staff.agent.auth).send(body);
+
+  it("the pipeline knows an agent by an alternate address: with the agent's token, an agent reply", async () => {
+    const mailbox = await makeMailbox();
+    const agent = await agentWithAlias();
+    const ticket = await makeTicket({ agent: staff.agent });
+    const token = signReplyToken({ ticketNumber: ticket.number, recipient: { kind: 'user', id: agent.user.id } });
+    const r = await ingestMessage({ mailbox, raw: await buildMail({ from: `Agent <${agent.alias.toUpperCase()}>`, to: replyAddress(mailbox.email, token), text: 'Done.' }) });
+    expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
+    expect(await db()('replies').where({ id: r.replyId }).first()).toMatchObject({ author_type: 'App\\User', author_id: agent.user.id });
+  });
+
+  it("mail from an agent's alternate address, assigned to a customer or a ticket, never makes the agent a contact", async () => {
+    const mailbox = await makeMailbox();
+    const agent = await agentWithAlias();
+    const customer = await makeCustomer();
+    const first = await ingestMessage({ mailbox, raw: await buildMail({ from: `Agent <${agent.alias}>`, subject: 'A note of mine', text: 'Something to track.' }) });
+    expect(first.outcome).toBe('quarantined');
+    const created = await assign(first.inboundEmailId, { customer_id: customer.id }).expect(200);
+    expect(created.body).toMatchObject({ outcome: 'ticket_created' });
+    const ticket = await db()('tickets').where({ id: created.body.ticket_id }).first();
+    expect(ticket).toMatchObject({ ticketable_id: customer.id, author_type: 'App\\User', author_id: agent.user.id, contact_id: null });
+
+    // on a ticket: the agent's internal note, sent to nobody, changing nothing
+    const contact = await makeContact(customer);
+    const other = await makeTicket({ agent: staff.agent, customer, contact });
+    const second = await ingestMessage({ mailbox, raw: await buildMail({ from: agent.alias, subject: `Re: [#${other.number}]`, text: 'Told them by phone.' }) });
+    expect(second.outcome).toBe('quarantined');
+    const noted = await assign(second.inboundEmailId, { ticket_id: other.id }).expect(200);
+    expect(noted.body).toMatchObject({ outcome: 'reply_added', ticket_id: other.id });
+    const note = await db()('replies').where({ id: noted.body.reply_id }).first();
+    expect(note).toMatchObject({ author_type: 'App\\User', author_id: agent.user.id, customer_visible: false, contact_id: null });
+    expect(await db()('outbound_emails').where({ reply_id: note.id })).toHaveLength(0);
+    expect(await db()('tickets').where({ id: other.id }).first()).toMatchObject({ exchanges: other.exchanges, status_id: other.status_id });
+
+    expect(await db()('contacts').whereRaw('lower(email) in (?, ?)', [agent.alias, agent.user.email])).toHaveLength(0);
+  });
+
+  it("an agent's forward with customer_id is a ticket of that customer, for the forwarded sender when that is one of its contacts", async () => {
+    await updateSettings({ auto_acknowledge: true });
+    try {
+      const mailbox = await makeMailbox();
+      const agent = await agentWithAlias();
+      const customer = await makeCustomer();
+      const contact = await makeContact(customer, { name: 'Pat Customer' });
+      const forwarded = [
+        'Can you look at this one?',
+        '',
+        '---------- Forwarded message ---------',
+        `From: Pat Customer <${contact.email.toUpperCase()}>`,
+        'Date: Mon, 3 Jun 2024 09:12:00 +0000',
+        'Subject: Printer on fire',
+        `To: ${agent.user.email}`,
+        '',
+        'The printer is on fire.',
+      ].join('\n');
+      const r = await ingestMessage({ mailbox, raw: await buildMail({ from: agent.user.email, subject: 'Fwd: Printer on fire', text: forwarded }) });
+      expect(r.outcome).toBe('quarantined');
+      const res = await assign(r.inboundEmailId, { customer_id: customer.id }).expect(200);
+      expect(res.body).toMatchObject({ outcome: 'ticket_created' });
+      const ticket = await db()('tickets').where({ id: res.body.ticket_id }).first();
+      expect(ticket).toMatchObject({ ticketable_id: customer.id, contact_id: contact.id, author_type: 'App\\User', author_id: agent.user.id, origin: 'email' });
+      expect(ticket.body).toContain('The printer is on fire.');
+      expect(await db()('ticket_contacts').where({ ticket_id: ticket.id }).pluck('contact_id')).toEqual([contact.id]);
+      // nothing went to the customer, nor back to the agent
+      expect(await db()('outbound_emails').where({ ticket_id: ticket.id, template: 'ticket_acknowledgement' })).toHaveLength(0);
+      expect(await db()('contacts').where({ email: agent.user.email })).toHaveLength(0);
+
+      // forwarded as an attached message, naming a contact of another customer: no contact at all
+      const stranger = await makeContact(await makeCustomer());
+      const original = await buildMail({ from: `Someone <${stranger.email}>`, subject: 'Elsewhere', text: 'Not yours.' });
+      const attached = await ingestMessage({
+        mailbox,
+        raw: await buildMail({ from: agent.alias, subject: 'Fwd: Elsewhere', text: 'See attached.', attachments: [{ filename: 'original.eml', content: original, contentType: 'message/rfc822' }] }),
+      });
+      const other = await assign(attached.inboundEmailId, { customer_id: customer.id }).expect(200);
+      const second = await db()('tickets').where({ id: other.body.ticket_id }).first();
+      expect(second).toMatchObject({ ticketable_id: customer.id, contact_id: null, author_type: 'App\\User', author_id: agent.user.id });
+      expect(await db()('ticket_contacts').where({ ticket_id: second.id })).toHaveLength(0);
+    } finally {
+      await updateSettings({ auto_acknowledge: false });
+    }
+  });
+
+  it("an agent's forward as an attached message names the customer", async () => {
+    const mailbox = await makeMailbox();
+    const agent = await agentWithAlias();
+    const customer = await makeCustomer();
+    const contact = await makeContact(customer);
+    const original = await buildMail({ from: `Pat <${contact.email}>`, subject: 'Broken', text: 'It broke.' });
+    const r = await ingestMessage({
+      mailbox,
+      raw: await buildMail({ from: agent.user.email, subject: 'Fwd: Broken', text: 'See attached.', attachments: [{ filename: 'original.eml', content: original, contentType: 'message/rfc822' }] }),
+    });
+    const res = await assign(r.inboundEmailId, { customer_id: customer.id }).expect(200);
+    expect(await db()('tickets').where({ id: res.body.ticket_id }).first()).toMatchObject({ ticketable_id: customer.id, contact_id: contact.id });
+  });
+
+  it("with customer_id, mail from another customer's contact is filed under the chosen customer and that contact is not linked", async () => {
+    const mailbox = await makeMailbox();
+    const theirs = await makeCustomer();
+    const chosen = await makeCustomer();
+    const address = `wanderer${process.pid}x${++seq}@elsewhere.test`;
+    const r = await ingestMessage({ mailbox, raw: await buildMail({ from: `Wanderer <${address}>`, subject: 'About the other account', text: 'Hello.' }) });
+    expect(r.outcome).toBe('quarantined');
+    // meanwhile someone makes them a contact of their own company
+    const contact = await makeContact(theirs, { email: address });
+    const res = await assign(r.inboundEmailId, { customer_id: chosen.id }).expect(200);
+    expect(res.body).toMatchObject({ outcome: 'ticket_created' });
+    expect(res.body.flags).toContain('other_customer');
+    const ticket = await db()('tickets').where({ id: res.body.ticket_id }).first();
+    expect(ticket).toMatchObject({ ticketable_id: chosen.id, contact_id: null });
+    expect(await db()('ticket_contacts').where({ ticket_id: ticket.id })).toHaveLength(0);
+    expect(await db()('contacts').where({ id: contact.id }).first()).toMatchObject({ contactable_id: theirs.id });
+    expect(await db()('contacts').whereRaw('lower(email) = ?', [address])).toHaveLength(1);
+  });
+});
+
+describe('what the inbound_emails API shows', () => {
+  it('an error as its class and first line: never a stack, a path or SQL; no internal fields', async () => {
+    const mailbox = await makeMailbox();
+    const customer = await makeCustomer();
+    const contact = await makeContact(customer);
+    const r = await ingestMessage({ mailbox, raw: await buildMail({ from: contact.email }) });
+    const stack = [
+      'error 23505: insert into "tickets" ("body", "number") values ($1, $2) - duplicate key value violates unique constraint "tickets_number_unique"',
+      '    at Parser.parseErrorMessage (/work/main/node_modules/pg-protocol/dist/parser.js:287:98)',
+      '    at ingestBatch (/work/main/src/mail/inbound/ingest.ts:260:5)',
+    ].join('\n');
+    await db()('inbound_emails').where({ id: r.inboundEmailId }).update({ outcome: 'failed', error: stack });
+    const shown = await api().get(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}`).set(staff.agent.auth).expect(200);
+    expect(shown.body.error).toBe('error 23505: duplicate key value violates unique constraint "tickets_number_unique"');
+    for (const hidden of ['raw_sha256', 'imap_uid']) expect(shown.body).not.toHaveProperty(hidden);
+    expect(shown.body).toMatchObject({ mailbox_id: mailbox.id, from: contact.email, outcome: 'failed', size: expect.any(Number), attachments_count: 0, flags: [] });
+
+    await db()('inbound_emails').where({ id: r.inboundEmailId }).update({ error: "TypeError: Cannot read properties of undefined (reading 'id') at decide (/srv/helpdesk/src/mail/inbound/ingest.ts:212:14)\n    at next (node:internal/process/task_queues:95:5)" });
+    const list = await api().get(`/api/v1/ticketing/inbound_emails?filter[mailbox_id]=${mailbox.id}`).set(staff.agent.auth).expect(200);
+    expect(list.body[0].error).toBe("TypeError: Cannot read properties of undefined (reading 'id') at decide (…)");
+    const text = JSON.stringify(list.body);
+    for (const leak of ['/srv/', '/work/', 'node_modules', 'node:internal', '\\n', 'insert into', 'raw_sha256']) expect(text).not.toContain(leak);
   });
 });
 

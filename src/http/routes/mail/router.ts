@@ -14,6 +14,7 @@ import { crudRoutes } from '../../crudRoutes';
 import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
+import { presentInboundEmail } from './presenter';
 import { email, id, pathId, queryId, text } from '../../validation';
 
 /** A mailbox without its password (`has_password` says whether one is set). */
@@ -71,12 +72,13 @@ export function registerMailRoutes(router: Router): void {
           mailbox_id: query['filter[mailbox_id]'],
           message_id: query['filter[message_id]'],
         }),
-        (r) => r.toJSON(),
+        presentInboundEmail,
       ),
   });
   route(router, {
     method: 'get', path: `${path}/:id`, tag, summary: 'One message received and what became of it',
-    handler: async ({ params }) => (await showInboundEmail(pathId(params.id, 'inbound email'))).toJSON(),
+    returns: 'the inbound email; `error` is the class and first line of what a `failed` message hit, never a stack or a path',
+    handler: async ({ params }) => presentInboundEmail(await showInboundEmail(pathId(params.id, 'inbound email'))),
   });
   route(router, {
     method: 'get', path: `${path}/:id/raw`, tag, produces: 'message/rfc822', summary: 'The original message, byte for byte',
@@ -92,8 +94,13 @@ export function registerMailRoutes(router: Router): void {
   route(router, {
     method: 'post', path: `${path}/:id/assign`, tag, errors: [404, 409],
     summary: 'Turn a quarantined message into a ticket of a customer, or a reply on a ticket',
+    description:
+      "An agent's own mail (held because no reply token proved it) becomes, with `ticket_id`, the agent's internal note (never sent to the customer); " +
+      'with `customer_id`, a ticket of that customer written by the agent, whose contact is the customer the mail names when that address is a contact of the chosen customer. ' +
+      'A contact of another customer is never added to the ticket: with `customer_id` the ticket is filed under the chosen customer, with no contact.',
+    returns: 'the inbound email, with its new outcome',
     body: z.object({ customer_id: id().optional(), ticket_id: id().optional() }),
-    handler: async ({ params, body, actor }) => (await assignInboundEmail(pathId(params.id, 'inbound email'), body, actor.id)).toJSON(),
+    handler: async ({ params, body, actor }) => presentInboundEmail(await assignInboundEmail(pathId(params.id, 'inbound email'), body, actor.id)),
   });
   route(router, {
     method: 'post', path: `${path}/:id/retry`, tag, errors: [404, 409],

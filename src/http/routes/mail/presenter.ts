@@ -1,0 +1,61 @@
+import type { InboundEmail } from '../../../models/InboundEmail';
+
+/** The fields SPEC §2 lists for inbound_emails, with the row's id, sent date and times. */
+const FIELDS = [
+  'id',
+  'mailbox_id',
+  'message_id',
+  'from',
+  'from_name',
+  'to',
+  'cc',
+  'subject',
+  'sent_at',
+  'received_at',
+  'size',
+  'attachments_count',
+  'outcome',
+  'reason',
+  'flags',
+  'ticket_id',
+  'reply_id',
+  'outbound_email_id',
+  'created_at',
+  'updated_at',
+] as const;
+
+/** The longest `error` message shown; the log has the rest. */
+const MAX_ERROR_CHARS = 300;
+
+/** A path on disk or a file URL (`/srv/app/src/x.ts:12:5`, `file:///…`, `C:\…`), as a stack frame or an fs error names it. */
+const PATH = /(?:file:\/\/)?(?:\/[^\s/'"():,]+){2,}(?::\d+)*|[A-Za-z]:\\[^\s'"():,]+(?::\d+)*/g;
+/** The statement a database error's message starts with (knex writes "<sql> - <reason>"). */
+const SQL_START = /^\s*(?:select|insert|update|delete|with|create|alter|drop)\s/i;
+
+/**
+ * A recorded error as the API shows it: its class and the first line of its message, no
+ * stack, no file paths, no SQL statement (only the database's reason), at most
+ * MAX_ERROR_CHARS. The whole error went to the log when it happened.
+ */
+export function publicError(error: string | null | undefined): string | null {
+  if (!error) return null;
+  const firstLine = error.split(/\r\n|\r|\n/, 1)[0]!.trim();
+  const colon = firstLine.indexOf(': ');
+  const [klass, message] = colon > 0 && colon <= 80 ? [firstLine.slice(0, colon), firstLine.slice(colon + 2)] : ['Error', firstLine];
+  let text = message;
+  if (SQL_START.test(text)) {
+    const reason = text.lastIndexOf(' - ');
+    text = reason >= 0 ? text.slice(reason + 3) : 'a database statement failed';
+  }
+  text = text.replace(PATH, '…').trim();
+  const cut = text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS - 1)}…` : text;
+  return `${klass.replace(PATH, '…')}: ${cut || '(no message)'}`;
+}
+
+/** An inbound email as the API shows it: no storage hash or IMAP UID, and the error cut to its class and first line. */
+export function presentInboundEmail(row: InboundEmail): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of FIELDS) out[f] = row[f];
+  out.error = publicError(row.error);
+  return out;
+}
