@@ -32,6 +32,7 @@ const schema = z
     MAIL_DOMAIN: z.string().min(1).optional(),
     CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
     IMAP_POLL_SECONDS: seconds(30),
     IMAP_BACKOFF_MAX_SECONDS: seconds(300),
     IMAP_BATCH_MESSAGES: int(400, 1),
@@ -78,6 +79,8 @@ export interface Config {
   readonly mailDomain: string;
   readonly chromiumPath: string;
   readonly logLevel: string;
+  /** `pretty` (pino-pretty, for a person at a terminal) or `json` (JSON lines, for machines). */
+  readonly logFormat: 'pretty' | 'json';
   readonly imapPollSeconds: number;
   readonly imapBackoffMaxSeconds: number;
   readonly imapBatchMessages: number;
@@ -121,8 +124,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses an environment (process.env by default) into a frozen Config. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Parses an environment (process.env by default) into a frozen Config. `terminal` says
+ * whether the logs go to a terminal (stderr is a TTY): LOG_FORMAT defaults to `pretty`
+ * there and to `json` anywhere else (a file, a pipe, journald, a container's log).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal = Boolean(process.stderr.isTTY)): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
@@ -151,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailDomain: e.MAIL_DOMAIN ?? e.MAIL_FROM.split('@')[1]!,
     chromiumPath: e.CHROMIUM_PATH,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (terminal ? 'pretty' : 'json'),
     imapPollSeconds: e.IMAP_POLL_SECONDS,
     imapBackoffMaxSeconds: e.IMAP_BACKOFF_MAX_SECONDS,
     imapBatchMessages: e.IMAP_BATCH_MESSAGES,

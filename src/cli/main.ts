@@ -4,6 +4,7 @@
 import { ConfigError, config } from '../config';
 import { logger } from '../logger';
 import { UsageError } from './args';
+import { doctorCommand } from './commands/doctor';
 import { jobsCommand } from './commands/jobs';
 import { mailCommand } from './commands/mail';
 import { migrateCommand } from './commands/migrate';
@@ -27,6 +28,9 @@ const USAGE = `usage: helpdesk <command>
   jobs run NAME [--now ISO-8601]        run one job once, as if the clock read NOW
   suppressions list [ADDRESS]           addresses no mail goes to (a linked bounce or complaint)
   suppressions clear ADDRESS            the address gets mail again
+  doctor                                check the configuration, secret, database, migrations,
+                                        mailboxes' IMAP logins, SMTP and Chromium; one line each
+                                        (exit 1 when any check fails)
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -37,6 +41,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   mail: mailCommand,
   jobs: jobsCommand,
   suppressions: suppressionsCommand,
+  doctor: doctorCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -47,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     return name && name !== 'help' && name !== '--help' ? 64 : 0;
   }
   try {
-    config();
+    if (command !== doctorCommand) config(); // the doctor reports a bad configuration as its first checks
     return await command(rest);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof UsageError) {

@@ -4,6 +4,7 @@
 import knexFactory, { Knex } from 'knex';
 import { Model } from 'objection';
 import pg from 'pg';
+import { logger } from '../logger';
 
 // int8 (count(*), bigserial) and numeric come back as strings by default: numbers fit here.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
@@ -27,6 +28,13 @@ export function createKnex(url: string, poolMax = 10): Knex {
     connection: url,
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
+    // knex prints its warnings with console.log: on stdout they would mix with what commands print
+    log: {
+      warn: (detail: unknown) => logger.warn({ detail: String(detail) }, 'knex warning'),
+      error: (detail: unknown) => logger.error({ detail: String(detail) }, 'knex error'),
+      debug: (detail: unknown) => logger.debug({ detail: String(detail) }, 'knex debug'),
+      deprecate: (method: string, alternative: string) => logger.warn({ method, alternative }, 'knex deprecation'),
+    },
   });
   urls.set(knex, url);
   return knex;

@@ -57,3 +57,22 @@ export async function migrateRollback(knex: Knex): Promise<string[]> {
     return undone;
   });
 }
+
+export interface MigrationStatus {
+  /** Migrations of this version not yet applied to the database. */
+  pending: string[];
+  /** Migrations the database recorded that this version does not have (a newer version ran). */
+  unknown: string[];
+}
+
+/** What `migrateLatest` would do, read only: unlike knex's `migrate.list`, it creates no table. */
+export async function migrationStatus(knex: Knex): Promise<MigrationStatus> {
+  const known = await new DirectorySource().getMigrations();
+  const applied: string[] = (await knex.schema.hasTable('knex_migrations'))
+    ? (await knex('knex_migrations').select('name')).map((r: { name: string }) => r.name.replace(/\.(ts|js)$/, ''))
+    : [];
+  return {
+    pending: known.filter((name) => !applied.includes(name)),
+    unknown: applied.filter((name) => !known.includes(name)),
+  };
+}

@@ -31,6 +31,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://x/y', HELPDESK_SECRET: 'a'.repeat(32) }).databaseUrl).toBe('postgres://x/y');
   });
 
+  it('logs pretty on a terminal and JSON elsewhere, unless LOG_FORMAT says', () => {
+    expect(loadConfig({}, true).logFormat).toBe('pretty');
+    expect(loadConfig({}, false).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'json' }, true).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }, false).logFormat).toBe('pretty');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
+  });
+
   it('derives MAIL_DOMAIN from MAIL_FROM', () => {
     expect(loadConfig({ MAIL_FROM: 'support@acme.test' }).mailDomain).toBe('acme.test');
   });

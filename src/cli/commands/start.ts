@@ -14,6 +14,7 @@ import { ImapRole } from '../../mail/imap/imapRole';
 import { closeCpuPool } from '../../mail/inbound/cpuPool';
 import { MailerRole } from '../../mail/outbound/mailerRole';
 import { SchedulerRole } from '../../jobs/schedulerRole';
+import { adminHasToken } from '../../services/auth/tokens';
 import { UsageError, parse } from '../args';
 
 export const ROLES = ['api', 'imap', 'mailer', 'scheduler'] as const;
@@ -21,6 +22,17 @@ export const ROLES = ['api', 'imap', 'mailer', 'scheduler'] as const;
 interface RunningRole {
   name: string;
   stop(): Promise<void>;
+  /** The API's address as a browser reaches it (`http://host:port/api`). */
+  url?: string;
+}
+
+/** The command that makes the first admin and prints its token. */
+export const FIRST_ADMIN_COMMAND = 'npx helpdesk user create --email you@example.com --name "You" --role admin';
+
+/** `http://HOST:PORT/api`, with a wildcard address shown as localhost and IPv6 in brackets. */
+export function apiUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}/api`;
 }
 
 function startApi(): Promise<RunningRole> {
@@ -35,6 +47,7 @@ function startApi(): Promise<RunningRole> {
       logger.info({ host: cfg.host, port }, 'api listening');
       resolve({
         name: 'api',
+        url: apiUrl(cfg.host, port),
         stop: () =>
           new Promise<void>((done) => {
             server.close(() => done());
@@ -43,6 +56,24 @@ function startApi(): Promise<RunningRole> {
       });
     });
   });
+}
+
+/**
+ * The closing lines of the start-up, on stdout for the person who ran it: where the API and
+ * its docs are, where the data lives, and, until some admin holds a token, how to make one.
+ */
+async function printWelcome(url: string | undefined): Promise<void> {
+  const lines: string[] = [];
+  if (url) lines.push(`helpdesk is running: API ${url}, docs ${url}/docs`);
+  lines.push(`data directory: ${config().dataDir}`);
+  let hasAdmin = true;
+  try {
+    hasAdmin = await adminHasToken();
+  } catch (e) {
+    logger.warn({ err: e }, 'could not tell whether an admin has a token');
+  }
+  if (!hasAdmin) lines.push(`no admin has an API token yet; make the first one with: ${FIRST_ADMIN_COMMAND}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 export async function startCommand(argv: string[]): Promise<number> {
@@ -81,6 +112,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     running.push({ name: 'scheduler', stop: () => scheduler.stop() });
   }
 
+  await printWelcome(running.find((r) => r.url)?.url);
   const signal = await stopRequested;
   logger.info({ signal }, 'stopping');
   for (const role of running.reverse()) await role.stop();

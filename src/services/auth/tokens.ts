@@ -47,3 +47,13 @@ export async function authenticate(token: string, trx?: Knex): Promise<User | un
   const user = await User.query(conn(trx)).findById(row.user_id).where({ active: true });
   return user ?? undefined;
 }
+
+/** Whether some active admin holds a token that is not revoked (else nobody can administer through the API). */
+export async function adminHasToken(trx?: Knex): Promise<boolean> {
+  const row = await conn(trx)('api_tokens as t')
+    .join('users as u', 'u.id', 't.user_id')
+    .where({ 'u.role': 'admin', 'u.active': true })
+    .whereNull('t.revoked_at')
+    .first('t.id');
+  return row !== undefined;
+}
