@@ -11,7 +11,7 @@
  * `details.fields` keyed by the parameter as sent (`filter[nope]`, `include`, `sort`).
  */
 import { z } from 'zod';
-import type { PageRequest } from './pagination';
+import type { PageRequest } from '../db/pagination';
 
 const pageQuery = {
   page: z.coerce.number().int().min(1).default(1).describe('page number, from 1'),

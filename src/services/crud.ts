@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import type { Model, ModelClass, QueryBuilder } from 'objection';
 import { conn, inTransaction } from '../db/transaction';
-import { type Page, type PageRequest, fetchModelPage } from '../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../db/pagination';
 import { found } from './lookup';
 
 export interface Resource<M extends Model> {

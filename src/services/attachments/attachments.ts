@@ -9,9 +9,9 @@ import type { Knex } from 'knex';
 import { db } from '../../db/knex';
 import { conn, inTransaction } from '../../db/transaction';
 import { invalid } from '../../errors';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import { Attachment } from '../../models/Attachment';
-import { type StagedBlob, type StoredBlob, commitStagedBlob, discardStagedBlob, releaseBlob, stageBlob } from '../blobs/blobStore';
+import { type StagedBlob, type StoredBlob, commitStagedBlob, discardStagedBlob, readBlob, releaseBlob, stageBlob } from '../blobs/blobStore';
 import { cleanFilename, fitText } from '../../text/cleanText';
 import { sniffMimeType } from '../blobs/sniff';
 import { found } from '../lookup';
@@ -128,6 +128,11 @@ export async function listAttachments(
 
 export async function showAttachment(id: number, trx?: Knex): Promise<Attachment> {
   return found(await Attachment.query(conn(trx)).findById(id), 'attachment', id);
+}
+
+/** The attachment's bytes, chunk by chunk. */
+export function attachmentContent(a: Attachment): AsyncGenerator<Buffer> {
+  return readBlob(db(), a.blob_sha256);
 }
 
 /** Renames or moves an attachment to another ticket or reply. */

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { conn, inTransaction } from '../../db/transaction';
 import { AppError, invalid } from '../../errors';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import { Contact } from '../../models/Contact';
 import { found } from '../lookup';
 import { requireTicketable } from '../tickets/ticketRules';

@@ -9,7 +9,8 @@
 import type { Knex } from 'knex';
 import { conn } from '../../db/transaction';
 import { AppError, invalid } from '../../errors';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
+import { DailyPointsSummary } from '../../models/DailyPointsSummary';
 import { SharedSupportContract } from '../../models/SharedSupportContract';
 import { SupportContract } from '../../models/SupportContract';
 import { crud } from '../crud';
@@ -91,3 +92,10 @@ export const sharedContracts = crud<SharedSupportContract>({
     if (query.support_contract_id) q.where('shared_support_contracts.support_contract_id', query.support_contract_id as number);
   },
 });
+
+/** One page of the daily points summaries (written by the daily-points-summary job), newest first. */
+export function listDailyPointsSummaries(filter: { support_contract_id?: number }, page: PageRequest): Promise<Page<DailyPointsSummary>> {
+  const q = DailyPointsSummary.query().orderBy('id', 'desc');
+  if (filter.support_contract_id) q.where({ support_contract_id: filter.support_contract_id });
+  return fetchModelPage(q, page);
+}

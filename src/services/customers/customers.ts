@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { conn, inTransaction } from '../../db/transaction';
 import { conflict } from '../../errors';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import { Customer } from '../../models/Customer';
 import { found } from '../lookup';
 

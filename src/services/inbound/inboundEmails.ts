@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { db } from '../../db/knex';
 import { conn } from '../../db/transaction';
 import { AppError, invalid } from '../../errors';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import type { ReadMessage } from '../../mail/inbound/analyze';
 import { agentNote, customerReply, foreignContactReply, ticketFromMail } from '../../mail/inbound/effects';
 import { namedCustomerAddresses } from '../../mail/inbound/forwarded';

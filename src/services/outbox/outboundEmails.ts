@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { now, wallClock } from '../../clock';
 import { conn } from '../../db/transaction';
 import { AppError, conflict } from '../../errors';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import { OutboundEmail, type OutboundState } from '../../models/OutboundEmail';
 import { found } from '../lookup';
 

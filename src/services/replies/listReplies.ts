@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { now } from '../../clock';
 import { conn } from '../../db/transaction';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import { Reply } from '../../models/Reply';
 import { loadTicket } from '../tickets/loadTicket';
 import { type DetailedReply, attachAuthors } from '../tickets/ticketDetail';

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { conn } from '../../db/transaction';
-import { type Page, type PageRequest, fetchPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchPage } from '../../db/pagination';
 import { notFound } from '../../errors';
 
 export interface Suppression {

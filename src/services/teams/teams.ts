@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { raw } from 'objection';
 import { conn, inTransaction } from '../../db/transaction';
 import { invalid } from '../../errors';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import { SupportTeam } from '../../models/SupportTeam';
 import { User } from '../../models/User';
 import { crud } from '../crud';

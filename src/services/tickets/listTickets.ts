@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import { type QueryBuilder, raw } from 'objection';
 import { conn } from '../../db/transaction';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import { Ticket } from '../../models/Ticket';
 import { normalizeTicketNumber } from './ticketNumber';
 

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { now } from '../../clock';
 import { conn, inTransaction } from '../../db/transaction';
 import { AppError, invalid } from '../../errors';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import { TimeSegment } from '../../models/TimeSegment';
 import { syncTicketPoints } from '../contracts/points';
 import { found, requireReference } from '../lookup';

@@ -4,7 +4,7 @@
 import type { Knex } from 'knex';
 import { conn, inTransaction } from '../../db/transaction';
 import { AppError, conflict } from '../../errors';
-import { type Page, type PageRequest, fetchModelPage } from '../../http/pagination';
+import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import { type Role, User } from '../../models/User';
 import { found } from '../lookup';
 

@@ -2,9 +2,9 @@ import type Router from '@koa/router';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { config } from '../../../config';
-import { db } from '../../../db/knex';
 import { invalid, unauthorized } from '../../../errors';
 import {
+  attachmentContent,
   checkAttachmentTarget,
   deleteAttachment,
   discardAttachment,
@@ -16,7 +16,6 @@ import {
   uploadTimeLimitSeconds,
 } from '../../../services/attachments/attachments';
 import { verifyContentSignature } from '../../../services/attachments/contentUrl';
-import { readBlob } from '../../../services/blobs/blobStore';
 import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
@@ -107,7 +106,7 @@ export function registerAttachmentRoutes(router: Router): void {
       ctx.set('Content-Security-Policy', "default-src 'none'; sandbox");
       ctx.set('Cache-Control', 'private, max-age=3600');
       ctx.status = 200;
-      ctx.body = Readable.from(readBlob(db(), a.blob_sha256));
+      ctx.body = Readable.from(attachmentContent(a));
       return undefined;
     },
   });

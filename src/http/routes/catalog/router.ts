@@ -1,11 +1,11 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { Priority } from '../../../models/Priority';
 import { categories, subCategories } from '../../../services/catalog/categories';
+import { listPriorities } from '../../../services/catalog/priorities';
 import { statuses } from '../../../services/catalog/statuses';
 import { crudRoutes } from '../../crudRoutes';
 import { listQuery } from '../../listQuery';
-import { fetchModelPage, pagedBody } from '../../pagination';
+import { pagedBody } from '../../pagination';
 import { route } from '../../route';
 import { id, queryId, text } from '../../validation';
 
@@ -28,7 +28,7 @@ export function registerCatalogRoutes(router: Router): void {
     method: 'get', path: '/v1/ticketing/priorities', tag: 'Priorities',
     summary: 'Every priority, by id (read-only reference data)',
     query: listQuery({}),
-    handler: async ({ query, ctx }) => pagedBody(ctx, await fetchModelPage(Priority.query().orderBy('id'), query), (p) => p.toJSON()),
+    handler: async ({ query, ctx }) => pagedBody(ctx, await listPriorities(query), (p) => p.toJSON()),
   });
 
   crudRoutes(router, {

@@ -1,12 +1,11 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { formatDayMonthYear, parseDate } from '../../../datetime';
-import { DailyPointsSummary } from '../../../models/DailyPointsSummary';
 import type { SupportContract } from '../../../models/SupportContract';
-import { CONTRACT_TYPES, contracts, contractsOfCustomer, sharedContracts } from '../../../services/contracts/contracts';
+import { CONTRACT_TYPES, contracts, contractsOfCustomer, listDailyPointsSummaries, sharedContracts } from '../../../services/contracts/contracts';
 import { crudRoutes } from '../../crudRoutes';
 import { listQuery } from '../../listQuery';
-import { fetchModelPage, pagedBody } from '../../pagination';
+import { pagedBody } from '../../pagination';
 import { route } from '../../route';
 import { dateTime, dayMonthYear, id, queryId } from '../../validation';
 
@@ -77,10 +76,6 @@ export function registerContractRoutes(router: Router): void {
     method: 'get', path: '/v1/ticketing/daily_points_summary', tag: 'Daily points summary',
     summary: 'One row per contract per day (written by the daily-points-summary job), newest first',
     query: listQuery({ support_contract_id: queryId().optional() }),
-    handler: async ({ query, ctx }) => {
-      const q = DailyPointsSummary.query().orderBy('id', 'desc');
-      if (query.support_contract_id) q.where({ support_contract_id: query.support_contract_id });
-      return pagedBody(ctx, await fetchModelPage(q, query), (r) => r.toJSON());
-    },
+    handler: async ({ query, ctx }) => pagedBody(ctx, await listDailyPointsSummaries(query, query), (r) => r.toJSON()),
   });
 }
