@@ -23,6 +23,7 @@ import type { Analysis, ReadMessage } from './analyze';
 import { recordBounce } from './bounces';
 import { readInPool } from './cpuPool';
 import { agentReply, customerReply, foreignContactReply, ticketFromMail } from './effects';
+import { readableHeader } from './headerCharset';
 import { RawHeaders, addressOf, splitMessage } from './headers';
 import { type LookupKeys, MailWork } from './mailWork';
 import { noticeUnknownSender } from './notify';
@@ -79,7 +80,8 @@ export interface PreparedMessage {
 /** The facts of a message that could not be read, from its raw header block. */
 function rawFacts(raw: Buffer, sha256?: string): InboundFacts {
   const { headers } = splitMessage(raw, 0, 320 * 1024);
-  return { messageId: messageIdOf(headers, raw, sha256), from: addressOf(headers.get('from')), to: [], cc: [], subject: cleanOptional(headers.get('subject')), attachments: 0 };
+  const subject = cleanOptional(readableHeader(headers.get('subject'), raw));
+  return { messageId: messageIdOf(headers, raw, sha256), from: addressOf(headers.get('from')), to: [], cc: [], subject, attachments: 0 };
 }
 
 /**

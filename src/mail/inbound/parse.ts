@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import { type AddressObject, type Attachment as ParsedAttachment, simpleParser } from 'mailparser';
 import { cleanFilename, cleanOptional, cleanText } from '../../text/cleanText';
+import { withUtf8Headers } from './headerCharset';
 import { type RawHeaders, addressOf, messageIds, splitMessage } from './headers';
 
 export const MAX_MIME_DEPTH = 20;
@@ -77,6 +78,39 @@ export function structureProblem(raw: Buffer, maxBytes: number): string | undefi
   return undefined;
 }
 
+/** A bare local part with no domain, as bounces come (`MAILER-DAEMON (Mail Delivery System)`). */
+const BARE_LOCAL_PART = /^[A-Za-z0-9._%+-]{1,64}$/;
+/** A local part that may go unquoted (RFC 5322 dot-atom text). */
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$/;
+
+/**
+ * A broken address written as its sender meant it: a quoted local part that needs no
+ * quotes (`"john.smith"@example.com`) loses them, and one whose only fault is spaces
+ * loses those. A quoted local part holding anything else (`"agent@victim.example"@
+ * attacker.example`) is left as written: it is never read as another address.
+ */
+export function normalizeAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at <= 0) return address;
+  let local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (local.length >= 2 && local.startsWith('"') && local.endsWith('"')) local = local.slice(1, -1);
+  const joined = local.replace(/\s+/g, '');
+  return DOT_ATOM.test(joined) ? `${joined}@${domain}` : address;
+}
+
+/** `joe smith@example.com` written with no quotes or brackets: the parser takes `joe` for a name. */
+function spacedAddress(rawValue: string | undefined): string | undefined {
+  const value = rawValue?.trim();
+  if (!value || /[<>",;]/.test(value)) return undefined;
+  const at = value.lastIndexOf('@');
+  const local = value.slice(0, at);
+  const domain = value.slice(at + 1);
+  const words = local.trim().split(/\s+/);
+  if (at <= 0 || words.length < 2 || !words.every((w) => /^[A-Za-z0-9._-]{1,64}$/.test(w)) || /\s/.test(domain) || !domain.includes('.')) return undefined;
+  return normalizeAddress(`${words.join('')}@${domain}`);
+}
+
 function addresses(value: AddressObject | AddressObject[] | undefined): MailAddress[] {
   const list = value ? (Array.isArray(value) ? value : [value]) : [];
   const out: MailAddress[] = [];
@@ -84,9 +118,12 @@ function addresses(value: AddressObject | AddressObject[] | undefined): MailAddr
     for (const e of entries) {
       if (e.group) walk(e.group as never);
       else if (e.address) {
-        const address = cleanText(e.address).toLowerCase();
+        const address = normalizeAddress(cleanText(e.address).toLowerCase());
         // longer than any address can be (RFC 5321 allows 254): not one
         if (address && address.length <= 320) out.push({ address, name: cleanText(e.name ?? '') });
+      } else if (e.name && BARE_LOCAL_PART.test(e.name.trim())) {
+        // a sender with no domain (MAILER-DAEMON): its local part is the address
+        out.push({ address: e.name.trim().toLowerCase(), name: '' });
       }
     }
   };
@@ -99,10 +136,17 @@ export function messageIdOf(headers: RawHeaders, raw: Buffer, sha256?: string): 
   return messageIds(headers.get('message-id'))[0]?.slice(0, 998) ?? `<${sha256 ?? crypto.createHash('sha256').update(raw).digest('hex')}@generated.invalid>`;
 }
 
+function fromSpaced(rawFrom: string | undefined): MailAddress | undefined {
+  const address = spacedAddress(rawFrom);
+  return address ? { address: address.toLowerCase(), name: '' } : undefined;
+}
+
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   const { headers } = splitMessage(raw, 0, 2_256 * 1024);
+  // the parser reads header lines in legacy charsets as UTF-8 (see headerCharset.ts); the raw bytes stay as they came
+  const readable = withUtf8Headers(raw) ?? raw;
   // links in text parts are not turned into anchors (linkify is slow; our text bodies are made HTML by textToHtml)
-  const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
+  const parsed = await simpleParser(readable, { skipImageLinks: true, skipTextLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
   const envelope = ['delivered-to', 'x-original-to', 'envelope-to', 'x-envelope-to']
     .flatMap((h) => headers.all(h))
     .map((v) => addressOf(v))
@@ -113,7 +157,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     messageId: messageIdOf(headers, raw),
     headers,
     rawBody: () => splitMessage(raw).body,
-    from: addresses(parsed.from)[0],
+    from: fromSpaced(headers.get('from')) ?? addresses(parsed.from)[0],
     to,
     cc,
     deliveredTo: [...new Set([...to, ...cc].map((a) => a.address).concat(envelope))],
