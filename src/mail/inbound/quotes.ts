@@ -47,6 +47,8 @@ const WROTE_MARKERS: { test(line: string): boolean }[] = [
   { test: isAddressWroteLine }, // was /^.{0,200}\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b.{0,200}\bwrote:?\s*$/i
   // the domain's first dot after its first character: one way to split it, not one per dot
   /\d{4}.{1,80}<[^@<>\s]+@[^@<>\s][^@<>\s.]*\.[^@<>\s]+>:\s*$/,
+  // Gmail in East Asian locales: "2013/7/20 sam via Discourse <info@discourse.org>", no colon
+  /^\s*\d{4}\/\d{1,2}\/\d{1,2}\s[^<>]{1,200}<[^@<>\s]+@[^@<>\s][^@<>\s.]*\.[^@<>\s]+>\s*$/,
   /^[\s>]*20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d .{0,200}$/,
   /\d{4}.{1,160}(написал|пише|napisał\(a\))\s*:\s*$/i,
   /^[\s>]*posted by .+ on \d{2}\/\d{2}\/\d{4}$/i,
@@ -167,11 +169,9 @@ export function visibleReplyText(text: string): string {
   if (!l.cutAfterText(textBeforeLastMarker(l.kinds, (k) => k !== 'q'))) {
     l.cutAfterText(textBeforeLastMarker(l.kinds, (k) => k === 'e' || k === 'q' || k === 'b' || k === 'h'));
   }
-  l.kinds = l.kinds.map((k, i) => {
-    if (k !== 'b') return k;
-    l.lines[i] = '';
-    return 'e';
-  });
+  // a marker left inside the reply (quoted text answered in between) is dropped, not blanked
+  const quotesMail = l.kinds.includes('b');
+  l.drop(['b']);
 
   // headers of an embedded mail (three or more, possibly wrapped) after the reply
   const wrapped = wrappedHeaderBlock(l.kinds);
@@ -179,8 +179,9 @@ export function visibleReplyText(text: string): string {
   l.cutAfterText(textBeforeHeaders(l.kinds));
   l.drop(['h']);
 
-  // trailing quotes after the reply; nothing but quotes is no reply at all
-  if (!l.kinds.includes('t')) return '';
+  // trailing quotes after the reply; nothing but quoted mail is no reply at all, but a
+  // message of nothing but quoted lines (no "... wrote:") is shown as it is
+  if (!l.kinds.includes('t')) return l.kinds.includes('q') && !quotesMail ? l.lines.join('\n').trim() : '';
   const trailing = trailingQuoteStart(l.kinds);
   if (trailing >= 0) l.keepBefore(trailing);
   return l.lines.join('\n').trim();

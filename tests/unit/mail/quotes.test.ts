@@ -37,12 +37,22 @@ async function scoreSource(source: string): Promise<{ passed: number; total: num
   return { passed, total, failures };
 }
 
-describe('quote stripping on the corpus (at least 90% per source)', () => {
-  it.each(['email_reply_trimmer', 'email_reply_parser', 'talon'])('%s', async (source) => {
+/**
+ * The scores each source must keep (issue 13): all of email_reply_parser, all but one of
+ * email_reply_trimmer (its embedded_email_7 wants "C>" initials read as quotes), and all of
+ * talon but its iPhone and Sparrow cases, which keep the device signature that
+ * email_reply_parser cuts (we cut it: a helpdesk shows the reply, not the device).
+ */
+const MINIMUM: Record<string, number> = { email_reply_trimmer: 63, email_reply_parser: 8, talon: 19 };
+
+describe('quote stripping on the corpus', () => {
+  it.each(Object.keys(MINIMUM))('%s', async (source) => {
     const { passed, total, failures } = await scoreSource(source);
     const detail = reportScore(`quotes/${source}`, passed, total, failures);
+    if (process.env.SHOW_FAILURES) process.stdout.write(`${failures.join("\n")}\n`);
     expect(total).toBeGreaterThan(5);
-    if (passed < required(total)) throw new Error(`${passed}/${total} below 90%:\n${detail}`);
+    const least = Math.max(MINIMUM[source]!, required(total));
+    if (passed < least) throw new Error(`${passed}/${total} below ${least}:\n${detail}`);
   });
 
   it('does not hang on pathological quoting', () => {
