@@ -4,8 +4,10 @@
  * no answer, up to `auto_closure_reminders` reminders one delay apart; one delay after the
  * last it is closed and a closing notice goes out. A reminder is a reply with
  * `auto_closure_message` true, mailed to the contacts, its time appended to
- * `auto_closure_alerts`. Only reminders after the agent's last message count, so a
- * customer reply and the agent's next answer start the count again.
+ * `auto_closure_alerts`; its row comes from replyRow.ts (the system's, to the primary
+ * contact, counting no exchange and moving no status). Only reminders after the agent's
+ * last message count, so a customer reply and the agent's next answer start the count
+ * again.
  *
  * A stored auto-reply (an out-of-office: flags contain `auto_reply`) is no answer: it is
  * left out of "the last customer-visible message", so it neither blocks the reminders
@@ -21,6 +23,8 @@ import { db } from '../db/knex';
 import { Reply } from '../models/Reply';
 import { type Settings, getSettings } from '../services/config/settings';
 import { queueCustomerMail } from '../services/outbox/notifications';
+import { replyRow } from '../services/replies/replyRow';
+import { ticketContactIds } from '../services/tickets/loadTicket';
 import { closeTicket } from '../services/tickets/lifecycle';
 import type { Job, JobContext, JobSummary } from './job';
 
@@ -68,17 +72,13 @@ function reminderText(closesAt: string): string {
 async function remind(trx: Knex.Transaction, ticket: DueTicket, settings: Settings, at: Date): Promise<void> {
   const remaining = settings.auto_closure_reminders - ticket.reminders;
   const closesAt = localDate(new Date(at.getTime() + remaining * settings.auto_closure_delay_days * DAY_MS), settings.timezone);
-  const reply = await Reply.query(trx).insert({
-    ticket_id: ticket.id,
+  const { row } = replyRow({
+    author: { kind: 'system' },
+    ticketId: ticket.id,
     body: reminderText(closesAt),
-    origin: 'system',
-    author_type: 'App\\User',
-    author_id: null,
-    contact_id: ticket.contact_id,
-    customer_visible: true,
-    auto_closure_message: true,
-    seen_at: null,
-  }).returning('id');
+    contactIds: await ticketContactIds(trx, ticket),
+  });
+  const reply = await Reply.query(trx).insert(row).returning('id');
   await trx('tickets')
     .where({ id: ticket.id })
     .update({ auto_closure_alerts: trx.raw('array_append(auto_closure_alerts, ?::timestamptz)', [at]), updated_at: at });

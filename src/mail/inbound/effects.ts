@@ -10,10 +10,10 @@ import { now } from '../../clock';
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
 import { getSettings } from '../../services/config/settings';
+import { type ReplyPlan, type ReplyRowInput, replyRow, ticketChange } from '../../services/replies/replyRow';
 import { queueCustomerMail, queueTeamNotification } from '../../services/outbox/notifications';
 import { newTicketRow } from '../../services/tickets/createTicket';
 import { ticketContactIds } from '../../services/tickets/loadTicket';
-import { autoStatusId } from '../../services/tickets/statuses';
 import type { ReadMessage } from './analyze';
 import { finalBody, storeAttachments } from './content';
 import type { MailWork } from './mailWork';
@@ -110,57 +110,49 @@ export interface ReplyInput {
   inboundEmailId: number;
 }
 
-async function insertReply(
-  work: MailWork,
-  input: ReplyInput,
-  author: Author,
-  contactId: number | null,
-  customerVisible = true,
-): Promise<{ id: number }> {
+/**
+ * Holds the reply's row as replyRow.ts builds it (its id drawn ahead, so its attachments
+ * and Message-ID can point at it), with the message's attachments and Message-ID.
+ */
+async function insertReply(work: MailWork, input: ReplyInput, rowInput: Omit<ReplyRowInput, 'ticketId' | 'body' | 'flags' | 'inboundEmailId'>): Promise<{ id: number; plan: ReplyPlan }> {
   const id = await work.writes.id('replies');
   const hasAttachments = input.parsed.attachments.length > 0;
   const urls = hasAttachments ? await storeAttachments(work, input.parsed, { replyId: id }) : [];
-  work.writes.insert('replies', {
-    id,
-    ticket_id: input.ticket.id,
+  const plan = replyRow({
+    ...rowInput,
+    ticketId: input.ticket.id,
     body: finalBody(input.parsed.bodies.reply, urls),
-    origin: 'email',
-    author_type: author.type,
-    author_id: author.id,
-    contact_id: contactId,
-    customer_visible: customerVisible,
     flags: input.flags,
-    inbound_email_id: input.inboundEmailId,
-    created_at: now(),
-    updated_at: now(),
+    inboundEmailId: input.inboundEmailId,
   });
+  work.writes.insert('replies', { id, ...plan.row });
   recordMessageId(work, input.parsed, input.ticket.id, id);
-  return { id };
+  return { id, plan };
 }
 
 /**
- * A customer's reply. An auto-reply is stored, marked, and changes nothing else; any other
- * counts an exchange, moves the status to `on_customer_reply`, cancels a pending closure,
- * reopens the ticket, and tells the team.
+ * A customer's reply. An auto-reply (flags hold `auto_reply`) is stored, marked, and changes
+ * nothing else; any other counts an exchange, moves the status to `on_customer_reply`
+ * (replyRow.ts decides both), cancels a pending closure, reopens the ticket, and tells the
+ * team.
  */
 export async function customerReply(
   work: MailWork,
-  input: ReplyInput & { contactId: number; autoReply: boolean },
+  // `autoReply` is no longer read: the flags decide (replyRow.ts); assign still passes it
+  input: ReplyInput & { contactId: number; autoReply?: boolean },
 ): Promise<{ id: number }> {
-  const reply = await insertReply(work, input, { type: 'App\\Contact', id: input.contactId }, input.contactId);
-  if (input.autoReply) return reply;
-  const statusId = await autoStatusId(work.trx, 'on_customer_reply');
+  const { id, plan } = await insertReply(work, input, { author: { kind: 'contact', contactId: input.contactId, ofTicketCustomer: true } });
+  if (plan.ticket.exchanges === 0) return { id }; // an auto-reply
   work.updateTicket(input.ticket, {
-    exchanges: input.ticket.exchanges + 1,
-    ...(statusId ? { status_id: statusId } : {}),
+    ...(await ticketChange(work.trx, input.ticket, plan)),
     closure: false,
     closure_requested_at: null,
     open: true,
     closed_at: null,
     updated_at: now(),
   });
-  await queueTeamNotification(work, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
-  return reply;
+  await queueTeamNotification(work, input.ticket, 'customer_reply_to_team', { replyId: id });
+  return { id };
 }
 
 /**
@@ -170,20 +162,25 @@ export async function customerReply(
  * the answer changes no status and counts no exchange. Its auto-reply tells nobody.
  */
 export async function foreignContactReply(work: MailWork, input: ReplyInput & { contactId: number; notifyTeam: boolean }): Promise<{ id: number }> {
-  const reply = await insertReply(work, input, { type: 'App\\Contact', id: input.contactId }, input.contactId, false);
-  if (input.notifyTeam) await queueTeamNotification(work, input.ticket, 'customer_reply_to_team', { replyId: reply.id });
-  return reply;
+  const { id } = await insertReply(work, input, { author: { kind: 'contact', contactId: input.contactId, ofTicketCustomer: false } });
+  if (input.notifyTeam) await queueTeamNotification(work, input.ticket, 'customer_reply_to_team', { replyId: id });
+  return { id };
 }
 
-/** An agent's answer by mail: customer-visible, sent on to the contacts like an API reply. */
+/**
+ * An agent's answer by mail (proven by the agent's reply token): customer-visible, sent on
+ * to the contacts like an API reply. An agent's auto-reply (an out-of-office answering a
+ * notification) is kept as the agent's note and sent to nobody, as any auto-reply
+ * notifies nobody.
+ */
 export async function agentReply(work: MailWork, input: ReplyInput & { agentId: number }): Promise<{ id: number }> {
   // reads the ticket's contacts, some perhaps added earlier in the batch
   const contactIds = await ticketContactIds(await work.direct(), input.ticket);
-  const reply = await insertReply(work, input, { type: 'App\\User', id: input.agentId }, contactIds[0] ?? null);
-  const statusId = await autoStatusId(work.trx, 'on_admin_reply');
-  work.updateTicket(input.ticket, { exchanges: input.ticket.exchanges + 1, ...(statusId ? { status_id: statusId } : {}), updated_at: now() });
-  await queueCustomerMail(work, input.ticket, { template: 'agent_reply', replyId: reply.id, automatic: false });
-  return reply;
+  const { id, plan } = await insertReply(work, input, { author: { kind: 'agent', userId: input.agentId, via: 'email' }, toContacts: true, contactIds });
+  if (!plan.row.customer_visible) return { id };
+  work.updateTicket(input.ticket, { ...(await ticketChange(work.trx, input.ticket, plan)), updated_at: now() });
+  await queueCustomerMail(work, input.ticket, { template: 'agent_reply', replyId: id, automatic: false });
+  return { id };
 }
 
 /**
@@ -193,5 +190,6 @@ export async function agentReply(work: MailWork, input: ReplyInput & { agentId: 
  */
 export async function agentNote(work: MailWork, input: ReplyInput & { agentId: number }): Promise<{ id: number }> {
   const parsed = { ...input.parsed, bodies: { ...input.parsed.bodies, reply: input.parsed.bodies.full } };
-  return insertReply(work, { ...input, parsed }, { type: 'App\\User', id: input.agentId }, null, false);
+  const { id } = await insertReply(work, { ...input, parsed }, { author: { kind: 'agent', userId: input.agentId, via: 'email' }, toContacts: false });
+  return { id };
 }

@@ -201,6 +201,9 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
       };
     }
     const reply = await agentReply(work, { ...input, ticket: thread.ticket, agentId: sender.agentId });
+    if (kind === 'auto_reply') {
+      return { outcome: 'auto_reply', reason: `an agent's automatic reply (threaded by ${thread.via}), kept as the agent's note and sent to nobody`, ticketId: thread.ticket.id, replyId: reply.id, flags };
+    }
     return { outcome: 'reply_added', reason: `agent reply (threaded by ${thread.via})`, ticketId: thread.ticket.id, replyId: reply.id, flags };
   }
 
@@ -249,12 +252,12 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
       return { outcome, reason: `threaded by ${thread.via}; the sender is a contact of another customer, kept from the customer and not added to the ticket`, ticketId: ticket.id, replyId: reply.id, flags: [...flags, 'other_customer'] };
     }
     if (kind === 'auto_reply') {
-      const reply = await customerReply(work, { ...input, ticket, contactId: contact.id, autoReply: true });
+      const reply = await customerReply(work, { ...input, ticket, contactId: contact.id });
       return { outcome: 'auto_reply', reason: 'an automatic reply, stored on its ticket', ticketId: ticket.id, replyId: reply.id, flags };
     }
     if (await reopenable(work.trx, ticket)) {
       work.writes.insert('ticket_contacts', { ticket_id: ticket.id, contact_id: contact.id });
-      const reply = await customerReply(work, { ...input, ticket, contactId: contact.id, autoReply: false });
+      const reply = await customerReply(work, { ...input, ticket, contactId: contact.id });
       return { outcome: 'reply_added', reason: `threaded by ${thread.via}`, ticketId: ticket.id, replyId: reply.id, flags };
     }
     const successor = await ticketFromMail(work, { ...input, mailbox, contact, previousTicketId: ticket.id });

@@ -1,8 +1,8 @@
 /**
  * An agent's reply through the API. Customer-visible when sent to the contacts (then the
  * ticket counts an exchange and moves to the `on_admin_reply` status); otherwise an
- * internal note that changes no status. The mail its flags ask for is queued in the same
- * transaction.
+ * internal note that changes no status: replyRow.ts decides the row and what it counts.
+ * The mail its flags ask for is queued in the same transaction.
  */
 import type { Knex } from 'knex';
 import { inTransaction } from '../../db/transaction';
@@ -13,7 +13,7 @@ import { sanitizeBody } from '../html/sanitize';
 import { queueAgentMail, queueCustomerMail, teamMemberIds } from '../outbox/notifications';
 import { closeTicket } from '../tickets/lifecycle';
 import { loadTicket, ticketContactIds } from '../tickets/loadTicket';
-import { autoStatusId } from '../tickets/statuses';
+import { replyRow, ticketChange } from './replyRow';
 
 export interface CreateReplyInput {
   ticketId: number;
@@ -39,26 +39,18 @@ export async function createReply(input: CreateReplyInput, trx?: Knex): Promise<
     const body = sanitizeBody(input.body);
     if (isEmptyBody(body)) throw invalid({ body: 'must contain text once sanitized' });
     const toCustomer = input.send_to_contacts || input.notify_customer === true;
-    const contactIds = await ticketContactIds(t, ticket);
-    const reply = await Reply.query(t).insertAndFetch({
-      ticket_id: ticket.id,
+    const plan = replyRow({
+      author: { kind: 'agent', userId: input.actorId, via: 'api' },
+      ticketId: ticket.id,
       body,
-      origin: 'admin',
-      author_type: 'App\\User',
-      author_id: input.actorId,
-      contact_id: toCustomer ? (contactIds[0] ?? null) : null,
-      customer_visible: toCustomer,
-      seen_at: null,
+      toContacts: toCustomer,
+      contactIds: toCustomer ? await ticketContactIds(t, ticket) : undefined,
     });
+    const reply = await Reply.query(t).insertAndFetch(plan.row);
     if (input.attachment_ids?.length) await linkAttachments(t, ticket, reply, input.attachment_ids);
-    if (toCustomer) {
-      const statusId = await autoStatusId(t, 'on_admin_reply');
-      await ticket.$query(t).patch({
-        exchanges: ticket.exchanges + 1,
-        ...(statusId ? { status_id: statusId } : {}),
-      });
-      await queueCustomerMail(t, ticket, { template: 'agent_reply', replyId: reply.id, automatic: false });
-    }
+    const change = await ticketChange(t, ticket, plan);
+    if (Object.keys(change).length) await ticket.$query(t).patch(change);
+    if (reply.customer_visible) await queueCustomerMail(t, ticket, { template: 'agent_reply', replyId: reply.id, automatic: false });
     await queueAgentCopies(t, ticket, reply, input);
     if (input.close) await closeTicket(ticket.id, t);
     return reply;

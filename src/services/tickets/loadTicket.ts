@@ -13,7 +13,7 @@ export async function loadTicket(trx: Knex | undefined, id: number, opts: { lock
 }
 
 /** The ids of a ticket's contacts, primary first. */
-export async function ticketContactIds(trx: Knex | undefined, ticket: Ticket): Promise<number[]> {
+export async function ticketContactIds(trx: Knex | undefined, ticket: Pick<Ticket, 'id' | 'contact_id'>): Promise<number[]> {
   const rows: { contact_id: number }[] = await conn(trx)('ticket_contacts')
     .where({ ticket_id: ticket.id })
     .orderBy('contact_id')
