@@ -54,6 +54,7 @@ const schema = z
     MAILER_GIVE_UP_SECONDS: seconds(24 * 3600),
     SMTP_POOL_CONNECTIONS: int(5, 1),
     JOB_RUNS_KEEP_DAYS: int(14, 1),
+    RAW_MAIL_KEEP_DAYS: int(0, 0),
     TLS_CA_FILE: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
@@ -113,6 +114,11 @@ export interface Config {
   readonly schedules: Readonly<Record<string, string>>;
   /** How long the scheduler keeps its (job, slot) claims. */
   readonly jobRunsKeepDays: number;
+  /**
+   * Days a raw message is kept once its ticket is closed (or it has no ticket); 0 (the
+   * default) keeps every raw message forever. Quarantined and failed mail is never removed.
+   */
+  readonly rawMailKeepDays: number;
   /** PEM file of certificate authorities trusted for IMAP and SMTP servers, beside the system's. */
   readonly tlsCaFile?: string;
 }
@@ -181,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal = Bool
     smtpPoolConnections: e.SMTP_POOL_CONNECTIONS,
     schedules,
     jobRunsKeepDays: e.JOB_RUNS_KEEP_DAYS,
+    rawMailKeepDays: e.RAW_MAIL_KEEP_DAYS,
     tlsCaFile: e.TLS_CA_FILE ? path.resolve(e.TLS_CA_FILE) : undefined,
   });
 }

@@ -25,6 +25,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'The caller lacks the admin role',
   404: 'Not found',
   409: 'Conflict',
+  410: 'Gone: removed on purpose, and will not come back',
   413: 'Body too large',
 };
 

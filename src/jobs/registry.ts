@@ -8,9 +8,20 @@ import { closureRequestsJob } from './closureRequests';
 import { contractPointsJob } from './contractPoints';
 import { dailyPointsSummaryJob } from './dailyPointsSummary';
 import { type Job, scheduleVariable } from './job';
+import { quarantineDigestJob } from './quarantineDigest';
+import { rawMailRetentionJob } from './rawMailRetention';
 import { teamReportJob } from './teamReport';
 
-export const JOBS: readonly Job[] = [autoClosureJob, closureRequestsJob, contractPointsJob, dailyPointsSummaryJob, teamReportJob, blobSweepJob];
+export const JOBS: readonly Job[] = [
+  autoClosureJob,
+  closureRequestsJob,
+  contractPointsJob,
+  dailyPointsSummaryJob,
+  teamReportJob,
+  quarantineDigestJob,
+  rawMailRetentionJob,
+  blobSweepJob,
+];
 
 export function findJob(name: string): Job | undefined {
   return JOBS.find((j) => j.name === name);

@@ -1,13 +1,15 @@
 /**
  * `team-report`: a daily summary of the previous local day (the config's time zone) and
  * of what is open now, mailed to each `team_report_emails` address. One report per day:
- * a run for a day already reported does nothing.
+ * a run for a day already reported does nothing. Mail held for a person counts too: what
+ * waits in quarantine now, and what the day held (still waiting or assigned since).
  */
 import type { Knex } from 'knex';
 import { now } from '../clock';
 import { localDate, startOfLocalDay } from '../datetime';
 import { db } from '../db/knex';
 import { getSettings } from '../services/config/settings';
+import { countHeldBetween, countWaiting } from '../services/inbound/quarantine';
 import { queueEmail } from '../services/outbox/queueEmail';
 import type { Job, JobSummary } from './job';
 
@@ -25,6 +27,8 @@ export async function teamReportData(knex: Knex, from: Date, to: Date, at: Date)
     open_now: await count(openTickets()),
     unassigned_now: await count(openTickets().whereNull('assignee_id')),
     closure_pending_now: await count(openTickets().where({ closure: true })),
+    quarantine_waiting_now: await countWaiting(knex),
+    quarantined: await countHeldBetween(knex, from, to),
     oldest_open: oldest.map((t) => ({ number: t.number, subject: t.subject, age_days: Math.floor((at.getTime() - new Date(t.created_at).getTime()) / 86_400_000) })),
   };
 }

@@ -36,7 +36,11 @@ export class InboundEmail extends BaseModel {
   declare ticket_id: number | null;
   declare reply_id: number | null;
   declare outbound_email_id: number | null;
-  declare raw_sha256: string;
+  /** The raw message in the blob store; null once RAW_MAIL_KEEP_DAYS removed it. */
+  declare raw_sha256: string | null;
+  /** When the raw message was removed, and the RAW_MAIL_KEEP_DAYS it was removed under. */
+  declare raw_removed_at: Date | null;
+  declare raw_kept_days: number | null;
   declare imap_uid: number | null;
   declare error: string | null;
   declare created_at: Date;

@@ -39,6 +39,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
   });
 
+  it('keeps raw mail forever unless RAW_MAIL_KEEP_DAYS says how long', () => {
+    expect(loadConfig({}).rawMailKeepDays).toBe(0);
+    expect(loadConfig({ RAW_MAIL_KEEP_DAYS: '' }).rawMailKeepDays).toBe(0);
+    expect(loadConfig({ RAW_MAIL_KEEP_DAYS: '90' }).rawMailKeepDays).toBe(90);
+    expect(() => loadConfig({ RAW_MAIL_KEEP_DAYS: '-1' })).toThrow(/RAW_MAIL_KEEP_DAYS/);
+    expect(() => loadConfig({ RAW_MAIL_KEEP_DAYS: 'a year' })).toThrow(/RAW_MAIL_KEEP_DAYS/);
+  });
+
   it('derives MAIL_DOMAIN from MAIL_FROM', () => {
     expect(loadConfig({ MAIL_FROM: 'support@acme.test' }).mailDomain).toBe('acme.test');
   });

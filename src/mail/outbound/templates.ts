@@ -31,6 +31,7 @@ const TEMPLATES: Record<string, TemplateSpec> = {
   unknown_sender_notice: { subject: 'Your message to {{mailbox.email}} was not delivered', answerable: false },
   points_alert: { subject: 'Support points running low: {{data.customer_name}}', answerable: false },
   team_report: { subject: 'Helpdesk report for {{data.day}}', answerable: false },
+  quarantine_digest: { subject: 'Quarantine: {{data.waiting}} waiting for a person ({{data.day}})', answerable: false },
 };
 
 export const TEMPLATE_NAMES = Object.keys(TEMPLATES);

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { db } from '../../db/knex';
 import { conn } from '../../db/transaction';
+import { formatDateTime } from '../../datetime';
 import { AppError, invalid } from '../../errors';
 import { type Page, type PageRequest, fetchModelPage } from '../../db/pagination';
 import type { ReadMessage } from '../../mail/inbound/analyze';
@@ -37,10 +38,31 @@ export async function showInboundEmail(id: number, trx?: Knex): Promise<InboundE
   return found(await InboundEmail.query(conn(trx)).findById(id), 'inbound email', id);
 }
 
-export async function rawInboundEmail(id: number): Promise<Buffer> {
-  const row = await showInboundEmail(id);
+/**
+ * 410 for a message whose original RAW_MAIL_KEEP_DAYS removed (its row stays): Gone rather
+ * than 404, since the message exists and only its bytes were removed, on purpose.
+ */
+export function rawRemoved(row: InboundEmail): AppError {
+  const removedAt = row.raw_removed_at ? formatDateTime(new Date(row.raw_removed_at)) : null;
+  return new AppError(
+    410,
+    'gone',
+    `the original message was removed after ${row.raw_kept_days ?? '?'} days (RAW_MAIL_KEEP_DAYS)${removedAt ? `, on ${removedAt} UTC` : ''}; its record stays`,
+    { removed_at: removedAt, keep_days: row.raw_kept_days },
+  );
+}
+
+/** The stored original of `row`; 410 when retention removed it. */
+async function rawOf(row: InboundEmail): Promise<Buffer> {
+  if (!row.raw_sha256) throw rawRemoved(row);
   return readBlobBuffer(db(), row.raw_sha256);
 }
+
+export async function rawInboundEmail(id: number): Promise<Buffer> {
+  return rawOf(await showInboundEmail(id));
+}
+
+const notQuarantined = (row: InboundEmail) => new AppError(409, 'conflict', `only quarantined messages can be assigned; this one is ${row.outcome}`);
 
 /** What an assignment made of the message, for its row. */
 interface Assigned {
@@ -77,13 +99,14 @@ export async function assignInboundEmail(
   if (!target.customer_id === !target.ticket_id) throw invalid({ customer_id: 'give exactly one of customer_id and ticket_id' });
   // read in the CPU pool before the transaction: no row lock or pooled connection waits on it
   const stored = await showInboundEmail(id);
-  const raw = await readBlobBuffer(db(), stored.raw_sha256);
+  if (stored.outcome !== 'quarantined') throw notQuarantined(stored);
+  const raw = await rawOf(stored);
   const analysis = await readInPool(raw);
   if (!analysis.ok) throw new AppError(409, 'conflict', `the message cannot be read: ${analysis.reason}`);
   const parsed = analysis.message;
   return db().transaction(async (trx) => {
     const row = found(await InboundEmail.query(trx).findById(id).forUpdate(), 'inbound email', id);
-    if (row.outcome !== 'quarantined') throw new AppError(409, 'conflict', `only quarantined messages can be assigned; this one is ${row.outcome}`);
+    if (row.outcome !== 'quarantined') throw notQuarantined(row);
     if (row.raw_sha256 !== stored.raw_sha256) throw new AppError(409, 'conflict', 'the message changed while it was read; try again');
     const mailbox = row.mailbox_id ? await Mailbox.query(trx).findById(row.mailbox_id) : undefined;
     if (!mailbox) throw new AppError(409, 'conflict', 'the mailbox of this message no longer exists');
@@ -104,7 +127,8 @@ export async function assignInboundEmail(
       reason: [`assigned by user ${actorId}`, done.note].filter(Boolean).join('; '),
       ticket_id: done.ticketId,
       reply_id: done.replyId ?? null,
-      flags: [...new Set([...row.flags, ...(done.flags ?? [])])],
+      // `assigned`: it came through quarantine (the team report counts it among the day's held mail)
+      flags: [...new Set([...row.flags, ...(done.flags ?? []), 'assigned'])],
     });
   });
 }
@@ -174,5 +198,5 @@ export async function retryInboundEmail(id: number): Promise<IngestResult> {
   if (row.outcome !== 'failed') throw new AppError(409, 'conflict', `only failed messages can be retried; this one is ${row.outcome}`);
   const mailbox = row.mailbox_id ? await Mailbox.query().findById(row.mailbox_id) : undefined;
   if (!mailbox) throw new AppError(409, 'conflict', 'the mailbox of this message no longer exists');
-  return ingestMessage({ mailbox, raw: await readBlobBuffer(db(), row.raw_sha256), uid: row.imap_uid ?? undefined });
+  return ingestMessage({ mailbox, raw: await rawOf(row), uid: row.imap_uid ?? undefined });
 }

@@ -1,6 +1,9 @@
 import type { InboundEmail } from '../../../models/InboundEmail';
 
-/** The fields SPEC §2 lists for inbound_emails, with the row's id, sent date and times. */
+/**
+ * The fields SPEC §2 lists for inbound_emails, with the row's id, sent date and times, and
+ * when RAW_MAIL_KEEP_DAYS removed the original (null while `GET .../raw` still has it).
+ */
 const FIELDS = [
   'id',
   'mailbox_id',
@@ -20,6 +23,7 @@ const FIELDS = [
   'ticket_id',
   'reply_id',
   'outbound_email_id',
+  'raw_removed_at',
   'created_at',
   'updated_at',
 ] as const;

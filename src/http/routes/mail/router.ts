@@ -82,6 +82,10 @@ export function registerMailRoutes(router: Router): void {
   });
   route(router, {
     method: 'get', path: `${path}/:id/raw`, tag, produces: 'message/rfc822', summary: 'The original message, byte for byte',
+    description:
+      'Once RAW_MAIL_KEEP_DAYS removed the original (old mail of a closed ticket, or of no ticket; never quarantined or failed mail), ' +
+      'the answer is 410 Gone with `details.removed_at` and `details.keep_days`; the message\'s record stays.',
+    errors: [410],
     handler: async ({ params, ctx }) => {
       const raw = await rawInboundEmail(pathId(params.id, 'inbound email'));
       ctx.set('Content-Type', 'message/rfc822');
