@@ -45,16 +45,19 @@ export interface RouteSpec<Q = unknown, B = unknown> {
   handler: (input: RouteInput<Q, B>) => Promise<unknown>;
 }
 
-const registry: RouteSpec<any, any>[] = [];
+/** A route of any query and body type: the document reads only the fields they share. */
+export type AnyRouteSpec = RouteSpec<unknown, unknown>;
+
+const registry: AnyRouteSpec[] = [];
 
 /** Every route declared so far (the OpenAPI document is built from these). */
-export function declaredRoutes(): readonly RouteSpec<any, any>[] {
+export function declaredRoutes(): readonly AnyRouteSpec[] {
   return registry;
 }
 
 /** Declares a route on `router` and records it for the document. */
 export function route<Q, B>(router: Router, spec: RouteSpec<Q, B>): void {
-  if (!registry.some((r) => r.method === spec.method && r.path === spec.path)) registry.push(spec);
+  if (!registry.some((r) => r.method === spec.method && r.path === spec.path)) registry.push(spec as unknown as AnyRouteSpec);
   const access = spec.access ?? 'agent';
   router[spec.method](spec.path, async (ctx: Context) => {
     const actor = ctx.state.actor as Actor | undefined;

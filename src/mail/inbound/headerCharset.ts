@@ -24,6 +24,7 @@ import { decode } from 'libmime/lib/charset';
 const CHARSET_SEARCH_BYTES = 64 * 1024;
 
 /** ESC $ @, ESC $ B, ESC ( J, ESC ( B: the shifts of ISO-2022-JP. */
+// eslint-disable-next-line no-control-regex -- the escape character is what ISO-2022-JP is recognised by
 const ISO_2022_JP = /\x1b\$[@B]|\x1b\([BJ]/;
 
 function hasHighBytes(bytes: Buffer): boolean {

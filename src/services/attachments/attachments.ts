@@ -19,7 +19,7 @@ import { found } from '../lookup';
 /** A file name with no path, no control or bidirectional characters, at most 255 characters. */
 export function sanitizeFilename(name: string | undefined): string {
   const base = path.posix.basename(cleanFilename(String(name ?? '')).replace(/\\/g, '/'));
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- control characters are what a file name must lose
   const clean = base.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '').replace(/^\.+/, '').trim();
   // 255 characters as PostgreSQL counts them (code points), never half an emoji
   return Array.from(clean).slice(0, 255).join('') || 'attachment';

@@ -72,7 +72,6 @@ test('three schedulers, a job every second for ten seconds, one frozen for a whi
   const seconds = claims.map((c) => new Date(c.slot).getTime() / 1000);
   expect(seconds.length).toBeGreaterThanOrEqual(8);
   for (let i = 1; i < seconds.length; i++) expect(seconds[i]! - seconds[i - 1]!).toBe(1);
-  // eslint-disable-next-line no-console
   console.log(`scheduler: ${claims.length} slots, runs per instance ${runs.map((r) => r.length).join('/')}`);
 });
 
@@ -112,6 +111,5 @@ test('10,000 tickets due for a reminder: one reminder each, the job adds less th
   expect(Number(growth)).toBeLessThan(200);
   const rows = await db()('outbound_emails').where({ template: 'auto_closure_reminder' }).count({ n: '*' });
   expect(Number(rows[0]!.n)).toBe(10_000);
-  // eslint-disable-next-line no-console
   console.log(`auto-closure over 10,000 due tickets: ${reminded} reminded in ${seconds} s, peak RSS ${rss} MB, +${growth} MB during the job`);
 });

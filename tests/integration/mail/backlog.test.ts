@@ -135,7 +135,7 @@ test(`a mailbox added over ${TOTAL.toLocaleString('en')} waiting messages import
       { timeoutMs: 170_000, intervalMs: 250, what: 'the backlog imported' },
     );
   } catch (e) {
-    throw new Error(`${(e as Error).message}; ${await stored()} of ${unreadIds.size} stored, cursor at ${await cursor()}; the process said: ${proc.output().slice(-3000)}`);
+    throw new Error(`${(e as Error).message}; ${await stored()} of ${unreadIds.size} stored, cursor at ${await cursor()}; the process said: ${proc.output().slice(-3000)}`, { cause: e });
   }
   const importMs = Date.now() - startedAt;
   child.kill('SIGTERM');

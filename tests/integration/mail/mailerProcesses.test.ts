@@ -81,7 +81,6 @@ test('SIGKILL in the middle of 500 messages, then a restart: none lost', async (
   expect(unique).toBe(500);
   // Only messages in flight at the kill can go twice: at most two lanes' batches.
   expect(total - unique).toBeLessThanOrEqual(100);
-  // eslint-disable-next-line no-console
   console.log(`mailer SIGKILL: ${atKill} delivered before the kill, 500 after the restart, ${total - unique} delivered twice (same Message-ID)`);
 });
 

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { TEMPLATE_VARIABLES } from '../../../services/templates/variables';
 import { replyTemplates, resolveTemplate, ticketTemplates, valuesFor } from '../../../services/templates/cannedTemplates';
+import type { Model } from 'objection';
 import type { Crud } from '../../../services/crud';
 import { crudRoutes } from '../../crudRoutes';
 import { route } from '../../route';
@@ -10,7 +11,7 @@ import { id, pathId, queryId, text } from '../../validation';
 const tag = 'Templates';
 const variables = `Variables: ${TEMPLATE_VARIABLES.map((v) => `{{${v}}}`).join(', ')}.`;
 
-function showResolved(router: Router, path: string, what: string, service: Crud<any>): void {
+function showResolved(router: Router, path: string, what: string, service: Pick<Crud<Model>, 'show'>): void {
   route(router, {
     method: 'get', path: `${path}/:id`, tag, summary: `Show a ${what}; with ticket_id, its variables resolved for that ticket`,
     query: z.object({ ticket_id: queryId().optional() }),
