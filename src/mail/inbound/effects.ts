@@ -138,8 +138,7 @@ async function insertReply(work: MailWork, input: ReplyInput, rowInput: Omit<Rep
  */
 export async function customerReply(
   work: MailWork,
-  // `autoReply` is no longer read: the flags decide (replyRow.ts); assign still passes it
-  input: ReplyInput & { contactId: number; autoReply?: boolean },
+  input: ReplyInput & { contactId: number },
 ): Promise<{ id: number }> {
   const { id, plan } = await insertReply(work, input, { author: { kind: 'contact', contactId: input.contactId, ofTicketCustomer: true } });
   if (plan.ticket.exchanges === 0) return { id }; // an auto-reply

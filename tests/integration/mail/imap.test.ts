@@ -7,7 +7,7 @@ import { db } from '../../../src/db/knex';
 import { testImapLogin } from '../../../src/mail/imap/connection';
 import { ImapRole } from '../../../src/mail/imap/imapRole';
 import type { Mailbox } from '../../../src/models/Mailbox';
-import { retryInboundEmail } from '../../../src/services/inbound/inboundEmails';
+import { retryInboundEmail } from '../../../src/mail/inbound/heldMail';
 import { Dovecot } from '../../helpers/dovecot';
 import { makeContact, makeCustomer } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';

@@ -2,13 +2,8 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { Mailbox } from '../../../models/Mailbox';
 import { testImapLogin } from '../../../mail/imap/connection';
-import {
-  assignInboundEmail,
-  listInboundEmails,
-  rawInboundEmail,
-  retryInboundEmail,
-  showInboundEmail,
-} from '../../../services/inbound/inboundEmails';
+import { assignInboundEmail, retryInboundEmail } from '../../../mail/inbound/heldMail';
+import { listInboundEmails, rawInboundEmail, showInboundEmail } from '../../../services/inbound/inboundEmails';
 import { mailboxes } from '../../../services/mailboxes/mailboxes';
 import { crudRoutes } from '../../crudRoutes';
 import { listQuery } from '../../listQuery';
