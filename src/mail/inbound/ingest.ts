@@ -19,7 +19,7 @@ import { blobOf, putBlobBuffers, registerBlobReference } from '../../services/bl
 import { getSettings } from '../../services/config/settings';
 import { ourAddresses } from '../../services/mailboxes/mailboxes';
 import { cleanOptional, cleanText, fitText } from '../../text/cleanText';
-import type { Analysis, ReadMessage } from './analyze';
+import type { ReadMessage } from './analyze';
 import { recordBounce } from './bounces';
 import { readInPool } from './cpuPool';
 import { agentReply, customerReply, foreignContactReply, ticketFromMail } from './effects';
@@ -28,7 +28,7 @@ import { RawHeaders, addressOf, splitMessage } from './headers';
 import { type LookupKeys, MailWork } from './mailWork';
 import { noticeUnknownSender } from './notify';
 import { messageIdOf } from './parse';
-import { agentIsProven, identifySender } from './sender';
+import { type Contact, agentIsProven, identifySender } from './sender';
 import { type Thread, answeredIds, findThread, findToken, namedTicketNumbers } from './thread';
 
 registerBlobReference('inbound_emails', 'raw_sha256');
@@ -178,6 +178,65 @@ async function reopenable(trx: Knex, ticket: Ticket): Promise<boolean> {
   return now().getTime() - ticket.closed_at.getTime() <= reopen_window_days * 86400_000;
 }
 
+/** An agent's mail: a reply only when the reply token issued to that agent for that ticket proves it. */
+async function decideAgentMail(
+  work: MailWork,
+  a: { parsed: ReadMessage; flags: string[]; inboundEmailId: number; kind: string; thread?: Thread; token: ReturnType<typeof findToken>; agentId: number; agentActive: boolean },
+): Promise<Decision> {
+  const { thread, flags } = a;
+  if (!thread) return { outcome: 'quarantined', reason: 'an agent wrote to the mailbox without answering a ticket', flags };
+  if (!a.agentActive || !agentIsProven(a.agentId, thread.ticket, a.token)) {
+    return {
+      outcome: 'quarantined',
+      reason: "an agent's address, but no reply token issued to that agent for this ticket proves it (From and Message-IDs are forgeable)",
+      ticketId: thread.ticket.id,
+      flags,
+    };
+  }
+  const reply = await agentReply(work, { parsed: a.parsed, flags, inboundEmailId: a.inboundEmailId, ticket: thread.ticket, agentId: a.agentId });
+  if (a.kind === 'auto_reply') {
+    return { outcome: 'auto_reply', reason: `an agent's automatic reply (threaded by ${thread.via}), kept as the agent's note and sent to nobody`, ticketId: thread.ticket.id, replyId: reply.id, flags };
+  }
+  return { outcome: 'reply_added', reason: `agent reply (threaded by ${thread.via})`, ticketId: thread.ticket.id, replyId: reply.id, flags };
+}
+
+/**
+ * A person no contact or agent matches, per the mailbox's `unknown_sender`: a new contact
+ * (`create_contact`, for a customer whose domain matches), or the decision to hold or
+ * reject the message.
+ */
+async function contactForUnknownSender(work: MailWork, mailbox: Mailbox, message: ReadMessage, thread: Thread | undefined, flags: string[]): Promise<Contact | Decision> {
+  const fromAddress = message.from?.address;
+  const policy = mailbox.unknown_sender;
+  const domain = fromAddress?.split('@')[1];
+  const threadCustomer = thread?.ticket.ticketable_id;
+  if (policy === 'reject' && thread) {
+    // someone copied into a conversation answering it: held for an agent, not bounced
+    return {
+      outcome: 'quarantined',
+      reason: `unknown sender ${fromAddress ?? '(none)'} answering ticket ${thread.ticket.number}; held for an agent`,
+      ticketId: thread.ticket.id,
+      flags,
+    };
+  }
+  if (policy === 'reject') {
+    if (fromAddress) await noticeUnknownSender(work, fromAddress, mailbox.id);
+    return { outcome: 'rejected', reason: `unknown sender ${fromAddress ?? '(none)'}; the mailbox rejects unknown senders`, flags };
+  }
+  const customer =
+    policy === 'create_contact' && domain
+      ? await work.trx('customers')
+          .whereRaw('? = any(email_domains)', [domain])
+          .modify((q) => (threadCustomer ? q.orderByRaw('id = ? desc', [threadCustomer]) : q))
+          .orderBy('id')
+          .first('id')
+      : undefined;
+  if (!customer || !fromAddress) {
+    return { outcome: 'quarantined', reason: `unknown sender ${fromAddress ?? '(none)'}`, ticketId: thread?.ticket.id ?? null, flags };
+  }
+  return work.addContact({ contactable_id: customer.id, name: message.from?.name || fromAddress, email: fromAddress });
+}
+
 /** A person's (or a known contact's machine's) mail. */
 async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadMessage, rowId: number): Promise<Decision> {
   const kind = message.classification.kind;
@@ -190,22 +249,7 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
   const flags = kind === 'machine' ? ['machine_generated'] : kind === 'auto_reply' ? ['auto_reply'] : [];
   const input = { parsed: message, flags, inboundEmailId: rowId };
 
-  if (sender.agentId !== undefined) {
-    if (!thread) return { outcome: 'quarantined', reason: 'an agent wrote to the mailbox without answering a ticket', flags };
-    if (!sender.agentActive || !agentIsProven(sender.agentId, thread.ticket, token)) {
-      return {
-        outcome: 'quarantined',
-        reason: "an agent's address, but no reply token issued to that agent for this ticket proves it (From and Message-IDs are forgeable)",
-        ticketId: thread.ticket.id,
-        flags,
-      };
-    }
-    const reply = await agentReply(work, { ...input, ticket: thread.ticket, agentId: sender.agentId });
-    if (kind === 'auto_reply') {
-      return { outcome: 'auto_reply', reason: `an agent's automatic reply (threaded by ${thread.via}), kept as the agent's note and sent to nobody`, ticketId: thread.ticket.id, replyId: reply.id, flags };
-    }
-    return { outcome: 'reply_added', reason: `agent reply (threaded by ${thread.via})`, ticketId: thread.ticket.id, replyId: reply.id, flags };
-  }
+  if (sender.agentId !== undefined) return decideAgentMail(work, { ...input, kind, thread, token, agentId: sender.agentId, agentActive: sender.agentActive === true });
 
   let contact = sender.contact;
   // recorded only (no reply: it has no contact to be from), but linked to the ticket it answers
@@ -213,34 +257,9 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
   if (!contact && kind === 'machine') return { outcome: 'auto_reply', reason: 'machine-generated mail from an unknown sender', ticketId: threadTicketId, flags };
   if (!contact && kind === 'auto_reply') return { outcome: 'auto_reply', reason: 'an automatic reply', ticketId: threadTicketId, flags };
   if (!contact) {
-    const policy = mailbox.unknown_sender;
-    const domain = fromAddress?.split('@')[1];
-    const threadCustomer = thread?.ticket.ticketable_id;
-    if (policy === 'reject' && thread) {
-      // someone copied into a conversation answering it: held for an agent, not bounced
-      return {
-        outcome: 'quarantined',
-        reason: `unknown sender ${fromAddress ?? '(none)'} answering ticket ${thread.ticket.number}; held for an agent`,
-        ticketId: thread.ticket.id,
-        flags,
-      };
-    }
-    if (policy === 'reject') {
-      if (fromAddress) await noticeUnknownSender(work, fromAddress, mailbox.id);
-      return { outcome: 'rejected', reason: `unknown sender ${fromAddress ?? '(none)'}; the mailbox rejects unknown senders`, flags };
-    }
-    const customer =
-      policy === 'create_contact' && domain
-        ? await work.trx('customers')
-            .whereRaw('? = any(email_domains)', [domain])
-            .modify((q) => (threadCustomer ? q.orderByRaw('id = ? desc', [threadCustomer]) : q))
-            .orderBy('id')
-            .first('id')
-        : undefined;
-    if (!customer || !fromAddress) {
-      return { outcome: 'quarantined', reason: `unknown sender ${fromAddress ?? '(none)'}`, ticketId: thread?.ticket.id ?? null, flags };
-    }
-    contact = await work.addContact({ contactable_id: customer.id, name: message.from?.name || fromAddress, email: fromAddress });
+    const known = await contactForUnknownSender(work, mailbox, message, thread, flags);
+    if ('outcome' in known) return known;
+    contact = known;
   }
 
   if (thread) {
