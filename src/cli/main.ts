@@ -24,6 +24,10 @@ const USAGE = `usage: helpdesk <command>
   mail import --mailbox ID_OR_ADDRESS [FILE|-]
                                         run one raw message through the inbound pipeline
                                         (exit 75 when the database is unreachable)
+  mail import --mailbox ID_OR_ADDRESS --mbox FILE [--mbox-format mboxrd|mboxo] [--restart]
+  mail import --mailbox ID_OR_ADDRESS --maildir DIR [--restart]
+                                        import an archive in order; run again after an
+                                        interruption, it goes on where it stopped
   jobs list                             the scheduled jobs and their schedules
   jobs run NAME [--now ISO-8601]        run one job once, as if the clock read NOW
   suppressions list [ADDRESS]           addresses no mail goes to (a linked bounce or complaint)

@@ -2,7 +2,8 @@
  * `helpdesk mail import --mailbox ID_OR_ADDRESS [FILE|-]`: one raw message through exactly
  * the pipeline the poller uses, so an MTA can pipe mail in. Exit 0 when stored (also as a
  * duplicate or quarantined), 75 (EX_TEMPFAIL) when the database cannot be reached, so the
- * MTA retries later.
+ * MTA retries later. With `--mbox FILE` or `--maildir DIR`, a whole archive (see
+ * mailArchive.ts).
  */
 import fs from 'node:fs';
 import { config } from '../../config';
@@ -14,6 +15,7 @@ import { logger } from '../../logger';
 import { ingestMessage } from '../../mail/inbound/ingest';
 import { findMailbox } from '../../services/mailboxes/mailboxes';
 import { UsageError, parse, required } from '../args';
+import { importArchiveCommand } from './mailArchive';
 
 export const EX_TEMPFAIL = 75;
 
@@ -24,11 +26,32 @@ async function readInput(file: string | undefined): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+const USAGE = `usage: helpdesk mail import --mailbox ID_OR_ADDRESS [FILE|-]
+       helpdesk mail import --mailbox ID_OR_ADDRESS --mbox FILE [--mbox-format mboxrd|mboxo] [--restart]
+       helpdesk mail import --mailbox ID_OR_ADDRESS --maildir DIR [--restart]`;
+
 export async function mailCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'import') throw new UsageError('usage: helpdesk mail import --mailbox ID_OR_ADDRESS [FILE|-]');
-  const { values, positionals } = parse(rest, { mailbox: { type: 'string' } });
+  if (sub !== 'import') throw new UsageError(USAGE);
+  const { values, positionals } = parse(rest, {
+    mailbox: { type: 'string' },
+    mbox: { type: 'string' },
+    maildir: { type: 'string' },
+    'mbox-format': { type: 'string' },
+    restart: { type: 'boolean' },
+  });
   const mailboxRef = required(values, 'mailbox');
+  if (values.mbox !== undefined || values.maildir !== undefined) {
+    if (values.mbox !== undefined && values.maildir !== undefined) throw new UsageError('give --mbox or --maildir, not both');
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}: the archive is named by --mbox or --maildir`);
+    const format = values['mbox-format'] ?? 'mboxrd';
+    if (format !== 'mboxrd' && format !== 'mboxo') throw new UsageError('--mbox-format must be mboxrd or mboxo');
+    if (values['mbox-format'] !== undefined && values.mbox === undefined) throw new UsageError('--mbox-format goes with --mbox');
+    const mbox = values.mbox === undefined ? undefined : required(values, 'mbox');
+    const maildir = values.maildir === undefined ? undefined : required(values, 'maildir');
+    return importArchiveCommand({ mailbox: mailboxRef, mbox, maildir, mboxFormat: format, restart: values.restart ?? false });
+  }
+  if (values['mbox-format'] !== undefined || values.restart) throw new UsageError('--mbox-format and --restart go with --mbox or --maildir');
   if (positionals[0] && positionals[0] !== '-' && !fs.existsSync(positionals[0])) throw new UsageError(`no such file ${positionals[0]}`);
   const raw = await readInput(positionals[0]);
   if (raw.length === 0) throw new UsageError('the message is empty');
