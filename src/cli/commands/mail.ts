@@ -27,8 +27,8 @@ async function readInput(file: string | undefined): Promise<Buffer> {
 }
 
 const USAGE = `usage: helpdesk mail import --mailbox ID_OR_ADDRESS [FILE|-]
-       helpdesk mail import --mailbox ID_OR_ADDRESS --mbox FILE [--mbox-format mboxrd|mboxo] [--restart]
-       helpdesk mail import --mailbox ID_OR_ADDRESS --maildir DIR [--restart]`;
+       helpdesk mail import --mailbox ID_OR_ADDRESS --mbox FILE [--mbox-format mboxrd|mboxo] [--restart] [--notify]
+       helpdesk mail import --mailbox ID_OR_ADDRESS --maildir DIR [--restart] [--notify]`;
 
 export async function mailCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -39,6 +39,7 @@ export async function mailCommand(argv: string[]): Promise<number> {
     maildir: { type: 'string' },
     'mbox-format': { type: 'string' },
     restart: { type: 'boolean' },
+    notify: { type: 'boolean' },
   });
   const mailboxRef = required(values, 'mailbox');
   if (values.mbox !== undefined || values.maildir !== undefined) {
@@ -49,9 +50,9 @@ export async function mailCommand(argv: string[]): Promise<number> {
     if (values['mbox-format'] !== undefined && values.mbox === undefined) throw new UsageError('--mbox-format goes with --mbox');
     const mbox = values.mbox === undefined ? undefined : required(values, 'mbox');
     const maildir = values.maildir === undefined ? undefined : required(values, 'maildir');
-    return importArchiveCommand({ mailbox: mailboxRef, mbox, maildir, mboxFormat: format, restart: values.restart ?? false });
+    return importArchiveCommand({ mailbox: mailboxRef, mbox, maildir, mboxFormat: format, restart: values.restart ?? false, notify: values.notify ?? false });
   }
-  if (values['mbox-format'] !== undefined || values.restart) throw new UsageError('--mbox-format and --restart go with --mbox or --maildir');
+  if (values['mbox-format'] !== undefined || values.restart || values.notify) throw new UsageError('--mbox-format, --restart and --notify go with --mbox or --maildir');
   if (positionals[0] && positionals[0] !== '-' && !fs.existsSync(positionals[0])) throw new UsageError(`no such file ${positionals[0]}`);
   const raw = await readInput(positionals[0]);
   if (raw.length === 0) throw new UsageError('the message is empty');

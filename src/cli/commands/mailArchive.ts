@@ -35,6 +35,8 @@ export interface ArchiveImportArgs {
   maildir?: string;
   mboxFormat: MboxFormat;
   restart: boolean;
+  /** Queue acknowledgements and team notices as live mail would (off: see importArchive.ts). */
+  notify: boolean;
 }
 
 /** The summary's order: the pipeline's outcomes as the API lists them, then anything else. */
@@ -119,7 +121,7 @@ export async function importArchiveCommand(args: ArchiveImportArgs): Promise<num
     // the pipeline's line per message would break the bar: on a terminal it says only what went wrong
     const pipelineLog = process.stderr.isTTY && log.levelVal < 40 ? log.child({}, { level: 'warn' }) : log;
     progress = progressReporter(source, log);
-    const summary = await importArchive({ mailbox, source, restart: args.restart, stop: () => signals.stopped() !== undefined, onProgress: progress.update, log: pipelineLog });
+    const summary = await importArchive({ mailbox, source, restart: args.restart, notify: args.notify, stop: () => signals.stopped() !== undefined, onProgress: progress.update, log: pipelineLog });
     progress.stop();
     progress = undefined;
     process.stdout.write(`${summaryLines(source, mailbox, summary).join('\n')}\n`);

@@ -53,6 +53,11 @@ export interface ImportOptions {
   restart?: boolean;
   /** Checked between batches: true ends the run after the batch in hand. */
   stop?: () => boolean;
+  /**
+   * Queue the mail live mail would (acknowledgements, team notices). Off by default: an
+   * archive is old mail, and nobody should hear of years-old tickets as if new.
+   */
+  notify?: boolean;
   onProgress?: (p: ImportProgress) => void;
   log?: Logger;
   batchMessages?: number;
@@ -114,9 +119,9 @@ async function nextBatch(it: AsyncIterator<ArchiveMessage>, mailbox: Mailbox, lo
 }
 
 /** Runs the batch through the pipeline; returns each message's outcome, in order. */
-async function ingestReadBatch(mailbox: Mailbox, batch: ReadBatch, log: Logger): Promise<string[]> {
+async function ingestReadBatch(mailbox: Mailbox, batch: ReadBatch, log: Logger, notify: boolean): Promise<string[]> {
   const present = batch.items.flatMap((m, i) => (m.raw ? [i] : []));
-  const results = await ingestInLanes(mailbox, present.map((i) => batch.items[i]!.raw!), present.map((i) => batch.reads[i]!), { log });
+  const results = await ingestInLanes(mailbox, present.map((i) => batch.items[i]!.raw!), present.map((i) => batch.reads[i]!), { log, notify });
   const outcomes: string[] = batch.items.map(() => VANISHED);
   present.forEach((i, j) => (outcomes[i] = results[j]!.outcome));
   return outcomes;
@@ -153,7 +158,7 @@ export async function importArchive(opts: ImportOptions): Promise<ImportSummary>
       if (opts.stop?.()) break;
       // the next batch is read (and parsed in the pool) while this one is in the database
       ahead = read();
-      const outcomes = await ingestReadBatch(mailbox, batch, log);
+      const outcomes = await ingestReadBatch(mailbox, batch, log, opts.notify ?? false);
       for (const outcome of outcomes) {
         summary.outcomes[outcome] = (summary.outcomes[outcome] ?? 0) + 1;
         row.outcomes[outcome] = (row.outcomes[outcome] ?? 0) + 1;

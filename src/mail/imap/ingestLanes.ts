@@ -18,12 +18,18 @@ import { type IngestResult, type PreparedMessage, ingestBatch, ingestOneByOne } 
  * pipeline throws (an unreachable database, a failure of the CPU pool), once every lane
  * begun has ended.
  */
-export async function ingestInLanes(mailbox: Mailbox, raws: Buffer[], reads: Promise<PreparedMessage>[], opts: { lanes?: number; log: Logger }): Promise<IngestResult[]> {
+export async function ingestInLanes(
+  mailbox: Mailbox,
+  raws: Buffer[],
+  reads: Promise<PreparedMessage>[],
+  opts: { lanes?: number; log: Logger; notify?: boolean },
+): Promise<IngestResult[]> {
   const indexes = raws.map((_, i) => i);
   const lanes = await splitIntoLanes(indexes, new Map(raws.map((raw, i) => [i, raw])), opts.lanes ?? 4);
   const results: IngestResult[] = new Array(raws.length);
   const runLane = async (lane: number[], messages: PreparedMessage[], oneByOne: boolean) => {
-    const done = oneByOne ? await ingestOneByOne(db(), mailbox, messages) : await db().transaction((trx) => ingestBatch(trx, mailbox, messages));
+    const pipeline = { notify: opts.notify };
+    const done = oneByOne ? await ingestOneByOne(db(), mailbox, messages, pipeline) : await db().transaction((trx) => ingestBatch(trx, mailbox, messages, pipeline));
     done.forEach((result, i) => (results[lane[i]!] = result));
   };
   // settled as they end (a lane failing while the next is read is no unhandled rejection)

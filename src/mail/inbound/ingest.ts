@@ -311,6 +311,13 @@ async function ingestPrepared(work: MailWork, mailbox: Mailbox, m: PreparedMessa
   return { inboundEmailId: id, outcome: decision.outcome, ticketId: decision.ticketId ?? null, replyId: decision.replyId ?? null, reason: decision.reason };
 }
 
+export interface IngestOptions {
+  /** Ends the batch early; the results say how far it got. */
+  stop?: () => boolean;
+  /** False: no mail is queued for these messages (no acknowledgement, no team notice). */
+  notify?: boolean;
+}
+
 /**
  * Runs messages of one mailbox through the pipeline in `trx`: their lookups first, then
  * each decided in order, then every row written. Throws on any error (the caller redoes
@@ -320,9 +327,9 @@ export async function ingestBatch(
   trx: Knex.Transaction,
   mailbox: Mailbox,
   messages: PreparedMessage[],
-  opts: { stop?: () => boolean } = {},
+  opts: IngestOptions = {},
 ): Promise<IngestResult[]> {
-  const work = new MailWork(trx, mailbox.id);
+  const work = new MailWork(trx, mailbox.id, opts.notify ?? true);
   await work.prefetch(messages.map(lookupKeys));
   const results: IngestResult[] = [];
   for (const m of messages) {
@@ -402,13 +409,13 @@ export async function ingestOneByOne(
   outer: Knex,
   mailbox: Mailbox,
   messages: PreparedMessage[],
-  opts: { stop?: () => boolean } = {},
+  opts: IngestOptions = {},
 ): Promise<IngestResult[]> {
   const results: IngestResult[] = [];
   for (const m of messages) {
     for (;;) {
       try {
-        results.push(...(await outer.transaction((trx) => ingestBatch(trx, mailbox, [m]))));
+        results.push(...(await outer.transaction((trx) => ingestBatch(trx, mailbox, [m], { notify: opts.notify }))));
         break;
       } catch (e) {
         if (isConnectionError(e)) throw e;

@@ -50,6 +50,8 @@ export class MailWork implements Outbox {
   constructor(
     readonly trx: Knex.Transaction,
     readonly mailboxId: number,
+    /** False: the batch queues no mail at all (importing an old archive: see importArchive.ts). */
+    private readonly notify = true,
   ) {
     this.writes = new BatchWrites(trx);
   }
@@ -158,6 +160,7 @@ export class MailWork implements Outbox {
 
   /** Outbox: the message's row (and its Message-ID on the ticket) are written with the batch. */
   async queue(input: Omit<QueueEmailInput, 'trx'>): Promise<void> {
+    if (!this.notify) return;
     const at = now();
     const row = { ...outboundRow(input), id: await this.writes.id('outbound_emails'), created_at: at, updated_at: at };
     this.writes.insert('outbound_emails', row);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { db } from '../../../src/db/knex';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { readBlobBuffer } from '../../../src/services/blobs/blobStore';
+import { updateSettings } from '../../../src/services/config/settings';
 import { UsageError } from '../../../src/cli/args';
 import { mailCommand } from '../../../src/cli/commands/mail';
 import { importArchive } from '../../../src/mail/archive/importArchive';
@@ -172,4 +173,24 @@ it('refuses what is not an mbox or a maildir, and a missing mailbox, as usage er
   expect(noMailbox.stderr).toMatch(/no mailbox nobody@nowhere.test/);
   expect(down.code).toBe(75);
   expect(down.stderr).toMatch(/database unreachable/);
+});
+
+it('queues no mail for an archive (no acknowledgement, no team notice) unless asked with --notify', async () => {
+  await updateSettings({ auto_acknowledge: true });
+  const contact = await makeContact(await makeCustomer());
+  const archive = async (tag: string) => save(`${tag}.mbox`, mbox([await buildMail({ from: contact.email, messageId: `<${tag}-${process.pid}@customer.test>`, subject: `Old ${tag}` })]));
+  const mailed = async (mailbox: Mailbox) => {
+    const ticketIds = (await rows(mailbox).select('ticket_id')).map((r: { ticket_id: number }) => r.ticket_id);
+    return db()('outbound_emails').whereIn('ticket_id', ticketIds).select('template');
+  };
+
+  const quiet = await makeMailbox();
+  expect((await runCli(importArgs(quiet, '--mbox', await archive('quiet')), env)).code).toBe(0);
+  expect(await rows(quiet).where({ outcome: 'ticket_created' })).toHaveLength(1);
+  expect(await mailed(quiet)).toEqual([]);
+
+  const loud = await makeMailbox();
+  expect((await runCli(importArgs(loud, '--mbox', await archive('loud'), '--notify'), env)).code).toBe(0);
+  expect((await mailed(loud)).map((m: { template: string }) => m.template)).toContain('ticket_acknowledgement');
+  await updateSettings({ auto_acknowledge: false });
 });
