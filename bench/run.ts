@@ -1,5 +1,5 @@
 /**
- * `npm run bench [api|ingest|outbox|hostile]`: every benchmark (or one), one JSON line per figure, each
+ * `npm run bench [api|ingest|outbox|hostile|export]`: every benchmark (or one), one JSON line per figure, each
  * beside its floor.
  * Set LOG_LEVEL (default silent) and BENCH_* variables to change sizes.
  */
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   if (!only || only === 'ingest') await (require('./ingest') as typeof import('./ingest')).benchIngest();
   if (!only || only === 'outbox') await (require('./outbox') as typeof import('./outbox')).benchOutbox();
   if (!only || only === 'hostile') await (require('./hostile') as typeof import('./hostile')).benchHostile();
+  if (!only || only === 'export') await (require('./export') as typeof import('./export')).benchExport();
 }
 
 main().then(

@@ -4,6 +4,7 @@ import { markRepliesRead } from '../../../services/replies/listReplies';
 import { updateAssociates } from '../../../services/tickets/associates';
 import { countTickets } from '../../../services/tickets/countTickets';
 import { createTicket } from '../../../services/tickets/createTicket';
+import { exportTickets } from '../../../services/tickets/exportTickets';
 import { createInvoicingTicket } from '../../../services/tickets/invoicing';
 import {
   assignTicket,
@@ -18,9 +19,11 @@ import { loadTicket } from '../../../services/tickets/loadTicket';
 import { ticketDetail } from '../../../services/tickets/ticketDetail';
 import { amendTime } from '../../../services/tickets/ticketTime';
 import { updateTicket } from '../../../services/tickets/updateTicket';
+import { XLSX_CONTENT_TYPE } from '../../../rendering/xlsx';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
 import { pathId } from '../../validation';
+import { contentDisposition } from '../attachments/presenter';
 import { presentCustomer } from '../customers/presenter';
 import { presentUser } from '../users/presenter';
 import { presentListedTicket, presentTicket, presentTicketDetail } from './presenter';
@@ -149,6 +152,29 @@ export function registerTicketRoutes(router: Router): void {
     handler: async ({ params, body, actor }) => {
       await amendTime({ id: pathId(params.id, 'ticket'), minutes: body.time, actorId: actor.id });
       return { response: 'ticket time amended' };
+    },
+  });
+
+  route(router, {
+    method: 'put', path: '/v1/tickets/export/:customer_id', tag, produces: XLSX_CONTENT_TYPE, errors: [404],
+    summary: "An Excel workbook of the customer's tickets, open and closed",
+    description:
+      'Answers 200 (the seed\'s status) with an .xlsx download streamed as it is built; with_segments=true adds a ' +
+      'sheet of the tickets\' time segments. Dates are Excel dates in the configured time zone.',
+    query: s.exportQuery,
+    handler: async ({ params, query, ctx }) => {
+      const { filename, stream } = await exportTickets({
+        customerId: pathId(params.customer_id, 'customer'),
+        withSegments: query.with_segments,
+        log: ctx.state.log,
+      });
+      ctx.set('Content-Type', XLSX_CONTENT_TYPE);
+      ctx.set('Content-Disposition', contentDisposition(filename));
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.set('Cache-Control', 'private, no-store');
+      ctx.status = 200;
+      ctx.body = stream;
+      return undefined;
     },
   });
 

@@ -95,6 +95,10 @@ export const amendBody = z.object({
     .describe('signed minutes to add (negative to remove)'),
 });
 
+export const exportQuery = z.object({
+  with_segments: queryBool().optional().describe('true adds a second sheet with the time segments of the tickets'),
+});
+
 export const associatesBody = z.object({
   associated: z.array(id()).max(500),
   unassociated: z.array(id()).max(500),
