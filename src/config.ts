@@ -2,6 +2,7 @@
  * The one place that reads process.env. Every setting is validated at start; a bad value
  * stops the process with a message naming the variable.
  */
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { validate as validCron } from 'node-cron';
@@ -11,6 +12,23 @@ const MB = 1024 * 1024;
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const seconds = (def: number) => z.coerce.number().positive().default(def);
+
+/**
+ * One DNS server of DNS_SERVERS as node's resolver takes it: `ip`, `ip:port` or
+ * `[ipv6]:port`; undefined when it is none of these.
+ */
+export function dnsServer(entry: string): string | undefined {
+  const s = entry.trim();
+  const port = (p: string) => /^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535;
+  if (net.isIP(s)) return s;
+  if (s.startsWith('[')) {
+    const close = s.indexOf(']');
+    const host = s.slice(1, close);
+    return close > 0 && net.isIPv6(host) && s[close + 1] === ':' && port(s.slice(close + 2)) ? s : undefined;
+  }
+  const colon = s.lastIndexOf(':');
+  return colon > 0 && net.isIPv4(s.slice(0, colon)) && port(s.slice(colon + 1)) ? s : undefined;
+}
 
 const schema = z
   .object({
@@ -56,6 +74,11 @@ const schema = z
     JOB_RUNS_KEEP_DAYS: int(14, 1),
     RAW_MAIL_KEEP_DAYS: int(0, 0),
     TLS_CA_FILE: z.string().min(1).optional(),
+    DNS_SERVERS: z
+      .string()
+      .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+      .refine((list) => list.length > 0 && list.every((e) => dnsServer(e) !== undefined), 'must be a comma-separated list of ip[:port] ([ipv6]:port)')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL && !env.HELPDESK_SECRET) {
@@ -121,6 +144,11 @@ export interface Config {
   readonly rawMailKeepDays: number;
   /** PEM file of certificate authorities trusted for IMAP and SMTP servers, beside the system's. */
   readonly tlsCaFile?: string;
+  /**
+   * DNS servers for checking inbound mail's authenticity (SPF, DKIM, DMARC, ARC), as
+   * `ip`, `ip:port` or `[ipv6]:port`; undefined: the system's (/etc/resolv.conf).
+   */
+  readonly dnsServers?: readonly string[];
 }
 
 /** Raised when the environment holds a bad value; `problems` names each variable. */
@@ -189,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal = Bool
     jobRunsKeepDays: e.JOB_RUNS_KEEP_DAYS,
     rawMailKeepDays: e.RAW_MAIL_KEEP_DAYS,
     tlsCaFile: e.TLS_CA_FILE ? path.resolve(e.TLS_CA_FILE) : undefined,
+    dnsServers: e.DNS_SERVERS ? Object.freeze([...e.DNS_SERVERS]) : undefined,
   });
 }
 

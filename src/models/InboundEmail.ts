@@ -11,11 +11,35 @@ export type InboundOutcome =
   | 'rejected'
   | 'failed';
 
+/** A message's authenticity in one word: what tickets and replies show (`auth_summary`). */
+export type AuthSummary = 'pass' | 'fail' | 'none';
+
+/**
+ * The authenticity verdict of an inbound message (`inbound_emails.auth`), null when its
+ * mailbox's `authenticity` is `off`. Results are RFC 8601 words (pass, fail, softfail,
+ * neutral, none, temperror, permerror, policy); domains are as the checks saw them.
+ */
+export interface Authenticity {
+  /** `trusted_header`: the mailbox's own server said so; `verify`: checked here (mailauth and DNS). */
+  source: 'trusted_header' | 'verify';
+  spf: { result: string; domain?: string; client_ip?: string };
+  /** `pass` when a signature passes; each signature's own result beside it. */
+  dkim: { result: string; signatures: { result: string; domain?: string; selector?: string }[] };
+  dmarc: { result: string; domain?: string; policy?: string };
+  arc: { result: string };
+  /** The From domain the verdict is about. */
+  from_domain: string | null;
+  /** pass: DMARC passes (or, without DMARC, an aligned SPF or DKIM pass); fail; none: no verdict. */
+  summary: AuthSummary;
+  /** Why there is no verdict, or what was set aside. */
+  note?: string;
+}
+
 /** Every message received, with what became of it; the raw bytes stay in the blob store. */
 export class InboundEmail extends BaseModel {
   static override tableName = 'inbound_emails';
   static override get jsonAttributes() {
-    return ['to', 'cc'];
+    return ['to', 'cc', 'auth'];
   }
 
   declare id: number;
@@ -42,6 +66,7 @@ export class InboundEmail extends BaseModel {
   declare raw_removed_at: Date | null;
   declare raw_kept_days: number | null;
   declare imap_uid: number | null;
+  declare auth: Authenticity | null;
   declare error: string | null;
   declare created_at: Date;
   declare updated_at: Date;

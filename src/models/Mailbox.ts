@@ -2,6 +2,9 @@ import { BaseModel } from './BaseModel';
 
 export type AfterImport = 'seen' | 'move' | 'delete';
 export type UnknownSenderPolicy = 'quarantine' | 'create_contact' | 'reject';
+/** off: nothing checked; record: each message's verdict kept; enforce: and acted on. */
+export type AuthenticityMode = 'off' | 'record' | 'enforce';
+export type AuthSource = 'trusted_header' | 'verify';
 
 /** A support address and the IMAP account its mail arrives in. */
 export class Mailbox extends BaseModel {
@@ -25,6 +28,11 @@ export class Mailbox extends BaseModel {
   declare ticket_sub_category_id: number | null;
   declare unknown_sender: UnknownSenderPolicy;
   declare import_existing: 'unseen' | 'all' | 'none';
+  declare authenticity: AuthenticityMode;
+  /** Where the verdict comes from: the mailbox's own server's Authentication-Results, or checked here. */
+  declare auth_source: AuthSource;
+  /** The authserv-id of the mailbox's own server's Authentication-Results (for `trusted_header`). */
+  declare authserv_id: string | null;
   declare active: boolean;
   /** The IMAP cursor: UIDVALIDITY and the last UID committed. */
   declare uid_validity: number | null;

@@ -1,4 +1,5 @@
 import { BaseModel } from './BaseModel';
+import type { AuthSummary } from './InboundEmail';
 
 /** A message on a ticket: from the customer, an agent's answer, or an internal note. */
 export class Reply extends BaseModel {
@@ -18,6 +19,8 @@ export class Reply extends BaseModel {
   /** `auto_reply`, `machine_generated`: marks left by inbound mail. */
   declare flags: string[];
   declare inbound_email_id: number | null;
+  /** Of the inbound message it came from, when its mailbox checks authenticity. */
+  declare auth_summary: AuthSummary | null;
   declare created_at: Date;
   declare updated_at: Date;
 }

@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { cached } from '../../cache';
 import { now } from '../../clock';
+import type { AuthSummary } from '../../models/InboundEmail';
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
 import { getSettings } from '../../services/config/settings';
@@ -51,6 +52,8 @@ export interface NewTicketInput {
   parsed: ReadMessage;
   flags: string[];
   inboundEmailId: number;
+  /** The message's authenticity verdict (auth.summary); null when its mailbox does not check. */
+  authSummary?: AuthSummary | null;
   previousTicketId?: number;
 }
 
@@ -79,7 +82,8 @@ export async function ticketFromMail(work: MailWork, input: NewTicketInput): Pro
     },
     work.trx,
   );
-  const ticket = await work.insertTicket({ ...row, body: parsed.attachments.length ? '<p></p>' : finalBody(parsed.bodies.full, []) });
+  const body = parsed.attachments.length ? '<p></p>' : finalBody(parsed.bodies.full, []);
+  const ticket = await work.insertTicket({ ...row, body, auth_summary: input.authSummary ?? null });
   if (parsed.attachments.length) {
     // the body's cid: images point at the attachments' content URLs
     const urls = await storeAttachments(work, parsed, { ticketId: ticket.id });
@@ -108,13 +112,18 @@ export interface ReplyInput {
   parsed: ReadMessage;
   flags: string[];
   inboundEmailId: number;
+  authSummary?: AuthSummary | null;
 }
 
 /**
  * Holds the reply's row as replyRow.ts builds it (its id drawn ahead, so its attachments
  * and Message-ID can point at it), with the message's attachments and Message-ID.
  */
-async function insertReply(work: MailWork, input: ReplyInput, rowInput: Omit<ReplyRowInput, 'ticketId' | 'body' | 'flags' | 'inboundEmailId'>): Promise<{ id: number; plan: ReplyPlan }> {
+async function insertReply(
+  work: MailWork,
+  input: ReplyInput,
+  rowInput: Omit<ReplyRowInput, 'ticketId' | 'body' | 'flags' | 'inboundEmailId' | 'authSummary'>,
+): Promise<{ id: number; plan: ReplyPlan }> {
   const id = await work.writes.id('replies');
   const hasAttachments = input.parsed.attachments.length > 0;
   const urls = hasAttachments ? await storeAttachments(work, input.parsed, { replyId: id }) : [];
@@ -124,6 +133,7 @@ async function insertReply(work: MailWork, input: ReplyInput, rowInput: Omit<Rep
     body: finalBody(input.parsed.bodies.reply, urls),
     flags: input.flags,
     inboundEmailId: input.inboundEmailId,
+    authSummary: input.authSummary ?? null,
   });
   work.writes.insert('replies', { id, ...plan.row });
   recordMessageId(work, input.parsed, input.ticket.id, id);

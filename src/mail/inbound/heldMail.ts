@@ -100,7 +100,7 @@ export async function assignInboundEmail(
  */
 async function assignPersonMail(a: AssignInput, address: string, known: Contact | undefined): Promise<Assigned> {
   const { work, ticket, parsed, row } = a;
-  const mail = { parsed, flags: row.flags, inboundEmailId: row.id };
+  const mail = { parsed, flags: row.flags, inboundEmailId: row.id, authSummary: row.auth?.summary ?? null };
   const contact = known ?? (await work.addContact({ contactable_id: a.customerId, name: parsed.from?.name || address, email: address }));
   const foreign = contact.contactable_id !== a.customerId;
   if (ticket && foreign) {
@@ -137,7 +137,7 @@ async function assignPersonMail(a: AssignInput, address: string, known: Contact 
  */
 async function assignAgentMail(a: AssignInput, agentId: number): Promise<Assigned> {
   const { work, ticket, parsed, row } = a;
-  const mail = { parsed, flags: row.flags, inboundEmailId: row.id };
+  const mail = { parsed, flags: row.flags, inboundEmailId: row.id, authSummary: row.auth?.summary ?? null };
   if (ticket) {
     const reply = await agentNote(work, { ...mail, ticket, agentId });
     return { outcome: 'reply_added', ticketId: ticket.id, replyId: reply.id, note: "an agent's mail without a reply token: kept as the agent's internal note, not sent to the customer" };

@@ -11,7 +11,7 @@ import { now } from '../../clock';
 import { db } from '../../db/knex';
 import type { Logger } from '../../logger';
 import { logger } from '../../logger';
-import { type InboundOutcome } from '../../models/InboundEmail';
+import { type AuthSummary, type Authenticity, type InboundOutcome } from '../../models/InboundEmail';
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
 import { isConnectionError } from '../../db/errors';
@@ -20,6 +20,8 @@ import { getSettings } from '../../services/config/settings';
 import { ourAddresses } from '../../services/mailboxes/mailboxes';
 import { cleanOptional, cleanText, fitText } from '../../text/cleanText';
 import type { ReadMessage } from './analyze';
+import { authenticityOf } from './authenticity';
+import { authBlocks, isSpoofed } from './authPolicy';
 import { recordBounce } from './bounces';
 import { readInPool } from './cpuPool';
 import { agentReply, customerReply, foreignContactReply, ticketFromMail } from './effects';
@@ -64,6 +66,9 @@ interface InboundFacts {
   attachments: number;
 }
 
+/** What every effect of a person's mail takes (see effects.ts). */
+type MailInput = { parsed: ReadMessage; flags: string[]; inboundEmailId: number; authSummary: AuthSummary | null };
+
 /** A message read (in the CPU pool), ready for a batch. */
 export interface PreparedMessage {
   raw: Buffer;
@@ -74,6 +79,8 @@ export interface PreparedMessage {
   message?: ReadMessage;
   /** Decided before the batch: too big, too deeply nested, unparseable, too complex. */
   held?: Decision;
+  /** The authenticity verdict (authenticity.ts); null when the mailbox's authenticity is off or the message is held. */
+  auth?: Authenticity | null;
   log: Logger;
 }
 
@@ -107,7 +114,9 @@ export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number
     sentAt: m.date,
     attachments: m.attachments.length,
   };
-  return { raw, sha256: analysis.sha256, uid, facts, message: m, log: child };
+  // DNS, on the main thread: a batch's messages are read, and so checked, at the same time
+  const auth = await authenticityOf(mailbox, raw, m.from?.address, child);
+  return { raw, sha256: analysis.sha256, uid, facts, message: m, auth, log: child };
 }
 
 function lookupKeys(m: PreparedMessage): LookupKeys {
@@ -147,6 +156,7 @@ async function claimRow(work: MailWork, mailbox: Mailbox, m: PreparedMessage): P
     attachments_count: facts.attachments,
     outcome: 'failed',
     raw_sha256: work.writes.putBlob(raw, m.sha256).sha256,
+    auth: m.auth ?? null,
     updated_at: now(),
   };
   if (stored) {
@@ -181,7 +191,7 @@ async function reopenable(trx: Knex, ticket: Ticket): Promise<boolean> {
 /** An agent's mail: a reply only when the reply token issued to that agent for that ticket proves it. */
 async function decideAgentMail(
   work: MailWork,
-  a: { parsed: ReadMessage; flags: string[]; inboundEmailId: number; kind: string; thread?: Thread; token: ReturnType<typeof findToken>; agentId: number; agentActive: boolean },
+  a: MailInput & { kind: string; thread?: Thread; token: ReturnType<typeof findToken>; agentId: number; agentActive: boolean; authBlock?: string },
 ): Promise<Decision> {
   const { thread, flags } = a;
   if (!thread) return { outcome: 'quarantined', reason: 'an agent wrote to the mailbox without answering a ticket', flags };
@@ -193,7 +203,8 @@ async function decideAgentMail(
       flags,
     };
   }
-  const reply = await agentReply(work, { parsed: a.parsed, flags, inboundEmailId: a.inboundEmailId, ticket: thread.ticket, agentId: a.agentId });
+  if (a.authBlock) return { outcome: 'quarantined', reason: `an agent's reply with a valid token, but ${a.authBlock}`, ticketId: thread.ticket.id, flags };
+  const reply = await agentReply(work, { parsed: a.parsed, flags, inboundEmailId: a.inboundEmailId, authSummary: a.authSummary, ticket: thread.ticket, agentId: a.agentId });
   if (a.kind === 'auto_reply') {
     return { outcome: 'auto_reply', reason: `an agent's automatic reply (threaded by ${thread.via}), kept as the agent's note and sent to nobody`, ticketId: thread.ticket.id, replyId: reply.id, flags };
   }
@@ -205,7 +216,7 @@ async function decideAgentMail(
  * (`create_contact`, for a customer whose domain matches), or the decision to hold or
  * reject the message.
  */
-async function contactForUnknownSender(work: MailWork, mailbox: Mailbox, message: ReadMessage, thread: Thread | undefined, flags: string[]): Promise<Contact | Decision> {
+async function contactForUnknownSender(work: MailWork, mailbox: Mailbox, message: ReadMessage, thread: Thread | undefined, flags: string[], authBlock?: string): Promise<Contact | Decision> {
   const fromAddress = message.from?.address;
   const policy = mailbox.unknown_sender;
   const domain = fromAddress?.split('@')[1];
@@ -224,7 +235,7 @@ async function contactForUnknownSender(work: MailWork, mailbox: Mailbox, message
     return { outcome: 'rejected', reason: `unknown sender ${fromAddress ?? '(none)'}; the mailbox rejects unknown senders`, flags };
   }
   const customer =
-    policy === 'create_contact' && domain
+    policy === 'create_contact' && domain && !authBlock
       ? await work.trx('customers')
           .whereRaw('? = any(email_domains)', [domain])
           .modify((q) => (threadCustomer ? q.orderByRaw('id = ? desc', [threadCustomer]) : q))
@@ -232,13 +243,14 @@ async function contactForUnknownSender(work: MailWork, mailbox: Mailbox, message
           .first('id')
       : undefined;
   if (!customer || !fromAddress) {
-    return { outcome: 'quarantined', reason: `unknown sender ${fromAddress ?? '(none)'}`, ticketId: thread?.ticket.id ?? null, flags };
+    const why = policy === 'create_contact' && authBlock ? `; no contact is created: ${authBlock}` : '';
+    return { outcome: 'quarantined', reason: `unknown sender ${fromAddress ?? '(none)'}${why}`, ticketId: thread?.ticket.id ?? null, flags };
   }
   return work.addContact({ contactable_id: customer.id, name: message.from?.name || fromAddress, email: fromAddress });
 }
 
 /** A person's (or a known contact's machine's) mail. */
-async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadMessage, rowId: number): Promise<Decision> {
+async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadMessage, rowId: number, auth: Authenticity | null): Promise<Decision> {
   const kind = message.classification.kind;
   const fromAddress = message.from?.address;
   const ours = await ourAddresses(work.trx);
@@ -247,9 +259,12 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
   const token = findToken(message);
   const thread: Thread | undefined = findThread(work, message, sender, token);
   const flags = kind === 'machine' ? ['machine_generated'] : kind === 'auto_reply' ? ['auto_reply'] : [];
-  const input = { parsed: message, flags, inboundEmailId: rowId };
+  // a known sender's mail that fails authenticity under enforce: held, threaded nowhere
+  if (isSpoofed(mailbox, auth, sender)) return { outcome: 'quarantined', reason: 'spoofed', flags: [...flags, 'spoofed'] };
+  const authBlock = authBlocks(mailbox, auth);
+  const input: MailInput = { parsed: message, flags, inboundEmailId: rowId, authSummary: auth?.summary ?? null };
 
-  if (sender.agentId !== undefined) return decideAgentMail(work, { ...input, kind, thread, token, agentId: sender.agentId, agentActive: sender.agentActive === true });
+  if (sender.agentId !== undefined) return decideAgentMail(work, { ...input, kind, thread, token, agentId: sender.agentId, agentActive: sender.agentActive === true, authBlock });
 
   let contact = sender.contact;
   // recorded only (no reply: it has no contact to be from), but linked to the ticket it answers
@@ -257,7 +272,7 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
   if (!contact && kind === 'machine') return { outcome: 'auto_reply', reason: 'machine-generated mail from an unknown sender', ticketId: threadTicketId, flags };
   if (!contact && kind === 'auto_reply') return { outcome: 'auto_reply', reason: 'an automatic reply', ticketId: threadTicketId, flags };
   if (!contact) {
-    const known = await contactForUnknownSender(work, mailbox, message, thread, flags);
+    const known = await contactForUnknownSender(work, mailbox, message, thread, flags, authBlock);
     if ('outcome' in known) return known;
     contact = known;
   }
@@ -287,7 +302,7 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
   return { outcome: 'ticket_created', ticketId: ticket.id, flags };
 }
 
-async function decide(work: MailWork, mailbox: Mailbox, message: ReadMessage, rowId: number): Promise<Decision> {
+async function decide(work: MailWork, mailbox: Mailbox, message: ReadMessage, rowId: number, auth: Authenticity | null): Promise<Decision> {
   const c = message.classification;
   switch (c.kind) {
     case 'loop':
@@ -298,14 +313,14 @@ async function decide(work: MailWork, mailbox: Mailbox, message: ReadMessage, ro
       return { outcome: 'bounce', reason: b.reason, outboundEmailId: b.outboundEmailId, ticketId: b.ticketId, flags: [c.kind] };
     }
     default:
-      return decidePersonMail(work, mailbox, message, rowId);
+      return decidePersonMail(work, mailbox, message, rowId, auth);
   }
 }
 
 async function ingestPrepared(work: MailWork, mailbox: Mailbox, m: PreparedMessage): Promise<IngestResult> {
   const id = await claimRow(work, mailbox, m);
   if (id === undefined) return { inboundEmailId: null, outcome: 'duplicate' };
-  const decision = m.held ?? (await decide(work, mailbox, m.message!, id));
+  const decision = m.held ?? (await decide(work, mailbox, m.message!, id, m.auth ?? null));
   finish(work, id, decision);
   m.log.info({ inbound_email_id: id, outcome: decision.outcome, ticket_id: decision.ticketId }, 'message processed');
   return { inboundEmailId: id, outcome: decision.outcome, ticketId: decision.ticketId ?? null, replyId: decision.replyId ?? null, reason: decision.reason };

@@ -37,6 +37,12 @@ async function prepare(trx: Knex, fields: Record<string, unknown>, existing?: Ma
   const afterImport = out.after_import ?? existing?.after_import;
   const moveTo = 'move_to' in out ? out.move_to : existing?.move_to;
   if (afterImport === 'move' && !moveTo) throw invalid({ move_to: 'is required when after_import is move' });
+  const checked = (out.authenticity ?? existing?.authenticity ?? 'off') !== 'off';
+  const source = out.auth_source ?? existing?.auth_source ?? 'verify';
+  const authservId = 'authserv_id' in out ? out.authserv_id : existing?.authserv_id;
+  if (checked && source === 'trusted_header' && !authservId) {
+    throw invalid({ authserv_id: "is required when auth_source is trusted_header: the authserv-id of the mailbox's own server" });
+  }
   // a changed server, account or folder is a new mailbox as far as the cursor goes
   if (existing && ['imap_host', 'imap_port', 'imap_username', 'imap_folder'].some((k) => k in out && out[k] !== (existing as never)[k])) {
     out.uid_validity = null;

@@ -24,6 +24,7 @@
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
+import type { AuthSummary } from '../../models/InboundEmail';
 import type { AutoFor } from '../../models/TicketStatus';
 import type { Ticket } from '../../models/Ticket';
 import { autoStatusId } from '../tickets/statuses';
@@ -53,6 +54,8 @@ export interface ReplyRowInput {
   /** Marks inbound mail left (`auto_reply`, `machine_generated`). */
   flags?: readonly string[];
   inboundEmailId?: number | null;
+  /** The inbound message's authenticity verdict, when its mailbox checks it. */
+  authSummary?: AuthSummary | null;
 }
 
 /** Every column of a new reply but its id, keys always in this order (the batch writer groups rows by their keys). */
@@ -69,6 +72,7 @@ export interface ReplyRow {
   auto_closure_message: boolean;
   flags: string[];
   inbound_email_id: number | null;
+  auth_summary: AuthSummary | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -138,6 +142,7 @@ export function replyRow(input: ReplyRowInput): ReplyPlan {
       auto_closure_message: who.auto_closure_message,
       flags: [...(input.flags ?? [])],
       inbound_email_id: input.inboundEmailId ?? null,
+      auth_summary: input.authSummary ?? null,
       created_at: at,
       updated_at: at,
     },

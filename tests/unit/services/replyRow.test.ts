@@ -24,7 +24,7 @@ describe('replyRow', () => {
     ].map((p) => Object.keys(p.row).join(','));
     expect(new Set(keys).size).toBe(1);
     expect(keys[0]).toBe(
-      'ticket_id,body,origin,author_type,author_id,contact_id,customer_visible,seen_at,copy_to_sales,auto_closure_message,flags,inbound_email_id,created_at,updated_at',
+      'ticket_id,body,origin,author_type,author_id,contact_id,customer_visible,seen_at,copy_to_sales,auto_closure_message,flags,inbound_email_id,auth_summary,created_at,updated_at',
     );
   });
 
@@ -32,12 +32,17 @@ describe('replyRow', () => {
     const p = plan({ author: { kind: 'agent', userId: 1, via: 'api' }, toContacts: true, contactIds: [3, 4] });
     expect(p.row).toEqual({
       ticket_id: 7, body: '<p>x</p>', origin: 'admin', author_type: 'App\\User', author_id: 1, contact_id: 3, customer_visible: true, seen_at: null,
-      copy_to_sales: false, auto_closure_message: false, flags: [], inbound_email_id: null, created_at: T, updated_at: T,
+      copy_to_sales: false, auto_closure_message: false, flags: [], inbound_email_id: null, auth_summary: null, created_at: T, updated_at: T,
     });
     expect(p.ticket).toEqual({ exchanges: 1, status: 'on_admin_reply' });
     const byMail = plan({ author: { kind: 'agent', userId: 1, via: 'email' }, toContacts: true, contactIds: [], inboundEmailId: 5 });
     expect(byMail.row).toMatchObject({ origin: 'email', contact_id: null, customer_visible: true, inbound_email_id: 5 });
     expect(byMail.ticket).toEqual({ exchanges: 1, status: 'on_admin_reply' });
+  });
+
+  it("carries the inbound message's authenticity verdict (auth_summary), null for any other reply", () => {
+    expect(plan({ author: { kind: 'contact', contactId: 3, ofTicketCustomer: true }, inboundEmailId: 9, authSummary: 'fail' }).row.auth_summary).toBe('fail');
+    expect(plan({ author: { kind: 'agent', userId: 1, via: 'api' }, toContacts: false }).row.auth_summary).toBeNull();
   });
 
   it("an agent's reply not sent is an internal note: hidden, no recipient, counts nothing", () => {

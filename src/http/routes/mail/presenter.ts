@@ -1,8 +1,9 @@
 import type { InboundEmail } from '../../../models/InboundEmail';
 
 /**
- * The fields SPEC §2 lists for inbound_emails, with the row's id, sent date and times, and
- * when RAW_MAIL_KEEP_DAYS removed the original (null while `GET .../raw` still has it).
+ * The fields SPEC §2 lists for inbound_emails, with the row's id, sent date and times,
+ * when RAW_MAIL_KEEP_DAYS removed the original (null while `GET .../raw` still has it), and
+ * the authenticity verdict (`auth`, null when the mailbox does not check).
  */
 const FIELDS = [
   'id',
@@ -20,6 +21,7 @@ const FIELDS = [
   'outcome',
   'reason',
   'flags',
+  'auth',
   'ticket_id',
   'reply_id',
   'outbound_email_id',

@@ -35,6 +35,23 @@ const mailboxFields = z.object({
   ticket_sub_category_id: id().nullable().optional(),
   unknown_sender: z.enum(['quarantine', 'create_contact', 'reject']).optional(),
   import_existing: z.enum(['unseen', 'all', 'none']).optional().describe('what of the mail already there is imported when the mailbox is added'),
+  authenticity: z
+    .enum(['off', 'record', 'enforce'])
+    .optional()
+    .describe("off (default): nothing checked; record: each message's SPF, DKIM, DMARC and ARC verdict is kept; enforce: and a known sender's failing mail is quarantined (spoofed)"),
+  auth_source: z
+    .enum(['trusted_header', 'verify'])
+    .optional()
+    .describe("verify (default): checked here with DNS; trusted_header: the mailbox's own server's topmost Authentication-Results, when its authserv-id is authserv_id"),
+  authserv_id: z
+    .string()
+    .trim()
+    .min(1)
+    .max(255)
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`{|}~-]+$/, 'must be a token such as mx.example.com')
+    .nullable()
+    .optional()
+    .describe("the authserv-id the mailbox's own server writes in Authentication-Results (required for trusted_header)"),
   active: z.boolean().optional(),
 });
 

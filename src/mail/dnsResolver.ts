@@ -1,0 +1,111 @@
+/**
+ * The DNS lookups of inbound mail's authenticity checks (SPF, DKIM keys, DMARC and ARC
+ * policies), shaped as mailauth's `resolver(name, type)`: node's resolver on the
+ * DNS_SERVERS of the config (else the system's), a small LRU cache per name and type, one
+ * query in flight per name and type however many messages ask, and a time budget per
+ * message.
+ *
+ * A real answer, NXDOMAIN (`ENOTFOUND`) and no records of the type (`ENODATA`) included,
+ * is cached and reported as it is: mailauth reads those as "no record". A server that
+ * cannot be reached, refuses, fails or does not answer in time rejects with its error
+ * code (`ETIMEOUT` once the message's budget is spent): mailauth makes that `temperror`,
+ * and the message goes on. Those are never cached.
+ */
+import { promises as dns } from 'node:dns';
+import { config } from '../config';
+
+/** What mailauth calls. */
+export type MailauthResolver = (name: string, type: string) => Promise<unknown>;
+
+/** Longest the DNS of one message may take, all its lookups together. */
+export const DNS_BUDGET_MS = 1000;
+/** How long an answer is kept (node's resolver gives no TTL for TXT, so one for all). */
+const ANSWER_TTL_MS = 5 * 60_000;
+/** How long "no such name" or "no such record" is kept. */
+const NEGATIVE_TTL_MS = 60_000;
+const MAX_ENTRIES = 2000;
+/** Codes that are the domain's answer, not a failure to get one. */
+const NEGATIVE = new Set(['ENOTFOUND', 'ENODATA']);
+
+type Entry = { until: number; answer: unknown } | { until: number; code: string; message: string };
+
+function dnsError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+export class CachingResolver {
+  private readonly resolver: dns.Resolver;
+  /** Map order is use order: the first entry is the least recently used. */
+  private readonly cache = new Map<string, Entry>();
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(servers?: readonly string[], private readonly maxEntries = MAX_ENTRIES) {
+    // one try per server, each within the budget: a server that does not answer costs the
+    // budget once, not four growing timeouts
+    this.resolver = new dns.Resolver({ timeout: DNS_BUDGET_MS, tries: 1 });
+    if (servers?.length) this.resolver.setServers([...servers]);
+  }
+
+  /** The answer for `name` and `type`, cached; rejects with the resolver's error code. */
+  async lookup(name: string, type: string): Promise<unknown> {
+    const key = `${type.toUpperCase()} ${name.toLowerCase()}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.until > Date.now()) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      if ('code' in hit) throw dnsError(hit.code, hit.message);
+      return hit.answer;
+    }
+    if (hit) this.cache.delete(key);
+    let query = this.inFlight.get(key);
+    if (!query) {
+      query = this.query(key, name, type).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, query);
+    }
+    return query;
+  }
+
+  private async query(key: string, name: string, type: string): Promise<unknown> {
+    try {
+      const answer: unknown = await this.resolver.resolve(name, type as 'TXT');
+      this.remember(key, { until: Date.now() + ANSWER_TTL_MS, answer });
+      return answer;
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      if (err.code && NEGATIVE.has(err.code)) this.remember(key, { until: Date.now() + NEGATIVE_TTL_MS, code: err.code, message: err.message ?? err.code });
+      throw e;
+    }
+  }
+
+  private remember(key: string, entry: Entry): void {
+    this.cache.set(key, entry);
+    while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /**
+   * A resolver for one message: every lookup gets what is left of `budgetMs` from now, and
+   * once it is spent each lookup rejects at once with `ETIMEOUT`.
+   */
+  withBudget(budgetMs = DNS_BUDGET_MS): MailauthResolver {
+    const deadline = Date.now() + budgetMs;
+    return (name, type) => {
+      const left = deadline - Date.now();
+      if (left <= 0) return Promise.reject(dnsError('ETIMEOUT', `DNS budget of ${budgetMs} ms spent before ${type} ${name}`));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(dnsError('ETIMEOUT', `no DNS answer for ${type} ${name} within the budget`)), left);
+      });
+      return Promise.race([this.lookup(name, type), late]).finally(() => clearTimeout(timer));
+    };
+  }
+}
+
+let shared: { key: string; resolver: CachingResolver } | undefined;
+
+/** The process's resolver for the configured DNS_SERVERS (a new one, with an empty cache, when they change). */
+export function mailDnsResolver(): CachingResolver {
+  const servers = config().dnsServers;
+  const key = servers?.join(',') ?? '';
+  if (shared?.key !== key) shared = { key, resolver: new CachingResolver(servers) };
+  return shared.resolver;
+}
