@@ -22,6 +22,7 @@ import { registerHealthRoutes } from './routes/health/router';
 import { registerMailRoutes } from './routes/mail/router';
 import { registerOutboundRoutes } from './routes/outbound/router';
 import { registerReplyRoutes } from './routes/replies/router';
+import { registerReportRoutes } from './routes/reports/router';
 import { registerSupportSheetRoutes } from './routes/sheets/router';
 import { registerSuppressionRoutes } from './routes/suppressions/router';
 import { registerTeamRoutes } from './routes/teams/router';
@@ -42,6 +43,7 @@ const ROUTE_MODULES = [
   registerCatalogRoutes,
   registerTeamRoutes,
   registerContractRoutes,
+  registerReportRoutes,
   registerSupportSheetRoutes,
   registerTimeRoutes,
   registerTemplateRoutes,

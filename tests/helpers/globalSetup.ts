@@ -1,10 +1,11 @@
 /**
- * Before the integration tests: drop what dead runs left behind, then migrate this run's
- * template database.
+ * Before the integration tests: install what they need and is missing (Dovecot, Chromium,
+ * pdftotext), drop what dead runs left behind, then migrate this run's template database.
  */
 import { createKnex } from '../../src/db/knex';
 import { migrateLatest } from '../../src/db/migrate';
 import { ensureDovecotInstalled } from './dovecot';
+import { ensurePdfToolsInstalled } from './pdfTools';
 import { admin, databaseUrl, ownerPid, templateDatabase } from './testDatabase';
 
 function alive(pid: number): boolean {
@@ -18,6 +19,7 @@ function alive(pid: number): boolean {
 
 export default async function globalSetup(): Promise<void> {
   ensureDovecotInstalled();
+  ensurePdfToolsInstalled();
   process.env.HELPDESK_TEST_TEMPLATE = `hd_test_${process.pid}_template`;
   const template = templateDatabase();
   await admin(async (c) => {

@@ -14,6 +14,7 @@ import { ImapRole } from '../../mail/imap/imapRole';
 import { closeCpuPool } from '../../mail/inbound/cpuPool';
 import { MailerRole } from '../../mail/outbound/mailerRole';
 import { SchedulerRole } from '../../jobs/schedulerRole';
+import { closePdfRenderer } from '../../rendering/pdf';
 import { adminHasToken } from '../../services/auth/tokens';
 import { UsageError, parse } from '../args';
 
@@ -117,6 +118,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   logger.info({ signal }, 'stopping');
   for (const role of running.reverse()) await role.stop();
   await closeCpuPool();
+  await closePdfRenderer();
   await database.close();
   logger.info('stopped');
   return 0;

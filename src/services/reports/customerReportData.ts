@@ -1,0 +1,296 @@
+/**
+ * What a customer report shows, read from the database, and the fingerprint that tells
+ * whether a stored report still shows the truth. Both read one snapshot when the caller
+ * runs them in one repeatable-read transaction (customerReport.ts does).
+ *
+ * The period is a range of local days (the config's time zone), both ends included: its
+ * instants are [start, end). A ticket is listed when it was opened or closed in the period,
+ * or had time logged or a customer-visible message in it. Time counts by when it was spent
+ * (a segment's `started_at`, else when it was recorded); a ticket's points are shared out
+ * among its billable segments by their minutes, so a period gets its share of the points
+ * the contract was charged and the periods of a ticket add up to its points.
+ */
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { localDate, parseDate, startOfLocalDay } from '../../datetime';
+import { notFound } from '../../errors';
+
+const CUSTOMER_TYPE = 'App\\Customer';
+
+/** Bump when the report's layout or figures change: stored reports of older versions are made again. */
+export const REPORT_VERSION = 1;
+
+/** At most this many tickets are listed (the figures and the chart count them all). */
+export const MAX_LISTED_TICKETS = 2000;
+
+/** A period of local days, both included, and its instants [start, end). */
+export interface ReportPeriod {
+  from: string;
+  to: string;
+  timezone: string;
+  start: Date;
+  end: Date;
+}
+
+/** Local midnight, in `tz`, starting the day `ymd` (`Y-m-d`). */
+export function localMidnight(ymd: string, tz: string): Date {
+  const noonUtc = new Date(parseDate(ymd)!.getTime() + 12 * 3_600_000);
+  // noon UTC is that same day in every zone from UTC-12 to UTC+11; beyond, a day apart
+  const shown = localDate(noonUtc, tz);
+  const offsetDays = Math.round((parseDate(ymd)!.getTime() - parseDate(shown)!.getTime()) / 86_400_000);
+  return startOfLocalDay(noonUtc, tz, offsetDays);
+}
+
+/** The period from `from` to `to` (local days, both included) in `timezone`. */
+export function reportPeriod(from: string, to: string, timezone: string): ReportPeriod {
+  const start = localMidnight(from, timezone);
+  const end = startOfLocalDay(localMidnight(to, timezone), timezone, 1);
+  return { from, to, timezone, start, end };
+}
+
+export interface ReportTicket {
+  id: number;
+  number: string;
+  subject: string;
+  open: boolean;
+  opened_at: Date;
+  closed_at: Date | null;
+  contract_id: number | null;
+  /** Customer-visible messages in the period. */
+  replies: number;
+  /** Minutes logged in the period (billable or not). */
+  minutes: number;
+  /** Points charged for the period's billable time. */
+  points: number;
+}
+
+/** A segment of time in the period, with its share of its ticket's points. */
+export interface ReportSegment {
+  ticket_id: number;
+  at: Date;
+  minutes: number;
+  points: number;
+}
+
+export interface ReportContract {
+  id: number;
+  type: number;
+  /** Owned by the customer, or shared with it by `owner_name`. */
+  own: boolean;
+  owner_name: string;
+  started_at: Date | null;
+  expires_at: Date | null;
+  expired_at: Date | null;
+  points_total: number;
+  points_current: number;
+  /** Points the customer's tickets took from it in the period. */
+  consumed: number;
+  /** `points_current` and `points_total` at the end of the day before the period, as the daily summary recorded them. */
+  opening: { points_current: number; points_total: number } | null;
+  /** The same at the end of the period (now, for a period not over). */
+  closing: { points_current: number; points_total: number } | null;
+}
+
+export interface CustomerReportData {
+  customer: { id: number; name: string };
+  period: ReportPeriod;
+  /** The local day the report was made on. */
+  today: string;
+  opened: number;
+  closed: number;
+  /** Opening instants of the tickets opened in the period, and closing instants of those closed in it. */
+  openedAt: Date[];
+  closedAt: Date[];
+  segments: ReportSegment[];
+  tickets: ReportTicket[];
+  /** Tickets active in the period beyond MAX_LISTED_TICKETS. */
+  unlisted: number;
+  contracts: ReportContract[];
+}
+
+const num = (v: unknown) => Number(v ?? 0);
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The customer's tickets active in the period, with their billable minutes overall (for the points share). */
+async function activeTickets(knex: Knex, customerId: number, p: ReportPeriod) {
+  const inPeriod = (col: string) => knex.raw(`${col} >= ? and ${col} < ?`, [p.start, p.end]);
+  const { rows } = await knex.raw(
+    `select t.id, t.number, t.subject, t.open, coalesce(t.opened_at, t.created_at) as opened_at, t.closed_at,
+            t.contract_id, t.points, t.billable,
+            (select coalesce(sum(s.minutes) filter (where s.billable), 0) from time_segments s where s.ticket_id = t.id)::int as billable_minutes
+       from tickets t
+      where t.ticketable_type = ? and t.ticketable_id = ?
+        and (${inPeriod('coalesce(t.opened_at, t.created_at)')}
+             or ${inPeriod('t.closed_at')}
+             or exists (select 1 from time_segments s where s.ticket_id = t.id and ${inPeriod('coalesce(s.started_at, s.created_at)')})
+             or exists (select 1 from replies r where r.ticket_id = t.id and r.customer_visible and ${inPeriod('r.created_at')}))
+      order by coalesce(t.opened_at, t.created_at), t.id`,
+    [CUSTOMER_TYPE, customerId],
+  );
+  return rows as {
+    id: number; number: string; subject: string; open: boolean; opened_at: Date; closed_at: Date | null;
+    contract_id: number | null; points: string; billable: boolean; billable_minutes: number;
+  }[];
+}
+
+/** The period's segments of the customer's tickets. */
+async function periodSegments(knex: Knex, customerId: number, p: ReportPeriod) {
+  const { rows } = await knex.raw(
+    `select s.ticket_id, s.minutes, s.billable, coalesce(s.started_at, s.created_at) as at
+       from time_segments s join tickets t on t.id = s.ticket_id
+      where t.ticketable_type = ? and t.ticketable_id = ?
+        and coalesce(s.started_at, s.created_at) >= ? and coalesce(s.started_at, s.created_at) < ?
+      order by at, s.id`,
+    [CUSTOMER_TYPE, customerId, p.start, p.end],
+  );
+  return rows as { ticket_id: number; minutes: number; billable: boolean; at: Date }[];
+}
+
+/** Customer-visible messages in the period, per ticket. */
+async function periodReplies(knex: Knex, customerId: number, p: ReportPeriod): Promise<Map<number, number>> {
+  const rows: { ticket_id: number; n: string }[] = await knex('replies as r')
+    .join('tickets as t', 't.id', 'r.ticket_id')
+    .where({ 't.ticketable_type': CUSTOMER_TYPE, 't.ticketable_id': customerId, 'r.customer_visible': true })
+    .where('r.created_at', '>=', p.start)
+    .where('r.created_at', '<', p.end)
+    .groupBy('r.ticket_id')
+    .select('r.ticket_id', knex.raw('count(*) as n'));
+  return new Map(rows.map((r) => [r.ticket_id, Number(r.n)]));
+}
+
+/** The contracts a customer's report speaks of: its own, those shared with it, those its tickets were charged to. */
+function contractScope(knex: Knex, customerId: number): Knex.QueryBuilder {
+  return knex('support_contracts as c').where((w) =>
+    w
+      .where('c.support_contracteable_id', customerId)
+      .orWhereIn('c.id', knex('shared_support_contracts').where({ customer_id: customerId }).select('support_contract_id'))
+      .orWhereIn('c.id', knex('tickets').where({ ticketable_type: CUSTOMER_TYPE, ticketable_id: customerId }).whereNotNull('contract_id').select('contract_id')),
+  );
+}
+
+/** The latest daily summary of each contract on a day before (or on, with `orOn`) `day`. */
+async function summariesBefore(knex: Knex, ids: number[], day: string, orOn: boolean) {
+  if (!ids.length) return new Map<number, { points_current: number; points_total: number }>();
+  const rows: { support_contract_id: number; points_current: string; points_total: string }[] = await knex('daily_points_summaries')
+    .distinctOn('support_contract_id')
+    .whereIn('support_contract_id', ids)
+    .where('day', orOn ? '<=' : '<', day)
+    .orderBy([{ column: 'support_contract_id' }, { column: 'day', order: 'desc' }])
+    .select('support_contract_id', 'points_current', 'points_total');
+  return new Map(rows.map((r) => [r.support_contract_id, { points_current: num(r.points_current), points_total: num(r.points_total) }]));
+}
+
+async function reportContracts(knex: Knex, customerId: number, p: ReportPeriod, today: string, consumed: Map<number, number>): Promise<ReportContract[]> {
+  const rows = await contractScope(knex, customerId)
+    .join('customers as owner', 'owner.id', 'c.support_contracteable_id')
+    .orderByRaw('c.started_at nulls first, c.id')
+    .select('c.*', 'owner.name as owner_name');
+  // left out: contracts made after the period, and those that had ended before it and took nothing in it
+  const relevant = rows.filter(
+    (c: { id: number; created_at: Date; expired_at: Date | null }) =>
+      consumed.has(c.id) || (new Date(c.created_at) < p.end && (!c.expired_at || new Date(c.expired_at) >= p.start)),
+  );
+  const ids = relevant.map((c: { id: number }) => c.id);
+  const opening = await summariesBefore(knex, ids, p.from, false);
+  const closingRecorded = await summariesBefore(knex, ids, p.to, true);
+  const ongoing = p.to >= today;
+  return relevant.map((c: Record<string, unknown>) => {
+    const id = c.id as number;
+    const now = { points_current: num(c.points_current), points_total: num(c.points_total) };
+    return {
+      id,
+      type: c.type as number,
+      own: c.support_contracteable_id === customerId,
+      owner_name: c.owner_name as string,
+      started_at: (c.started_at as Date | null) ?? null,
+      expires_at: (c.expires_at as Date | null) ?? null,
+      expired_at: (c.expired_at as Date | null) ?? null,
+      ...now,
+      consumed: round2(consumed.get(id) ?? 0),
+      opening: opening.get(id) ?? null,
+      closing: ongoing ? now : (closingRecorded.get(id) ?? null),
+    };
+  });
+}
+
+/** Everything the report shows. 404 for an unknown customer. */
+export async function customerReportData(knex: Knex, customerId: number, period: ReportPeriod, today: string): Promise<CustomerReportData> {
+  const customer = await knex('customers').where({ id: customerId }).first('id', 'name');
+  if (!customer) throw notFound('customer', customerId);
+  const active = await activeTickets(knex, customerId, period);
+  const byId = new Map(active.map((t) => [t.id, t]));
+  const replies = await periodReplies(knex, customerId, period);
+  const minutes = new Map<number, number>();
+  const points = new Map<number, number>();
+  const segments: ReportSegment[] = [];
+  for (const s of await periodSegments(knex, customerId, period)) {
+    const t = byId.get(s.ticket_id)!;
+    const share = s.billable && t.billable && t.billable_minutes !== 0 ? (num(t.points) * s.minutes) / t.billable_minutes : 0;
+    segments.push({ ticket_id: s.ticket_id, at: new Date(s.at), minutes: s.minutes, points: share });
+    minutes.set(t.id, (minutes.get(t.id) ?? 0) + s.minutes);
+    points.set(t.id, (points.get(t.id) ?? 0) + share);
+  }
+  const consumed = new Map<number, number>();
+  for (const t of active) if (t.contract_id && points.has(t.id)) consumed.set(t.contract_id, (consumed.get(t.contract_id) ?? 0) + points.get(t.id)!);
+  const within = (d: Date | null) => d !== null && new Date(d) >= period.start && new Date(d) < period.end;
+  const openedAt = active.filter((t) => within(t.opened_at)).map((t) => new Date(t.opened_at));
+  const closedAt = active.filter((t) => within(t.closed_at)).map((t) => new Date(t.closed_at!));
+  return {
+    customer: { id: customer.id, name: customer.name },
+    period,
+    today,
+    opened: openedAt.length,
+    closed: closedAt.length,
+    openedAt,
+    closedAt,
+    segments,
+    tickets: active.slice(0, MAX_LISTED_TICKETS).map((t) => ({
+      id: t.id,
+      number: t.number,
+      subject: t.subject,
+      open: t.open,
+      opened_at: new Date(t.opened_at),
+      closed_at: t.closed_at ? new Date(t.closed_at) : null,
+      contract_id: t.contract_id,
+      replies: replies.get(t.id) ?? 0,
+      minutes: minutes.get(t.id) ?? 0,
+      points: round2(points.get(t.id) ?? 0),
+    })),
+    unlisted: Math.max(0, active.length - MAX_LISTED_TICKETS),
+    contracts: await reportContracts(knex, customerId, period, today, consumed),
+  };
+}
+
+/**
+ * A cheap fingerprint of everything the report shows, in one statement: for the
+ * customer's tickets, their replies and time segments, counts, the latest `updated_at`
+ * and the sum of the rows' `xmin` (the transaction that last wrote each row: it moves on
+ * every write, even one made under a fixed business clock that leaves `updated_at` as it
+ * was); the contracts' balances and their daily summaries up to the period's end; the
+ * customer's name; the period, its time zone and whether it is still running; the report
+ * version. Equal fingerprints mean the same report.
+ */
+export async function reportFingerprint(knex: Knex, customerId: number, period: ReportPeriod, today: string): Promise<string> {
+  const { rows } = await knex.raw(
+    `with t as (select id, contract_id, updated_at, xmin::text::bigint as x from tickets where ticketable_type = :type and ticketable_id = :customer),
+          c as (select id, points_total, points_current, updated_at, expired_at, xmin::text::bigint as x from support_contracts
+                 where support_contracteable_id = :customer
+                    or id in (select support_contract_id from shared_support_contracts where customer_id = :customer)
+                    or id in (select contract_id from t))
+     select (select json_build_array(name, updated_at::text, xmin::text) from customers where id = :customer) as customer,
+            (select json_build_array(count(*), max(updated_at)::text, sum(x)) from t) as tickets,
+            (select json_build_array(count(*), max(r.updated_at)::text, sum(r.xmin::text::bigint))
+               from replies r where r.ticket_id in (select id from t)) as replies,
+            (select json_build_array(count(*), max(s.updated_at)::text, sum(s.minutes), sum(s.xmin::text::bigint))
+               from time_segments s where s.ticket_id in (select id from t)) as segments,
+            (select json_build_array(count(*), string_agg(id::text, ',' order by id), sum(points_total)::text, sum(points_current)::text,
+                                     max(updated_at)::text, sum(x)) from c) as contracts,
+            (select json_build_array(count(*), sum(d.points_total)::text, sum(d.points_current)::text)
+               from daily_points_summaries d where d.support_contract_id in (select id from c) and d.day <= cast(:to as date)) as summaries`,
+    { type: CUSTOMER_TYPE, customer: customerId, to: period.to },
+  );
+  const row = rows[0] as Record<string, unknown>;
+  if (!row.customer) throw notFound('customer', customerId);
+  const basis = [REPORT_VERSION, MAX_LISTED_TICKETS, period.from, period.to, period.timezone, period.to >= today, row];
+  return crypto.createHash('sha256').update(JSON.stringify(basis)).digest('hex');
+}
