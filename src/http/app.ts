@@ -19,6 +19,7 @@ import { registerContractRoutes } from './routes/contracts/router';
 import { registerCustomerRoutes } from './routes/customers/router';
 import { registerDocsRoutes } from './routes/docs/router';
 import { registerHealthRoutes } from './routes/health/router';
+import { registerInsightsRoutes } from './routes/insights/router';
 import { registerMailRoutes } from './routes/mail/router';
 import { registerOutboundRoutes } from './routes/outbound/router';
 import { registerReplyRoutes } from './routes/replies/router';
@@ -36,6 +37,7 @@ const ROUTE_MODULES = [
   registerHealthRoutes,
   registerDocsRoutes,
   registerTicketRoutes,
+  registerInsightsRoutes,
   registerReplyRoutes,
   registerCustomerRoutes,
   registerContactRoutes,

@@ -31,6 +31,8 @@ export class Ticket extends BaseModel {
   declare estimated_resolution_date: Date | null;
   declare tags: string[];
   declare exchanges: number;
+  /** Times a closed ticket was opened again (counted from issue 12 on). */
+  declare reopen_count: number;
   declare time: number;
   declare points: number;
   declare billable: boolean;

@@ -147,8 +147,12 @@ export class MailWork implements Outbox {
     return ticket;
   }
 
-  /** Changes a ticket of the batch (the object the lookups return, and its row). */
+  /**
+   * Changes a ticket of the batch (the object the lookups return, and its row). Opening a
+   * closed one counts a reopen: the object holds the row as locked and changed so far.
+   */
   updateTicket(ticket: Ticket, patch: Partial<Ticket>): void {
+    if (patch.open === true && ticket.open === false) patch = { ...patch, reopen_count: (ticket.reopen_count ?? 0) + 1 };
     Object.assign(ticket, patch);
     this.writes.update('tickets', ticket.id, patch as Record<string, unknown>);
   }

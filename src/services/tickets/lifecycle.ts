@@ -27,11 +27,16 @@ export async function closeTicket(id: number, trx?: Knex): Promise<Ticket> {
   return inTransaction(trx, async (t) => closeLocked(t, await loadTicket(t, id, { lock: true })));
 }
 
+/** `reopen_count` of an update that opens the ticket: one more when the row was closed (SQL reads the old `open`). */
+function countReopen(t: Knex) {
+  return t.raw('reopen_count + (case when open then 0 else 1 end)') as unknown as number;
+}
+
 /** Cancels a pending closure request and opens the ticket if it was closed. */
 export async function reopenTicket(id: number, trx?: Knex): Promise<Ticket> {
   return inTransaction(trx, async (t) => {
     const ticket = await loadTicket(t, id, { lock: true });
-    return ticket.$query(t).patchAndFetch({ open: true, closed_at: null, closure: false, closure_requested_at: null });
+    return ticket.$query(t).patchAndFetch({ open: true, closed_at: null, closure: false, closure_requested_at: null, reopen_count: countReopen(t) });
   });
 }
 
@@ -43,7 +48,7 @@ export async function openTicket(id: number, trx?: Knex): Promise<{ ticket: Tick
   return inTransaction(trx, async (t) => {
     const ticket = await loadTicket(t, id, { lock: true });
     if (ticket.closure) return { ticket: await reopenTicket(id, t), wasPendingClosure: true };
-    const opened = await ticket.$query(t).patchAndFetch({ open: true, closed_at: null });
+    const opened = await ticket.$query(t).patchAndFetch({ open: true, closed_at: null, reopen_count: countReopen(t) });
     return { ticket: opened, wasPendingClosure: false };
   });
 }
