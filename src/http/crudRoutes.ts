@@ -1,6 +1,8 @@
 /**
  * Registers the five routes of a plain resource: list (paged), show, create (201),
- * update (200), delete (200 with `{"response": "element deleted"}`).
+ * update (200), delete (200 with `{"response": "element deleted"}`). Every answer that
+ * carries rows (list, show, create, update) goes through the resource's presenter, never
+ * the model's toJSON, so what leaves is the presenter's list of fields.
  */
 import type Router from '@koa/router';
 import type { Model } from 'objection';
@@ -22,7 +24,8 @@ export interface CrudRoutes<M extends Model> {
   updateBody?: z.ZodObject;
   /** Extra list filters from the query string (see listQuery for the keys it refuses). */
   listQuery?: z.ZodRawShape;
-  present?: (row: M) => unknown;
+  /** The resource's presenter (its route folder's presenter.ts): the fields that leave the API. */
+  present: (row: M) => Record<string, unknown>;
   writeAccess?: Access;
   /** Write statuses: the seed's quirks (e.g. PUT answering 201) where it names them. */
   updateStatus?: number;
@@ -34,7 +37,7 @@ export interface CrudRoutes<M extends Model> {
 }
 
 export function crudRoutes<M extends Model>(router: Router, spec: CrudRoutes<M>): void {
-  const present = spec.present ?? ((row: M) => row.toJSON());
+  const present = spec.present;
   const has = (op: NonNullable<CrudRoutes<M>['only']>[number]) => !spec.only || spec.only.includes(op);
   const write = spec.writeAccess ?? 'admin';
   const item = `${spec.path}/:id`;

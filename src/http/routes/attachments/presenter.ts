@@ -1,23 +1,33 @@
 import type { Attachment } from '../../../models/Attachment';
 import { contentUrl } from '../../../services/attachments/contentUrl';
+import { type Presenter, presenter } from '../../present';
+
+/**
+ * An attachment's metadata: `sha256` is the content's hash (the same file uploaded twice
+ * has the same one, and a client can check a download against it), `content_url` a signed,
+ * expiring URL of the bytes, minted now. The row's `uploaded_by` and `updated_at` are not
+ * shown.
+ */
+export const ATTACHMENT_FIELDS = [
+  'id',
+  'filename',
+  'declared_type',
+  'sniffed_type',
+  'size',
+  'ticket_id',
+  'reply_id',
+  'content_id',
+  'inline',
+  'sha256',
+  'created_at',
+  'content_url',
+] as const;
 
 /** An attachment's metadata with a signed URL of its content. */
-export function presentAttachment(a: Attachment): Record<string, unknown> {
-  return {
-    id: a.id,
-    filename: a.filename,
-    declared_type: a.declared_type,
-    sniffed_type: a.sniffed_type,
-    size: a.size,
-    ticket_id: a.ticket_id,
-    reply_id: a.reply_id,
-    content_id: a.content_id,
-    inline: a.inline,
-    sha256: a.blob_sha256,
-    created_at: (a as unknown as { created_at: Date }).created_at,
-    content_url: contentUrl(a.id),
-  };
-}
+export const presentAttachment: Presenter<Attachment> = presenter(ATTACHMENT_FIELDS, {
+  sha256: (a) => a.blob_sha256,
+  content_url: (a) => contentUrl(a.id),
+});
 
 const ACTIVE_TYPES = /html|svg|xml|javascript|ecmascript/i;
 const CONTAINERS = new Set(['application/zip', 'application/x-ole-storage', 'text/plain']);

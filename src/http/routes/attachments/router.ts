@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
 import { config } from '../../../config';
 import { invalid, unauthorized } from '../../../errors';
 import {
@@ -16,12 +15,12 @@ import {
   uploadTimeLimitSeconds,
 } from '../../../services/attachments/attachments';
 import { verifyContentSignature } from '../../../services/attachments/contentUrl';
-import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
 import { receiveUpload } from '../../upload';
-import { id, pathId, queryId } from '../../validation';
+import { pathId } from '../../validation';
 import { contentDisposition, downloadType, presentAttachment } from './presenter';
+import { attachmentListQuery, contentQuery, updateAttachmentBody, uploadQuery } from './schema';
 
 const tag = 'Attachments';
 const path = '/v1/ticketing/attachments';
@@ -36,7 +35,7 @@ function formId(value: string | undefined, field: string): number | undefined {
 export function registerAttachmentRoutes(router: Router): void {
   route(router, {
     method: 'get', path, tag, summary: 'Attachments (filter by ticket or reply)',
-    query: listQuery({ ticket_id: queryId().optional(), reply_id: queryId().optional() }),
+    query: attachmentListQuery,
     handler: async ({ query, ctx }) => pagedBody(ctx, await listAttachments({ ...query, page: query }), presentAttachment),
   });
 
@@ -47,7 +46,7 @@ export function registerAttachmentRoutes(router: Router): void {
       'Give ticket_id or reply_id as query parameters, or as form fields before or after the file. ' +
       'The file is stored once by sha256; over ATTACHMENT_MAX_BYTES is a 413. No bytes for ' +
       'UPLOAD_IDLE_SECONDS, or a body slower than 60 s plus 1 s per 128 KiB of ATTACHMENT_MAX_BYTES, is a 408.',
-    query: z.object({ ticket_id: queryId().optional(), reply_id: queryId().optional() }),
+    query: uploadQuery,
     handler: async ({ query, ctx, actor }) => {
       const max = config().attachmentMaxBytes;
       // a target named in the URL is checked before a byte is read
@@ -77,7 +76,7 @@ export function registerAttachmentRoutes(router: Router): void {
 
   route(router, {
     method: 'put', path: `${path}/:id`, tag, summary: 'Rename an attachment or move it to another ticket or reply',
-    body: z.object({ filename: z.string().min(1).max(1000), ticket_id: id().nullable(), reply_id: id().nullable() }).partial(),
+    body: updateAttachmentBody,
     handler: async ({ params, body }) => presentAttachment(await updateAttachment(pathId(params.id, 'attachment'), body)),
   });
 
@@ -92,7 +91,7 @@ export function registerAttachmentRoutes(router: Router): void {
   route(router, {
     method: 'get', path: `${path}/:id/content`, tag, access: 'public', produces: 'application/octet-stream',
     summary: 'Download the file, with a bearer token or a signed content_url',
-    query: z.object({ expires: z.coerce.number().int().optional(), signature: z.string().max(200).optional() }),
+    query: contentQuery,
     errors: [401, 404],
     handler: async ({ params, query, ctx }) => {
       const attachmentId = pathId(params.id, 'attachment');

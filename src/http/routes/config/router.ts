@@ -1,13 +1,15 @@
 import type Router from '@koa/router';
-import { getSettings, settingsSchema, updateSettings } from '../../../services/config/settings';
+import { getSettings, updateSettings } from '../../../services/config/settings';
 import { route } from '../../route';
+import { presentConfig } from './presenter';
+import { configBody } from './schema';
 
 const tag = 'Config';
 
 export function registerConfigRoutes(router: Router): void {
   route(router, {
     method: 'get', path: '/v1/ticketing/config', tag, summary: 'Every ticketing setting, stored or default',
-    handler: async () => getSettings(),
+    handler: async () => presentConfig(await getSettings()),
   });
   route(router, {
     method: 'put', path: '/v1/ticketing/config', tag, access: 'admin',
@@ -16,7 +18,7 @@ export function registerConfigRoutes(router: Router): void {
       'points_per_hour and points_priority_weights (priority id -> factor) turn minutes into points; ' +
       'closure_delay_hours, auto_closure_* and reopen_window_days drive the scheduled jobs; timezone ' +
       'defines "today" and "this week".',
-    body: settingsSchema.partial().strict(),
-    handler: async ({ body }) => updateSettings(body),
+    body: configBody,
+    handler: async ({ body }) => presentConfig(await updateSettings(body)),
   });
 }

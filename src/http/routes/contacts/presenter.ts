@@ -1,13 +1,9 @@
+/**
+ * A contact as the API shows it (SPEC §2's fields with the row's id and times).
+ */
 import type { Contact } from '../../../models/Contact';
+import { type Presenter, presenter } from '../../present';
 
-export function presentContact(c: Contact): Record<string, unknown> {
-  return {
-    id: c.id,
-    contactable_type: c.contactable_type,
-    contactable_id: c.contactable_id,
-    name: c.name,
-    email: c.email,
-    created_at: c.created_at,
-    updated_at: c.updated_at,
-  };
-}
+export const CONTACT_FIELDS = ['id', 'contactable_type', 'contactable_id', 'name', 'email', 'created_at', 'updated_at'] as const;
+
+export const presentContact: Presenter<Contact> = presenter(CONTACT_FIELDS);

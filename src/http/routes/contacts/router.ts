@@ -1,33 +1,23 @@
 import type Router from '@koa/router';
-import { z } from 'zod';
 import { createContact, deleteContact, listContacts, showContact, updateContact } from '../../../services/contacts/contacts';
-import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { email, id, pathId, queryId, text } from '../../validation';
+import { pathId } from '../../validation';
 import { presentContact } from './presenter';
+import { contactListQuery, createContactBody, updateContactBody } from './schema';
 
 const tag = 'Contacts';
-const fields = z.object({
-  contactable_type: z.string().default('App\\Customer').describe('App\\Customer'),
-  contactable_id: id(),
-  name: text(),
-  email: email(),
-});
 
 export function registerContactRoutes(router: Router): void {
   route(router, {
     method: 'get', path: '/v1/contacts', tag, summary: 'Contacts, by id',
-    query: listQuery({
-      contactable_id: queryId().optional().describe("a customer's contacts"),
-      email: z.string().max(320).optional().describe('exact address, any case'),
-    }),
+    query: contactListQuery,
     handler: async ({ query, ctx }) => pagedBody(ctx, await listContacts({ ...query, page: query }), presentContact),
   });
   route(router, {
     method: 'post', path: '/v1/contacts', tag, status: 201, errors: [404, 409],
     summary: 'Create a contact (its address must be new)',
-    body: fields,
+    body: createContactBody,
     handler: async ({ body }) => presentContact(await createContact(body)),
   });
   route(router, {
@@ -36,7 +26,7 @@ export function registerContactRoutes(router: Router): void {
   });
   route(router, {
     method: 'put', path: '/v1/contacts/:id', tag, errors: [409], summary: 'Update a contact',
-    body: fields.partial().extend({ contactable_type: z.string().optional() }),
+    body: updateContactBody,
     handler: async ({ params, body }) => presentContact(await updateContact(pathId(params.id, 'contact'), body)),
   });
   route(router, {

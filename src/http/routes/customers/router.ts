@@ -1,5 +1,4 @@
 import type Router from '@koa/router';
-import { z } from 'zod';
 import {
   createCustomer,
   deleteCustomer,
@@ -7,29 +6,23 @@ import {
   showCustomer,
   updateCustomer,
 } from '../../../services/customers/customers';
-import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { pathId, text } from '../../validation';
+import { pathId } from '../../validation';
 import { presentCustomer } from './presenter';
+import { createCustomerBody, customerListQuery, updateCustomerBody } from './schema';
 
 const tag = 'Customers';
-const domain = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain like example.com');
-const fields = z.object({ name: text(), email_domains: z.array(domain).max(100) });
 
 export function registerCustomerRoutes(router: Router): void {
   route(router, {
     method: 'get', path: '/v1/customers', tag, summary: 'Customers, by id',
-    query: listQuery({ search: z.string().max(255).optional().describe('part of the name') }),
+    query: customerListQuery,
     handler: async ({ query, ctx }) => pagedBody(ctx, await listCustomers({ page: query, search: query.search }), presentCustomer),
   });
   route(router, {
     method: 'post', path: '/v1/customers', tag, status: 201, summary: 'Create a customer',
-    body: fields.partial({ email_domains: true }),
+    body: createCustomerBody,
     handler: async ({ body }) => presentCustomer(await createCustomer(body)),
   });
   route(router, {
@@ -38,7 +31,7 @@ export function registerCustomerRoutes(router: Router): void {
   });
   route(router, {
     method: 'put', path: '/v1/customers/:id', tag, summary: 'Update a customer',
-    body: fields.partial(),
+    body: updateCustomerBody,
     handler: async ({ params, body }) => presentCustomer(await updateCustomer(pathId(params.id, 'customer'), body)),
   });
   route(router, {

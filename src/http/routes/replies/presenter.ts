@@ -1,7 +1,13 @@
+/**
+ * A reply as the API shows it: the seed's fields in its order (`notify_*` are not
+ * persisted), and its author where loaded (lists and the ticket's show).
+ */
 import type { Reply } from '../../../models/Reply';
 import { signContentUrls } from '../../../services/attachments/contentUrl';
+import type { ReplyAuthor } from '../../../services/tickets/ticketDetail';
+import { type Presenter, presenter } from '../../present';
 
-const FIELDS = [
+export const REPLY_FIELDS = [
   'id',
   'ticket_id',
   'body',
@@ -15,14 +21,15 @@ const FIELDS = [
   'auto_closure_message',
   'created_at',
   'updated_at',
+  'author',
 ] as const;
 
+export const REPLY_AUTHOR_FIELDS = ['type', 'id', 'name', 'email'] as const;
+const presentAuthor: Presenter<ReplyAuthor> = presenter(REPLY_AUTHOR_FIELDS);
+
 /** A reply, with its author when loaded. */
-export function presentReply(r: Reply): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of FIELDS) out[f] = r[f];
+export const presentReply: Presenter<Reply & { author?: ReplyAuthor | null }> = presenter(REPLY_FIELDS, {
   // inline images: content URLs signed now, so they load however old the reply is
-  if (typeof r.body === 'string') out.body = signContentUrls(r.body);
-  if ('author' in r) out.author = (r as Reply & { author: unknown }).author;
-  return out;
-}
+  body: (r) => (typeof r.body === 'string' ? signContentUrls(r.body) : r.body),
+  author: (r) => (r.author ? presentAuthor(r.author) : r.author),
+});

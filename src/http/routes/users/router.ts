@@ -1,21 +1,13 @@
 import type Router from '@koa/router';
-import { z } from 'zod';
 import { createToken } from '../../../services/auth/tokens';
 import { createUser, deleteUser, listUsers, showUser, updateUser } from '../../../services/users/users';
-import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { email, pathId, text } from '../../validation';
-import { presentUser } from './presenter';
+import { pathId } from '../../validation';
+import { presentIssuedToken, presentUser } from './presenter';
+import { createUserBody, issueTokenBody, updateUserBody, userListQuery } from './schema';
 
 const tag = 'Users';
-const fields = z.object({
-  name: text(),
-  email: email(),
-  alternate_emails: z.array(email()).max(20),
-  role: z.enum(['admin', 'agent']),
-  active: z.boolean(),
-});
 
 export function registerUserRoutes(router: Router): void {
   route(router, {
@@ -24,13 +16,13 @@ export function registerUserRoutes(router: Router): void {
   });
   route(router, {
     method: 'get', path: '/v1/users', tag, summary: 'Agents and admins, by id',
-    query: listQuery({}),
+    query: userListQuery,
     handler: async ({ query, ctx }) => pagedBody(ctx, await listUsers({ page: query }), presentUser),
   });
   route(router, {
     method: 'post', path: '/v1/users', tag, status: 201, access: 'admin', errors: [409],
     summary: 'Create a user',
-    body: fields.partial({ alternate_emails: true, role: true, active: true }),
+    body: createUserBody,
     handler: async ({ body }) => presentUser(await createUser(body)),
   });
   route(router, {
@@ -40,7 +32,7 @@ export function registerUserRoutes(router: Router): void {
   route(router, {
     method: 'put', path: '/v1/users/:id', tag, access: 'admin', errors: [409],
     summary: 'Update a user (the last active admin stays one)',
-    body: fields.partial(),
+    body: updateUserBody,
     handler: async ({ params, body }) => presentUser(await updateUser(pathId(params.id, 'user'), body)),
   });
   route(router, {
@@ -54,10 +46,10 @@ export function registerUserRoutes(router: Router): void {
   route(router, {
     method: 'post', path: '/v1/users/:id/tokens', tag, status: 201, access: 'admin',
     summary: 'Issue an API token for the user; it is shown this once',
-    body: z.object({ name: z.string().trim().max(255).optional() }),
+    body: issueTokenBody,
     handler: async ({ params, body }) => {
       const user = await showUser(pathId(params.id, 'user'));
-      return { token: await createToken({ userId: user.id, name: body.name }), user_id: user.id };
+      return presentIssuedToken(await createToken({ userId: user.id, name: body.name }), user.id);
     },
   });
 }
