@@ -1,5 +1,6 @@
 import { Model } from 'objection';
 import { BaseModel } from './BaseModel';
+import type { AuthSummary } from './InboundEmail';
 
 /** A support ticket; `ticketable` is always a customer (`App\Customer`). */
 export class Ticket extends BaseModel {
@@ -33,6 +34,8 @@ export class Ticket extends BaseModel {
   declare exchanges: number;
   /** Times a closed ticket was opened again (counted from issue 12 on). */
   declare reopen_count: number;
+  /** The authenticity verdict of the mail that opened it (see InboundEmail.auth); null otherwise. */
+  declare auth_summary: AuthSummary | null;
   declare time: number;
   declare points: number;
   declare billable: boolean;

@@ -106,6 +106,12 @@ describe('verify (mailauth and DNS)', () => {
     const reply = await ingest(record, received(SIGNED_IP, contact.email) + (await signed({ from: contact.email, subject: 'Re: Signed', inReplyTo: '<signed-1@signed.test>' })));
     expect(reply.outcome).toBe('reply_added');
     expect((await db()('replies').where({ id: reply.replyId }).first()).auth_summary).toBe('pass');
+
+    // what the API shows on the ticket and its replies
+    const ticket = await api().get(`/api/v1/tickets/${r.ticketId}`).set(staff.agent.auth).expect(200);
+    expect(ticket.body.auth_summary).toBe('pass');
+    const replies = await api().get(`/api/v1/replies?ticket_id=${r.ticketId}`).set(staff.agent.auth).expect(200);
+    expect(replies.body.find((x: { id: number }) => x.id === reply.replyId).auth_summary).toBe('pass');
   });
 
   it('fails the DKIM signature of the same message with one header altered after signing', async () => {

@@ -1,6 +1,8 @@
 /**
  * A reply as the API shows it: the seed's fields in its order (`notify_*` are not
- * persisted), and its author where loaded (lists and the ticket's show).
+ * persisted), the authenticity verdict of the mail it came from (`auth_summary`: pass,
+ * fail, none; null when not from a checking mailbox), and its author where loaded (lists
+ * and the ticket's show).
  */
 import type { Reply } from '../../../models/Reply';
 import { signContentUrls } from '../../../services/attachments/contentUrl';
@@ -19,6 +21,7 @@ export const REPLY_FIELDS = [
   'customer_visible',
   'copy_to_sales',
   'auto_closure_message',
+  'auth_summary',
   'created_at',
   'updated_at',
   'author',

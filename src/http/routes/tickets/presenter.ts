@@ -1,6 +1,8 @@
 /**
- * The shape of a ticket in answers, fields in the seed's order. Dates leave as
- * `Y-m-d H:i:s` through the JSON middleware.
+ * The shape of a ticket in answers, fields in the seed's order, and the authenticity
+ * verdict of the mail that opened it (`auth_summary`: pass, fail, none; null when not
+ * opened by mail of a checking mailbox). Dates leave as `Y-m-d H:i:s` through the JSON
+ * middleware.
  */
 import type { Attachment } from '../../../models/Attachment';
 import type { Ticket } from '../../../models/Ticket';
@@ -46,6 +48,7 @@ const FIELDS = [
   'closed_at',
   'assigned_at',
   'auto_closure_alerts',
+  'auth_summary',
   'created_at',
   'updated_at',
 ] as const;
