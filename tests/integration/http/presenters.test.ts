@@ -10,6 +10,7 @@ import { CONFIG_FIELDS } from '../../../src/http/routes/config/presenter';
 import { CONTACT_FIELDS } from '../../../src/http/routes/contacts/presenter';
 import { CONTRACT_FIELDS, DAILY_POINTS_SUMMARY_FIELDS, SHARED_CONTRACT_FIELDS } from '../../../src/http/routes/contracts/presenter';
 import { CUSTOMER_FIELDS } from '../../../src/http/routes/customers/presenter';
+import { MAILBOX_FIELDS } from '../../../src/http/routes/mail/presenter';
 import { OUTBOUND_EMAIL_FIELDS } from '../../../src/http/routes/outbound/presenter';
 import { REPLY_AUTHOR_FIELDS, REPLY_FIELDS } from '../../../src/http/routes/replies/presenter';
 import { SUPPORT_SHEET_FIELDS } from '../../../src/http/routes/sheets/presenter';
@@ -196,7 +197,7 @@ describe('a created-then-shown object has exactly its presenter fields', () => {
 });
 
 describe('mailboxes', () => {
-  it('never show the IMAP password, in any answer', async () => {
+  it('show exactly their fields and never the IMAP password, in any answer', async () => {
     const path = '/api/v1/ticketing/mailboxes';
     const created = await api().post(path).set(staff.admin.auth)
       .send({ name: 'Support', email: 'support@presenters.test', imap_password: 'hunter2-imap' }).expect(201);
@@ -208,6 +209,7 @@ describe('mailboxes', () => {
       (await api().get(path).set(staff.agent.auth).expect(200)).body.find((m: Row) => m.id === id),
     ];
     for (const answer of answers) {
+      expect(Object.keys(answer)).toEqual([...MAILBOX_FIELDS]);
       expect(answer).toMatchObject({ id, has_password: true });
       expect(answer).not.toHaveProperty('imap_password');
       expect(answer).not.toHaveProperty('imap_password_encrypted');

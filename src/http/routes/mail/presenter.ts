@@ -1,4 +1,6 @@
 import type { InboundEmail } from '../../../models/InboundEmail';
+import type { Mailbox } from '../../../models/Mailbox';
+import { presenter } from '../../present';
 
 /**
  * The fields SPEC §2 lists for inbound_emails, with the row's id, sent date and times,
@@ -65,3 +67,38 @@ export function presentInboundEmail(row: InboundEmail): Record<string, unknown> 
   out.error = publicError(row.error);
   return out;
 }
+
+/**
+ * A mailbox as admins see it: its settings, whether a password is stored (never the
+ * password, which is write-only), and its health (`last_polled_at`, `last_error`). The IMAP
+ * cursor (`uid_validity`, `last_uid`, `import_until`) is the poller's bookkeeping and stays in.
+ */
+export const MAILBOX_FIELDS = [
+  'id',
+  'name',
+  'email',
+  'imap_host',
+  'imap_port',
+  'imap_secure',
+  'imap_username',
+  'has_password',
+  'imap_folder',
+  'after_import',
+  'move_to',
+  'team_id',
+  'priority_id',
+  'ticket_category_id',
+  'ticket_sub_category_id',
+  'unknown_sender',
+  'import_existing',
+  'authenticity',
+  'auth_source',
+  'authserv_id',
+  'active',
+  'last_polled_at',
+  'last_error',
+  'created_at',
+  'updated_at',
+] as const;
+
+export const presentMailbox = presenter<Mailbox, typeof MAILBOX_FIELDS>(MAILBOX_FIELDS, { has_password: (m) => Boolean(m.imap_password_encrypted) });

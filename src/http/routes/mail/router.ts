@@ -9,15 +9,10 @@ import { crudRoutes } from '../../crudRoutes';
 import { listQuery } from '../../listQuery';
 import { pagedBody } from '../../pagination';
 import { route } from '../../route';
-import { presentInboundEmail } from './presenter';
+import { presentInboundEmail, presentMailbox } from './presenter';
 import { email, id, pathId, queryId, text } from '../../validation';
 
 /** A mailbox without its password (`has_password` says whether one is set). */
-export function presentMailbox(m: Mailbox): Record<string, unknown> {
-  const { imap_password_encrypted, ...rest } = m.toJSON() as Record<string, unknown>;
-  return { ...rest, has_password: Boolean(imap_password_encrypted) };
-}
-
 const mailboxFields = z.object({
   name: text(),
   email: email().describe('the support address'),
