@@ -68,6 +68,11 @@ export default tseslint.config(
   {
     // tests and benchmarks print their figures and may hold long scenarios; they load modules after setting the environment
     files: ['tests/**/*.ts', 'bench/**/*.ts'],
-    rules: { 'no-console': 'off', 'max-lines-per-function': 'off', '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-require-imports': 'off' },
+    rules: {
+      'no-console': 'off',
+      'max-lines-per-function': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-require-imports': 'off',
+    },
   },
 );

@@ -70,7 +70,9 @@ function floorApp(knex: Knex): Koa {
   const app = new Koa();
   const router = new Router();
   router.get('/tickets/:id', async (ctx) => {
-    ctx.body = await knex('tickets').where({ id: Number(ctx.params.id) }).first();
+    ctx.body = await knex('tickets')
+      .where({ id: Number(ctx.params.id) })
+      .first();
   });
   app.use(router.routes());
   return app;
@@ -80,13 +82,10 @@ const agentPool = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 function get(port: number, path: string, token?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path, agent: agentPool, headers: token ? { Authorization: `Bearer ${token}` } : {} },
-      (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`))));
-      },
-    );
+    const req = http.get({ host: '127.0.0.1', port, path, agent: agentPool, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`))));
+    });
     req.on('error', reject);
   });
 }
@@ -109,7 +108,10 @@ export async function benchApi(): Promise<void> {
     const floorFigure = await measure(() => get(floor.port, `/tickets/${randomId()}`), opts);
     const cases: [string, () => string][] = [
       ['GET /api/v1/tickets/{id}', () => `/api/v1/tickets/${randomId()}`],
-      ['GET /api/v1/tickets/search?filter[body]=...', () => `/api/v1/tickets/search?filter%5Bbody%5D=${WORDS[Math.floor(Math.random() * WORDS.length)]}%20${WORDS[Math.floor(Math.random() * WORDS.length)]}`],
+      [
+        'GET /api/v1/tickets/search?filter[body]=...',
+        () => `/api/v1/tickets/search?filter%5Bbody%5D=${WORDS[Math.floor(Math.random() * WORDS.length)]}%20${WORDS[Math.floor(Math.random() * WORDS.length)]}`,
+      ],
       ['GET /api/v1/tickets/counts', () => '/api/v1/tickets/counts'],
     ];
     for (const [name, path] of cases) {

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { Knex } from 'knex';
 import { createApp } from '../src/http/app';
-import { DATE_TIME_FORMAT, textCell } from '../src/rendering/xlsx';
+import { textCell } from '../src/rendering/xlsx';
 import { createToken } from '../src/services/auth/tokens';
 import { TICKET_COLUMNS } from '../src/services/tickets/exportTickets';
 import { dropDatabase, freshDatabase } from './lib/database';
@@ -26,9 +26,15 @@ const MB = 1024 * 1024;
 async function load(knex: Knex): Promise<{ big: number; small: number; agentId: number }> {
   const [agent] = await knex('users').insert({ name: 'Bench Agent', email: 'bench@helpdesk.test', role: 'admin' }).returning('id');
   const [team] = await knex('support_teams').insert({ name: 'Bench team' }).returning('id');
-  const customers = await knex('customers').insert([{ name: 'Big customer' }, { name: 'Small customer' }, { name: 'Others' }]).returning('id');
+  const customers = await knex('customers')
+    .insert([{ name: 'Big customer' }, { name: 'Small customer' }, { name: 'Others' }])
+    .returning('id');
   const [big, small, others] = customers.map((c: { id: number }) => c.id) as [number, number, number];
-  const plan: [number, number][] = [[big, TICKETS], [small, Math.ceil(TICKETS / 4)], [others, TICKETS]];
+  const plan: [number, number][] = [
+    [big, TICKETS],
+    [small, Math.ceil(TICKETS / 4)],
+    [others, TICKETS],
+  ];
   for (const [customerId, count] of plan) {
     await knex.raw(
       `insert into tickets (number, subject, body, ticketable_id, priority_id, ticket_category_id, ticket_sub_category_id,
@@ -60,9 +66,7 @@ async function load(knex: Knex): Promise<{ big: number; small: number; agentId: 
 }
 
 /** Samples RSS while `work` runs: its peak, and the RSS it started from. */
-async function withPeakRss<T>(
-  work: () => Promise<T>,
-): Promise<{ result: T; seconds: number; cpu_seconds: number; rss_start_mb: number; peak_rss_mb: number }> {
+async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; cpu_seconds: number; rss_start_mb: number; peak_rss_mb: number }> {
   (globalThis as { gc?: () => void }).gc?.();
   const start = process.memoryUsage.rss();
   let peak = start;
@@ -111,9 +115,19 @@ async function writerAlone(rows: number): Promise<number> {
   for (let g = 1; g <= rows; g++) {
     sheet
       .addRow([
-        textCell('ABC234'), textCell(`Printer on floor ${g % 7} does not print, ticket ${g}`), textCell('In progress'),
-        textCell('Normal'), textCell('General'), textCell('Bench team'), textCell('Bench Agent'), opened,
-        g % 4 === 0 ? opened : null, g % 240, (g % 240) / 60, g % 5 !== 0, g % 8 === 0,
+        textCell('ABC234'),
+        textCell(`Printer on floor ${g % 7} does not print, ticket ${g}`),
+        textCell('In progress'),
+        textCell('Normal'),
+        textCell('General'),
+        textCell('Bench team'),
+        textCell('Bench Agent'),
+        opened,
+        g % 4 === 0 ? opened : null,
+        g % 240,
+        (g % 240) / 60,
+        g % 5 !== 0,
+        g % 8 === 0,
       ])
       .commit();
     if (g % 500 === 0) await new Promise(setImmediate); // as the export yields between batches

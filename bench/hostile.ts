@@ -20,23 +20,29 @@ const DB = 'hd_bench_hostile';
 /** Hostile messages, one kind after another: what the hostile-input issue found, and the fuzz test's mutations. */
 const HOSTILE: ((i: number, from: string) => string)[] = [
   (i, from) => `From: ${from}\r\nSubject: =?UTF-8?B?AA==?=\r\nMessage-ID: <h-nul-${i}@x.test>\r\n\r\nNUL subject\r\n`,
-  (i, from) => `From: =?UTF-8?B?AGV2aWw=?= <${from}>\r\nSubject: Re: [#AAAAAA] flood\r\nMessage-ID: <h-flood-${i}@x.test>\r\nIn-Reply-To: <bench-${i}@customer.test>\r\n\r\nSee below\n${'From: a\n'.repeat(3000)}`,
+  (i, from) =>
+    `From: =?UTF-8?B?AGV2aWw=?= <${from}>\r\nSubject: Re: [#AAAAAA] flood\r\nMessage-ID: <h-flood-${i}@x.test>\r\nIn-Reply-To: <bench-${i}@customer.test>\r\n\r\nSee below\n${'From: a\n'.repeat(3000)}`,
   (i, from) => {
     let body = 'leaf';
     for (let d = 0; d < 25; d++) body = `Content-Type: multipart/mixed; boundary="b${d}"\r\n\r\n--b${d}\r\n${body}\r\n--b${d}--`;
     return `From: ${from}\r\nSubject: deep\r\nMessage-ID: <h-deep-${i}@x.test>\r\nMIME-Version: 1.0\r\n${body}\r\n`;
   },
   (i, from) => `From: ${from}\r\nX-Long: ${'a'.repeat(100_000)}\r\nSubject: long header\r\nMessage-ID: <h-long-${i}@x.test>\r\n\r\nbody\r\n`,
-  (i, from) => `From: ${from}\r\nSubject: \xc3\x28\xff\xfe broken\r\nMessage-ID: <h-utf-${i}@x.test>\r\nContent-Type: text/plain; charset="x-unknown-42"\r\n\r\n\xed\xa0\x80\x80\x80 body\r\n`,
-  (i, from) => `From: ${from}\r\nSubject: open\r\nMessage-ID: <h-open-${i}@x.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="never"\r\n\r\n--never\r\nContent-Type: text/html\r\n\r\n${'<div><blockquote>'.repeat(2000)}x\r\n`,
-  (i, from) => `From: ${from}\r\nSubject: heavy html\r\nMessage-ID: <h-html-${i}@x.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<div>${'<p><b>x</b> y</p>'.repeat(5000)}</div>\r\n`,
+  (i, from) =>
+    `From: ${from}\r\nSubject: \xc3\x28\xff\xfe broken\r\nMessage-ID: <h-utf-${i}@x.test>\r\nContent-Type: text/plain; charset="x-unknown-42"\r\n\r\n\xed\xa0\x80\x80\x80 body\r\n`,
+  (i, from) =>
+    `From: ${from}\r\nSubject: open\r\nMessage-ID: <h-open-${i}@x.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="never"\r\n\r\n--never\r\nContent-Type: text/html\r\n\r\n${'<div><blockquote>'.repeat(2000)}x\r\n`,
+  (i, from) =>
+    `From: ${from}\r\nSubject: heavy html\r\nMessage-ID: <h-html-${i}@x.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<div>${'<p><b>x</b> y</p>'.repeat(5000)}</div>\r\n`,
 ];
 
 export async function benchHostile(): Promise<void> {
   const { knex } = await freshDatabase(DB);
   const dovecot = await Dovecot.start();
   try {
-    const [customer] = await knex('customers').insert({ name: 'Bench', email_domains: ['customer.test'] }).returning('id');
+    const [customer] = await knex('customers')
+      .insert({ name: 'Bench', email_domains: ['customer.test'] })
+      .returning('id');
     const contacts = Array.from({ length: 200 }, (_, i) => `contact${i}@customer.test`);
     await knex('contacts').insert(contacts.map((email, i) => ({ contactable_id: customer.id, name: `Contact ${i}`, email })));
     const normal = await buildMix(Math.ceil(TOTAL * 0.9), contacts);
@@ -49,8 +55,15 @@ export async function benchHostile(): Promise<void> {
     dovecot.writeMaildir(user, mix);
     const floor = await floorRate(dovecot, user);
     const box = await mailboxes.create({
-      name: 'Bench', email: 'support@helpdesk.test', imap_host: '127.0.0.1', imap_port: dovecot.port, imap_secure: false,
-      imap_username: user, imap_password: 'secret', import_existing: 'all', unknown_sender: 'quarantine',
+      name: 'Bench',
+      email: 'support@helpdesk.test',
+      imap_host: '127.0.0.1',
+      imap_port: dovecot.port,
+      imap_secure: false,
+      imap_username: user,
+      imap_password: 'secret',
+      import_existing: 'all',
+      unknown_sender: 'quarantine',
     });
     const lastUid = async () => Number((await knex('mailboxes').where({ id: box.id }).first('last_uid')).last_uid ?? 0);
     const role = new ImapRole({ pollMs: 1000, backoffMaxMs: 2000 });

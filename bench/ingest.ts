@@ -25,9 +25,7 @@ const CORPUS = process.env.CORPUS_DIR ?? path.resolve(__dirname, '../tests/fixtu
 const DB = 'hd_bench_ingest';
 
 function compose(spec: Record<string, unknown>): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    new MailComposer(spec as never).compile().build((e, m) => (e ? reject(e) : resolve(m))),
-  );
+  return new Promise((resolve, reject) => new MailComposer(spec as never).compile().build((e, m) => (e ? reject(e) : resolve(m))));
 }
 
 function corpusMessages(): Buffer[] {
@@ -97,7 +95,9 @@ export async function benchIngest(): Promise<void> {
   const { knex, url } = await freshDatabase(DB);
   const dovecot = await Dovecot.start();
   try {
-    const [customer] = await knex('customers').insert({ name: 'Bench', email_domains: ['customer.test'] }).returning('id');
+    const [customer] = await knex('customers')
+      .insert({ name: 'Bench', email_domains: ['customer.test'] })
+      .returning('id');
     const contacts = Array.from({ length: 200 }, (_, i) => `contact${i}@customer.test`);
     await knex('contacts').insert(contacts.map((email, i) => ({ contactable_id: customer.id, name: `Contact ${i}`, email })));
     const mix = await buildMix(TOTAL, contacts);
@@ -108,8 +108,15 @@ export async function benchIngest(): Promise<void> {
 
     const floor = await floorRate(dovecot, user);
     const box = await mailboxes.create({
-      name: 'Bench', email: 'support@helpdesk.test', imap_host: '127.0.0.1', imap_port: dovecot.port, imap_secure: false,
-      imap_username: user, imap_password: 'secret', import_existing: 'all', unknown_sender: 'quarantine',
+      name: 'Bench',
+      email: 'support@helpdesk.test',
+      imap_host: '127.0.0.1',
+      imap_port: dovecot.port,
+      imap_secure: false,
+      imap_username: user,
+      imap_password: 'secret',
+      import_existing: 'all',
+      unknown_sender: 'quarantine',
     });
     const role = new ImapRole({ pollMs: 1000, backoffMaxMs: 2000 });
     // done when the cursor passed the last UID (corpus messages sharing a Message-ID are
@@ -137,7 +144,13 @@ export async function benchIngest(): Promise<void> {
     const latencies: number[] = [];
     for (let i = 0; i < LATENCY_SAMPLES; i++) {
       const before = await count(knex, box.id);
-      const raw = await compose({ from: contacts[i % contacts.length], to: 'support@helpdesk.test', subject: `latency ${i}`, text: 'ping', messageId: `<latency-${i}@customer.test>` });
+      const raw = await compose({
+        from: contacts[i % contacts.length],
+        to: 'support@helpdesk.test',
+        subject: `latency ${i}`,
+        text: 'ping',
+        messageId: `<latency-${i}@customer.test>`,
+      });
       const sent = Date.now();
       await dovecot.append(user, [raw]);
       while ((await count(knex, box.id)) <= before) await new Promise((r) => setTimeout(r, 5));
@@ -156,7 +169,11 @@ export async function benchIngest(): Promise<void> {
 
     // memory: one 25 MB message with attachments, through the pipeline in a fresh process
     const big = await compose({
-      from: contacts[0], to: 'support@helpdesk.test', subject: 'big one', messageId: '<big@customer.test>', text: 'see attached',
+      from: contacts[0],
+      to: 'support@helpdesk.test',
+      subject: 'big one',
+      messageId: '<big@customer.test>',
+      text: 'see attached',
       attachments: [0, 1, 2, 3, 4].map((i) => ({ filename: `part${i}.bin`, content: crypto.randomBytes(3.6 * 1024 * 1024) })),
     });
     const file = path.join(os.tmpdir(), `bench-big-${process.pid}.eml`);

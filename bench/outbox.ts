@@ -32,7 +32,14 @@ async function seed(knex: import('knex').Knex): Promise<void> {
     .insert(Array.from({ length: AGENTS }, (_, i) => ({ name: `Agent ${i}`, email: `agent${i}@helpdesk.test`, role: 'agent', active: true })))
     .returning(['id', 'name', 'email']);
   const contacts: { id: number; name: string; email: string }[] = await knex('contacts')
-    .insert(Array.from({ length: TICKETS }, (_, i) => ({ contactable_type: 'App\\Customer', contactable_id: customer.id, name: `Contact ${i}`, email: `contact${i}@customer.test` })))
+    .insert(
+      Array.from({ length: TICKETS }, (_, i) => ({
+        contactable_type: 'App\\Customer',
+        contactable_id: customer.id,
+        name: `Contact ${i}`,
+        email: `contact${i}@customer.test`,
+      })),
+    )
     .returning(['id', 'name', 'email']);
   let queued = 0;
   for (let t = 0; t < TICKETS && queued < TOTAL; t++) {
@@ -40,22 +47,57 @@ async function seed(knex: import('knex').Knex): Promise<void> {
     await knex.transaction(async (trx) => {
       const ticket = await createTicket(
         {
-          ticketable_type: 'App\\Customer', ticketable_id: customer.id, subject: `Printer ${t} does not print`,
-          body: `<p>Hello, printer ${t} shows <strong>error 42</strong>.</p>`, priority_id: 2, ticket_category_id: 1, ticket_sub_category_id: 1,
-          contact_id: contact.id, team_id: null, author: { type: 'App\\Contact', id: contact.id }, openerId: null, origin: 'email', opened_via: 'email',
+          ticketable_type: 'App\\Customer',
+          ticketable_id: customer.id,
+          subject: `Printer ${t} does not print`,
+          body: `<p>Hello, printer ${t} shows <strong>error 42</strong>.</p>`,
+          priority_id: 2,
+          ticket_category_id: 1,
+          ticket_sub_category_id: 1,
+          contact_id: contact.id,
+          team_id: null,
+          author: { type: 'App\\Contact', id: contact.id },
+          openerId: null,
+          origin: 'email',
+          opened_via: 'email',
           mailbox_id: box.id,
         },
         trx,
       );
       const [reply] = await trx('replies')
-        .insert({ ticket_id: ticket.id, body: '<p>Dear {{contact.name}}, please restart the printer.</p>', origin: 'admin', author_type: 'App\\User', author_id: agents[t % AGENTS]!.id, customer_visible: true, created_at: new Date(), updated_at: new Date() })
+        .insert({
+          ticket_id: ticket.id,
+          body: '<p>Dear {{contact.name}}, please restart the printer.</p>',
+          origin: 'admin',
+          author_type: 'App\\User',
+          author_id: agents[t % AGENTS]!.id,
+          customer_visible: true,
+          created_at: new Date(),
+          updated_at: new Date(),
+        })
         .returning('id');
       for (let k = 0; k < 10 && queued < TOTAL; k++, queued++) {
         if (k % 2 === 0) {
-          await queueEmail({ trx, template: 'agent_reply', to: [{ name: contact.name, address: contact.email }], ticketId: ticket.id, replyId: reply.id, data: { ticket_id: ticket.id, reply_id: reply.id }, automatic: false });
+          await queueEmail({
+            trx,
+            template: 'agent_reply',
+            to: [{ name: contact.name, address: contact.email }],
+            ticketId: ticket.id,
+            replyId: reply.id,
+            data: { ticket_id: ticket.id, reply_id: reply.id },
+            automatic: false,
+          });
         } else {
           const agent = agents[(t + k) % AGENTS]!;
-          await queueEmail({ trx, template: 'new_ticket_to_team', to: [{ name: agent.name, address: agent.email }], ticketId: ticket.id, recipientUserId: agent.id, data: { ticket_id: ticket.id }, automatic: true });
+          await queueEmail({
+            trx,
+            template: 'new_ticket_to_team',
+            to: [{ name: agent.name, address: agent.email }],
+            ticketId: ticket.id,
+            recipientUserId: agent.id,
+            data: { ticket_id: ticket.id },
+            automatic: true,
+          });
         }
       }
     });

@@ -113,15 +113,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('support_contracteable_type', 64).notNullable().defaultTo(CUSTOMER);
     t.integer('support_contracteable_id').notNullable().references('customers.id').onDelete('CASCADE');
     t.integer('type').notNullable().defaultTo(1);
-    for (const c of [
-      'points_total',
-      'points_init',
-      'points_init_memory',
-      'points_current',
-      'points_alert',
-      'points_auto_renew',
-      'points_auto_added',
-    ]) {
+    for (const c of ['points_total', 'points_init', 'points_init_memory', 'points_current', 'points_alert', 'points_auto_renew', 'points_auto_added']) {
       t.decimal(c, 12, 2).notNullable().defaultTo(0);
     }
     t.date('signed_at');
@@ -289,9 +281,7 @@ export async function up(knex: Knex): Promise<void> {
     t.index('ticket_id');
     t.check(`state in ('queued', 'sent', 'failed', 'bounced', 'suppressed')`, [], 'outbound_emails_state_check');
   });
-  await knex.raw(
-    `create index outbound_emails_due_index on outbound_emails (next_attempt_at) where state = 'queued'`,
-  );
+  await knex.raw(`create index outbound_emails_due_index on outbound_emails (next_attempt_at) where state = 'queued'`);
 
   await knex.schema.createTable('ticket_message_ids', (t) => {
     t.increments('id');
@@ -322,9 +312,7 @@ async function seedReferenceData(knex: Knex): Promise<void> {
     { name: 'Customer replied', color: '#dc2626', auto_for: 'on_customer_reply', position: 3 },
     { name: 'In progress', color: '#16a34a', auto_for: null, position: 4 },
   ]);
-  const [category] = await knex('ticket_categories')
-    .insert({ name: 'General', description: 'Everything not filed elsewhere' })
-    .returning('id');
+  const [category] = await knex('ticket_categories').insert({ name: 'General', description: 'Everything not filed elsewhere' }).returning('id');
   const normal = await knex('priorities').where({ name: 'Normal' }).first('id');
   await knex('ticket_sub_categories').insert({
     ticket_category_id: category.id,
@@ -344,9 +332,7 @@ async function seedReferenceData(knex: Knex): Promise<void> {
     points_alert_emails: [],
     auto_acknowledge: false,
   };
-  await knex('config').insert(
-    Object.entries(defaults).map(([key, value]) => ({ key, value: JSON.stringify(value) })),
-  );
+  await knex('config').insert(Object.entries(defaults).map(([key, value]) => ({ key, value: JSON.stringify(value) })));
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -25,7 +25,9 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   const removed = await knex('inbound_emails').whereNull('raw_sha256').count({ n: '*' });
   if (Number(removed[0]!.n) > 0) {
-    throw new Error(`cannot roll back: ${removed[0]!.n} inbound emails had their raw message removed (RAW_MAIL_KEEP_DAYS), and raw_sha256 cannot be made required again`);
+    throw new Error(
+      `cannot roll back: ${removed[0]!.n} inbound emails had their raw message removed (RAW_MAIL_KEEP_DAYS), and raw_sha256 cannot be made required again`,
+    );
   }
   await knex.raw('drop index if exists inbound_emails_raw_sha256_index');
   await knex.raw('drop index if exists inbound_emails_raw_kept_index');

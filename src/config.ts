@@ -76,7 +76,12 @@ const schema = z
     TLS_CA_FILE: z.string().min(1).optional(),
     DNS_SERVERS: z
       .string()
-      .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean),
+      )
       .refine((list) => list.length > 0 && list.every((e) => dnsServer(e) !== undefined), 'must be a comma-separated list of ip[:port] ([ipv6]:port)')
       .optional(),
   })

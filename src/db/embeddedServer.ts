@@ -117,7 +117,9 @@ export async function placeServer(dataDir: string): Promise<ServerPlace> {
     // whose cluster this is, for an admin looking at /var/lib/helpdesk
     fs.writeFileSync(path.join(home, 'data-dir'), `${fs.realpathSync(dataDir)}\n`);
   } catch {
-    throw new Error(`the embedded PostgreSQL runs as the postgres user, which cannot reach ${closed}: open it (chmod o+x ${closed}) or set HELPDESK_DATA_DIR to a folder it can reach`);
+    throw new Error(
+      `the embedded PostgreSQL runs as the postgres user, which cannot reach ${closed}: open it (chmod o+x ${closed}) or set HELPDESK_DATA_DIR to a folder it can reach`,
+    );
   }
   return { native: path.join(home, 'native'), pgdata: path.join(home, 'postgres'), runAs };
 }
@@ -125,7 +127,11 @@ export async function placeServer(dataDir: string): Promise<ServerPlace> {
 /** The locale the library this replaces chose: en_US.UTF-8, else C.UTF-8, else C (always UTF8). */
 function bestLocale(): string {
   try {
-    const have = new Set(execFileSync('locale', ['-a'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').map((l) => l.trim()));
+    const have = new Set(
+      execFileSync('locale', ['-a'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split('\n')
+        .map((l) => l.trim()),
+    );
     return ['en_US.UTF-8', 'en_US.utf8', 'C.UTF-8', 'C.utf8'].find((l) => have.has(l)) ?? 'C';
   } catch {
     return 'C';

@@ -69,7 +69,11 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ET
  * meets the unreachable database and is recognised there (see ingest.ts).
  */
 export function isConnectionError(e: unknown): boolean {
-  for (let err = e as { code?: unknown; name?: string; nativeError?: unknown; cause?: unknown } | undefined, depth = 0; err && typeof err === 'object' && depth < 4; depth++) {
+  for (
+    let err = e as { code?: unknown; name?: string; nativeError?: unknown; cause?: unknown } | undefined, depth = 0;
+    err && typeof err === 'object' && depth < 4;
+    depth++
+  ) {
     if (typeof err.code === 'string' && (CONNECTION_SQLSTATE.test(err.code) || CONNECTION_CODES.has(err.code))) return true;
     if (err.name === 'KnexTimeoutError') return true;
     err = (err.nativeError ?? err.cause) as typeof err;

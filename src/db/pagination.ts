@@ -27,7 +27,10 @@ export async function fetchModelPage<M extends Model>(query: QueryBuilder<M>, re
 export async function fetchPage<T>(query: Knex.QueryBuilder, req: PageRequest): Promise<Page<T>> {
   const countQuery = query.clone().clearSelect().clearOrder().count<{ count: number }[]>('* as count');
   const [rows, [{ count }]] = await Promise.all([
-    query.clone().limit(req.per_page).offset((req.page - 1) * req.per_page),
+    query
+      .clone()
+      .limit(req.per_page)
+      .offset((req.page - 1) * req.per_page),
     countQuery,
   ]);
   return { rows: rows as T[], total: Number(count), page: req.page, per_page: req.per_page };

@@ -45,7 +45,10 @@ export function crudRoutes<M extends Model>(router: Router, spec: CrudRoutes<M>)
 
   if (has('list')) {
     route(router, {
-      method: 'get', path: spec.path, tag: spec.tag, summary: text('list', `List ${spec.what} records`),
+      method: 'get',
+      path: spec.path,
+      tag: spec.tag,
+      summary: text('list', `List ${spec.what} records`),
       query: listQuery(spec.listQuery ?? {}),
       handler: async ({ query, ctx }) => {
         const { page, per_page, ...filters } = query;
@@ -55,31 +58,46 @@ export function crudRoutes<M extends Model>(router: Router, spec: CrudRoutes<M>)
   }
   if (has('create')) {
     route(router, {
-      method: 'post', path: spec.path, tag: spec.tag, status: 201, access: write, errors: [409],
+      method: 'post',
+      path: spec.path,
+      tag: spec.tag,
+      status: 201,
+      access: write,
+      errors: [409],
       summary: text('create', `Create a ${spec.what}`),
       body: spec.body,
-      handler: async ({ body, actor }) =>
-        present(await spec.service.create({ ...(body as Record<string, unknown>), ...(spec.stampOnCreate?.(actor) ?? {}) })),
+      handler: async ({ body, actor }) => present(await spec.service.create({ ...(body as Record<string, unknown>), ...(spec.stampOnCreate?.(actor) ?? {}) })),
     });
   }
   if (has('show')) {
     route(router, {
-      method: 'get', path: item, tag: spec.tag, summary: text('show', `Show a ${spec.what}`),
+      method: 'get',
+      path: item,
+      tag: spec.tag,
+      summary: text('show', `Show a ${spec.what}`),
       handler: async ({ params }) => present(await spec.service.show(pathId(params.id, spec.what))),
     });
   }
   if (has('update')) {
     route(router, {
-      method: 'put', path: item, tag: spec.tag, status: spec.updateStatus ?? 200, access: write, errors: [409],
+      method: 'put',
+      path: item,
+      tag: spec.tag,
+      status: spec.updateStatus ?? 200,
+      access: write,
+      errors: [409],
       summary: text('update', `Update a ${spec.what} (only the fields given)`),
       body: spec.updateBody ?? spec.body.partial(),
-      handler: async ({ params, body }) =>
-        present(await spec.service.update(pathId(params.id, spec.what), body as Record<string, unknown>)),
+      handler: async ({ params, body }) => present(await spec.service.update(pathId(params.id, spec.what), body as Record<string, unknown>)),
     });
   }
   if (has('delete')) {
     route(router, {
-      method: 'delete', path: item, tag: spec.tag, access: write, errors: [409],
+      method: 'delete',
+      path: item,
+      tag: spec.tag,
+      access: write,
+      errors: [409],
       summary: text('delete', `Delete a ${spec.what}`),
       handler: async ({ params }) => {
         await spec.service.remove(pathId(params.id, spec.what));

@@ -30,9 +30,7 @@ export interface ListNames<I extends string, S extends string> {
 export type SortName<S extends string> = S | `-${S}`;
 
 /** The validated query of a list: its own params, the page, and the includes and sorts asked for. */
-export type ListQuery<Shape extends z.ZodRawShape, I extends string = never, S extends string = never> = z.output<
-  z.ZodObject<Shape>
-> &
+export type ListQuery<Shape extends z.ZodRawShape, I extends string = never, S extends string = never> = z.output<z.ZodObject<Shape>> &
   PageRequest & { include: I[]; sort: SortName<S>[] };
 
 const listSchemas = new WeakSet<z.ZodType>();
@@ -78,9 +76,16 @@ function isFilterKey(key: string): boolean {
 /** `include` and `sort` as the document shows them, only where the list offers some. */
 function namesParams(allowed: Allowed): Record<string, z.ZodType> {
   const params: Record<string, z.ZodType> = {};
-  if (allowed.include.length) params.include = z.string().optional().describe(`comma-separated: ${allowed.include.join(', ')}`);
+  if (allowed.include.length)
+    params.include = z
+      .string()
+      .optional()
+      .describe(`comma-separated: ${allowed.include.join(', ')}`);
   if (allowed.sort.length) {
-    params.sort = z.string().optional().describe(`comma-separated, a leading - for descending: ${allowed.sort.join(', ')}`);
+    params.sort = z
+      .string()
+      .optional()
+      .describe(`comma-separated, a leading - for descending: ${allowed.sort.join(', ')}`);
   }
   return params;
 }

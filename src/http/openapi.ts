@@ -30,10 +30,7 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<
-    string,
-    unknown
-  >;
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
 }
 
 function queryParameters(spec: RouteSpec): unknown[] {
@@ -80,9 +77,7 @@ function operation(spec: RouteSpec): Record<string, unknown> {
     ...((spec.access ?? 'agent') === 'public' ? { security: [] } : {}),
     ...(spec.access === 'admin' ? { 'x-required-role': 'admin' } : {}),
     parameters: [...pathParams, ...queryParameters(spec)],
-    ...(spec.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body) } } } }
-      : {}),
+    ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body) } } } } : {}),
     responses,
   };
 }

@@ -15,10 +15,7 @@ export type FieldSources<R, F extends string> = Partial<Record<F, (row: R) => un
  * A presenter of `fields`, in that order. A field whose value is undefined (a count or a
  * relation the query did not load, as a list leaves out what a show adds) is left out.
  */
-export function presenter<R extends object, const F extends readonly string[]>(
-  fields: F,
-  sources: FieldSources<R, F[number]> = {},
-): Presenter<R> {
+export function presenter<R extends object, const F extends readonly string[]>(fields: F, sources: FieldSources<R, F[number]> = {}): Presenter<R> {
   return (row) => {
     const out: Record<string, unknown> = {};
     for (const field of fields as readonly F[number][]) {

@@ -77,7 +77,10 @@ class UploadReceiver<T> {
   }
 
   start(): void {
-    this.totalTimer = setTimeout(() => this.fail(uploadTimeout(`the upload did not finish within ${this.limits.totalSeconds} s`)), this.limits.totalSeconds * 1000);
+    this.totalTimer = setTimeout(
+      () => this.fail(uploadTimeout(`the upload did not finish within ${this.limits.totalSeconds} s`)),
+      this.limits.totalSeconds * 1000,
+    );
     try {
       // browsers and curl send a non-ASCII file name as raw UTF-8 in filename="…" (busboy assumes Latin-1)
       this.bb = busboy({

@@ -25,11 +25,7 @@ export class PgRunCoordinator implements RunCoordinator {
 
   async shouldRun(key: string): Promise<boolean> {
     const { job, slot } = parseRunKey(key);
-    const inserted = await db()('job_runs')
-      .insert({ job, slot, claimed_by: INSTANCE, started_at: now() })
-      .onConflict(['job', 'slot'])
-      .ignore()
-      .returning('id');
+    const inserted = await db()('job_runs').insert({ job, slot, claimed_by: INSTANCE, started_at: now() }).onConflict(['job', 'slot']).ignore().returning('id');
     return inserted.length > 0;
   }
 
@@ -50,5 +46,7 @@ export class PgRunCoordinator implements RunCoordinator {
 
 /** Forgets claims older than `days`. */
 export async function pruneJobRuns(days: number): Promise<number> {
-  return db()('job_runs').where('started_at', '<', new Date(now().getTime() - days * 86_400_000)).delete();
+  return db()('job_runs')
+    .where('started_at', '<', new Date(now().getTime() - days * 86_400_000))
+    .delete();
 }

@@ -30,7 +30,7 @@ export async function runDailyPointsSummary(): Promise<JobSummary> {
 
 export const dailyPointsSummaryJob: Job = {
   name: 'daily-points-summary',
-  description: 'record each contract\'s points for the day',
+  description: "record each contract's points for the day",
   schedule: '55 23 * * *',
   run: runDailyPointsSummary,
 };

@@ -33,12 +33,24 @@ export async function runQuarantineDigest(): Promise<JobSummary> {
     const admins: { id: number; name: string; email: string }[] = await trx('users as u')
       .where({ 'u.role': 'admin', 'u.active': true })
       .whereNotExists((q) =>
-        q.select(trx.raw('1')).from('outbound_emails as o').where({ 'o.template': 'quarantine_digest' }).whereRaw('o.recipient_user_id = u.id').whereRaw(`o.data->>'day' = ?`, [day]),
+        q
+          .select(trx.raw('1'))
+          .from('outbound_emails as o')
+          .where({ 'o.template': 'quarantine_digest' })
+          .whereRaw('o.recipient_user_id = u.id')
+          .whereRaw(`o.data->>'day' = ?`, [day]),
       )
       .orderBy('u.id')
       .select('u.id', 'u.name', 'u.email');
     for (const admin of admins) {
-      await queueEmail({ trx, template: 'quarantine_digest', to: [{ name: admin.name, address: admin.email }], recipientUserId: admin.id, automatic: true, data });
+      await queueEmail({
+        trx,
+        template: 'quarantine_digest',
+        to: [{ name: admin.name, address: admin.email }],
+        recipientUserId: admin.id,
+        automatic: true,
+        data,
+      });
     }
     return admins.length;
   });

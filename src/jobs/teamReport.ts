@@ -18,18 +18,31 @@ const count = async (q: Knex.QueryBuilder) => Number((await q.count({ n: '*' }))
 /** The report's figures for the local day [from, to). */
 export async function teamReportData(knex: Knex, from: Date, to: Date, at: Date) {
   const openTickets = () => knex('tickets').where({ open: true });
-  const oldest: { number: string; subject: string; created_at: Date }[] = await openTickets().orderBy('created_at').limit(10).select('number', 'subject', 'created_at');
+  const oldest: { number: string; subject: string; created_at: Date }[] = await openTickets()
+    .orderBy('created_at')
+    .limit(10)
+    .select('number', 'subject', 'created_at');
   return {
     opened: await count(knex('tickets').where('created_at', '>=', from).where('created_at', '<', to)),
     closed: await count(knex('tickets').where('closed_at', '>=', from).where('closed_at', '<', to)),
     customer_replies: await count(knex('replies').where({ author_type: 'App\\Contact' }).where('created_at', '>=', from).where('created_at', '<', to)),
-    agent_replies: await count(knex('replies').where({ author_type: 'App\\User', auto_closure_message: false }).whereNotNull('author_id').where('created_at', '>=', from).where('created_at', '<', to)),
+    agent_replies: await count(
+      knex('replies')
+        .where({ author_type: 'App\\User', auto_closure_message: false })
+        .whereNotNull('author_id')
+        .where('created_at', '>=', from)
+        .where('created_at', '<', to),
+    ),
     open_now: await count(openTickets()),
     unassigned_now: await count(openTickets().whereNull('assignee_id')),
     closure_pending_now: await count(openTickets().where({ closure: true })),
     quarantine_waiting_now: await countWaiting(knex),
     quarantined: await countHeldBetween(knex, from, to),
-    oldest_open: oldest.map((t) => ({ number: t.number, subject: t.subject, age_days: Math.floor((at.getTime() - new Date(t.created_at).getTime()) / 86_400_000) })),
+    oldest_open: oldest.map((t) => ({
+      number: t.number,
+      subject: t.subject,
+      age_days: Math.floor((at.getTime() - new Date(t.created_at).getTime()) / 86_400_000),
+    })),
   };
 }
 
@@ -53,7 +66,7 @@ export async function runTeamReport(): Promise<JobSummary> {
 
 export const teamReportJob: Job = {
   name: 'team-report',
-  description: 'mail yesterday\'s summary to the team report addresses',
+  description: "mail yesterday's summary to the team report addresses",
   schedule: '0 7 * * *',
   run: runTeamReport,
 };

@@ -39,7 +39,10 @@ export class CachingResolver {
   private readonly cache = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
-  constructor(servers?: readonly string[], private readonly maxEntries = MAX_ENTRIES) {
+  constructor(
+    servers?: readonly string[],
+    private readonly maxEntries = MAX_ENTRIES,
+  ) {
     // one try per server, each within the budget: a server that does not answer costs the
     // budget once, not four growing timeouts
     this.resolver = new dns.Resolver({ timeout: DNS_BUDGET_MS, tries: 1 });

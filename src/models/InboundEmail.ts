@@ -1,15 +1,6 @@
 import { BaseModel } from './BaseModel';
 
-export type InboundOutcome =
-  | 'ticket_created'
-  | 'reply_added'
-  | 'duplicate'
-  | 'auto_reply'
-  | 'bounce'
-  | 'loop'
-  | 'quarantined'
-  | 'rejected'
-  | 'failed';
+export type InboundOutcome = 'ticket_created' | 'reply_added' | 'duplicate' | 'auto_reply' | 'bounce' | 'loop' | 'quarantined' | 'rejected' | 'failed';
 
 /** A message's authenticity in one word: what tickets and replies show (`auth_summary`). */
 export type AuthSummary = 'pass' | 'fail' | 'none';

@@ -25,8 +25,7 @@ export interface BarChart {
   height?: number;
 }
 
-const escapeXml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 /** A number short enough for an axis: at most two decimals, no trailing zeros. */
 const round2 = (n: number) => String(Math.round(n * 100) / 100);
@@ -96,7 +95,9 @@ export function barChartSvg(chart: BarChart): string {
         );
       });
       if (g % every === 0) {
-        parts.push(`<text x="${(left + (g + 0.5) * groupW).toFixed(1)}" y="${height - bottom + 13}" text-anchor="middle" fill="#555">${escapeXml(label)}</text>`);
+        parts.push(
+          `<text x="${(left + (g + 0.5) * groupW).toFixed(1)}" y="${height - bottom + 13}" text-anchor="middle" fill="#555">${escapeXml(label)}</text>`,
+        );
       }
     });
   }

@@ -47,8 +47,7 @@ export function crud<M extends Model>(res: Resource<M>): Crud<M> {
     return found(row, res.what, id);
   };
 
-  const lockOne = async (t: Knex, id: number): Promise<M> =>
-    found(((await base(t).where(`${table}.id`, id).forUpdate()) as M[])[0], res.what, id);
+  const lockOne = async (t: Knex, id: number): Promise<M> => found(((await base(t).where(`${table}.id`, id).forUpdate()) as M[])[0], res.what, id);
 
   return {
     async list(query, trx) {

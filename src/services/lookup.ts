@@ -7,12 +7,7 @@ import { invalid, notFound } from '../errors';
 import { conn } from '../db/transaction';
 
 /** Throws 400 naming `field` unless `table` has a row with that id. */
-export async function requireReference(
-  trx: Knex | undefined,
-  table: string,
-  id: number | null | undefined,
-  field: string,
-): Promise<void> {
+export async function requireReference(trx: Knex | undefined, table: string, id: number | null | undefined, field: string): Promise<void> {
   if (id === null || id === undefined) return;
   const row = await conn(trx)(table).where({ id }).first('id');
   if (!row) throw invalid({ [field]: `no ${table.replace(/_/g, ' ')} with id ${id}` });

@@ -1,12 +1,4 @@
-import {
-  formatDateTime,
-  formatDayMonthYear,
-  parseDate,
-  parseDateTime,
-  parseDayMonthYear,
-  startOfLocalDay,
-  startOfLocalWeek,
-} from '../../src/datetime';
+import { formatDateTime, formatDayMonthYear, parseDate, parseDateTime, parseDayMonthYear, startOfLocalDay, startOfLocalWeek } from '../../src/datetime';
 
 describe('datetime', () => {
   it('formats and parses Y-m-d H:i:s in UTC', () => {
@@ -15,9 +7,8 @@ describe('datetime', () => {
     expect(parseDateTime('2026-11-27 09:05:07')?.getTime()).toBe(d.getTime());
   });
 
-  it.each(['2026-02-30 00:00:00', '2026-11-27T09:05:07', '2026-11-27 24:00:00', 'yesterday', '2026-11-27'])(
-    'rejects %s',
-    (s) => expect(parseDateTime(s)).toBeUndefined(),
+  it.each(['2026-02-30 00:00:00', '2026-11-27T09:05:07', '2026-11-27 24:00:00', 'yesterday', '2026-11-27'])('rejects %s', (s) =>
+    expect(parseDateTime(s)).toBeUndefined(),
   );
 
   it('handles the seed date formats', () => {

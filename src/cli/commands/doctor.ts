@@ -96,9 +96,10 @@ async function checkMailbox(mailbox: Mailbox): Promise<CheckResult> {
   } catch {
     return fail(name, `the stored IMAP password of ${account} cannot be decrypted with this secret (was HELPDESK_SECRET changed?)`);
   }
-  const result = await within(45_000, `IMAP server ${mailbox.imap_host}:${mailbox.imap_port}`, testImapLogin(mailbox)).catch(
-    (e: unknown) => ({ ok: false, error: reason(e) }),
-  );
+  const result = await within(45_000, `IMAP server ${mailbox.imap_host}:${mailbox.imap_port}`, testImapLogin(mailbox)).catch((e: unknown) => ({
+    ok: false,
+    error: reason(e),
+  }));
   return result.ok ? ok(name, `IMAP login as ${account} accepted`) : fail(name, `IMAP login as ${account} failed: ${result.error ?? 'no reason given'}`);
 }
 

@@ -52,7 +52,8 @@ export async function mailCommand(argv: string[]): Promise<number> {
     const maildir = values.maildir === undefined ? undefined : required(values, 'maildir');
     return importArchiveCommand({ mailbox: mailboxRef, mbox, maildir, mboxFormat: format, restart: values.restart ?? false, notify: values.notify ?? false });
   }
-  if (values['mbox-format'] !== undefined || values.restart || values.notify) throw new UsageError('--mbox-format, --restart and --notify go with --mbox or --maildir');
+  if (values['mbox-format'] !== undefined || values.restart || values.notify)
+    throw new UsageError('--mbox-format, --restart and --notify go with --mbox or --maildir');
   if (positionals[0] && positionals[0] !== '-' && !fs.existsSync(positionals[0])) throw new UsageError(`no such file ${positionals[0]}`);
   const raw = await readInput(positionals[0]);
   if (raw.length === 0) throw new UsageError('the message is empty');

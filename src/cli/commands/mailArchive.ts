@@ -78,7 +78,8 @@ function progressReporter(source: ArchiveSource, log: Logger): { update: (p: Imp
       stop: () => undefined,
     };
   }
-  const format = source.unit === 'bytes' ? '{bar} {percentage}% | {messages} messages | ETA {eta_formatted}' : '{bar} {value}/{total} messages | ETA {eta_formatted}';
+  const format =
+    source.unit === 'bytes' ? '{bar} {percentage}% | {messages} messages | ETA {eta_formatted}' : '{bar} {value}/{total} messages | ETA {eta_formatted}';
   const bar = new SingleBar({ format, stream: process.stderr, hideCursor: true, etaBuffer: 50 });
   bar.start(source.total, 0, { messages: 0 });
   return {
@@ -121,7 +122,15 @@ export async function importArchiveCommand(args: ArchiveImportArgs): Promise<num
     // the pipeline's line per message would break the bar: on a terminal it says only what went wrong
     const pipelineLog = process.stderr.isTTY && log.levelVal < 40 ? log.child({}, { level: 'warn' }) : log;
     progress = progressReporter(source, log);
-    const summary = await importArchive({ mailbox, source, restart: args.restart, notify: args.notify, stop: () => signals.stopped() !== undefined, onProgress: progress.update, log: pipelineLog });
+    const summary = await importArchive({
+      mailbox,
+      source,
+      restart: args.restart,
+      notify: args.notify,
+      stop: () => signals.stopped() !== undefined,
+      onProgress: progress.update,
+      log: pipelineLog,
+    });
     progress.stop();
     progress = undefined;
     process.stdout.write(`${summaryLines(source, mailbox, summary).join('\n')}\n`);

@@ -10,9 +10,7 @@ export async function migrateCommand(argv: string[]): Promise<number> {
   const database = await openDatabase(config());
   try {
     const names = values.rollback ? await migrateRollback(db()) : await migrateLatest(db());
-    process.stdout.write(
-      names.length ? `${values.rollback ? 'rolled back' : 'applied'}: ${names.join(', ')}\n` : 'nothing to do\n',
-    );
+    process.stdout.write(names.length ? `${values.rollback ? 'rolled back' : 'applied'}: ${names.join(', ')}\n` : 'nothing to do\n');
     return 0;
   } finally {
     await database.close();

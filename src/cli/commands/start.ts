@@ -82,7 +82,10 @@ export async function startCommand(argv: string[]): Promise<number> {
     roles: { type: 'string', default: ROLES.join(',') },
     'no-migrate': { type: 'boolean', default: false },
   });
-  const roles = String(values.roles).split(',').map((r) => r.trim()).filter(Boolean);
+  const roles = String(values.roles)
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   for (const r of roles) {
     if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`unknown role ${r}; roles are ${ROLES.join(', ')}`);
   }

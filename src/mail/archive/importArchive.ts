@@ -75,7 +75,10 @@ interface ImportRow {
 async function progressRow(mailbox: Mailbox, source: ArchiveSource): Promise<ImportRow> {
   const t = wallClock();
   const key = { mailbox_id: mailbox.id, format: source.format, path: source.path };
-  await db()('mail_imports').insert({ ...key, fingerprint: source.fingerprint, started_at: t, updated_at: t }).onConflict(['mailbox_id', 'format', 'path']).ignore();
+  await db()('mail_imports')
+    .insert({ ...key, fingerprint: source.fingerprint, started_at: t, updated_at: t })
+    .onConflict(['mailbox_id', 'format', 'path'])
+    .ignore();
   return db()('mail_imports').where(key).first('id', 'fingerprint', 'position', 'messages', 'outcomes');
 }
 
@@ -87,7 +90,17 @@ async function startingPoint(row: ImportRow, source: ArchiveSource, restart: boo
   row.position = null;
   row.messages = 0;
   row.outcomes = {};
-  await db()('mail_imports').where({ id: row.id }).update({ fingerprint: source.fingerprint, position: null, messages: 0, outcomes: JSON.stringify({}), started_at: wallClock(), updated_at: wallClock(), finished_at: null });
+  await db()('mail_imports')
+    .where({ id: row.id })
+    .update({
+      fingerprint: source.fingerprint,
+      position: null,
+      messages: 0,
+      outcomes: JSON.stringify({}),
+      started_at: wallClock(),
+      updated_at: wallClock(),
+      finished_at: null,
+    });
   return null;
 }
 
@@ -121,7 +134,12 @@ async function nextBatch(it: AsyncIterator<ArchiveMessage>, mailbox: Mailbox, lo
 /** Runs the batch through the pipeline; returns each message's outcome, in order. */
 async function ingestReadBatch(mailbox: Mailbox, batch: ReadBatch, log: Logger, notify: boolean): Promise<string[]> {
   const present = batch.items.flatMap((m, i) => (m.raw ? [i] : []));
-  const results = await ingestInLanes(mailbox, present.map((i) => batch.items[i]!.raw!), present.map((i) => batch.reads[i]!), { log, notify });
+  const results = await ingestInLanes(
+    mailbox,
+    present.map((i) => batch.items[i]!.raw!),
+    present.map((i) => batch.reads[i]!),
+    { log, notify },
+  );
   const outcomes: string[] = batch.items.map(() => VANISHED);
   present.forEach((i, j) => (outcomes[i] = results[j]!.outcome));
   return outcomes;
@@ -167,7 +185,9 @@ export async function importArchive(opts: ImportOptions): Promise<ImportSummary>
       row.messages += outcomes.length;
       const last = batch.items[batch.items.length - 1]!;
       row.position = await source.mark(last.at);
-      await db()('mail_imports').where({ id: row.id }).update({ position: JSON.stringify(row.position), messages: row.messages, outcomes: JSON.stringify(row.outcomes), updated_at: wallClock() });
+      await db()('mail_imports')
+        .where({ id: row.id })
+        .update({ position: JSON.stringify(row.position), messages: row.messages, outcomes: JSON.stringify(row.outcomes), updated_at: wallClock() });
       opts.onProgress?.({ done: last.progress, total: source.total, messages: row.messages });
       log.debug({ messages: row.messages, progress: last.progress, total: source.total }, 'import batch done');
       if (opts.stop?.()) break;

@@ -37,7 +37,8 @@ const GT = 0x3e;
 const READ_CHUNK = 1024 * 1024;
 
 const isSeparator = (line: Buffer) => line.length >= 5 && line.subarray(0, 5).equals(FROM);
-const isBlank = (line: Buffer) => line.length === 0 || (line.length === 1 && (line[0] === NEWLINE || line[0] === CR)) || (line.length === 2 && line[0] === CR && line[1] === NEWLINE);
+const isBlank = (line: Buffer) =>
+  line.length === 0 || (line.length === 1 && (line[0] === NEWLINE || line[0] === CR)) || (line.length === 2 && line[0] === CR && line[1] === NEWLINE);
 
 /** A line of `>`s then `From `: one `>` is removed in mboxrd. */
 function isEscapedFrom(line: Buffer): boolean {

@@ -47,7 +47,10 @@ async function checkMboxStart(path: string): Promise<void> {
   try {
     const head = Buffer.alloc(64 * 1024);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    const text = head.subarray(0, bytesRead).toString('latin1').replace(/^(?:\r?\n)+/, '');
+    const text = head
+      .subarray(0, bytesRead)
+      .toString('latin1')
+      .replace(/^(?:\r?\n)+/, '');
     if (text.length > 0 && !text.startsWith('From ')) throw new NotAnMboxError(`${path} is not an mbox: its first line is not a "From " line`);
   } finally {
     await handle.close();

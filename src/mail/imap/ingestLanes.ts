@@ -29,7 +29,9 @@ export async function ingestInLanes(
   const results: IngestResult[] = new Array(raws.length);
   const runLane = async (lane: number[], messages: PreparedMessage[], oneByOne: boolean) => {
     const pipeline = { notify: opts.notify };
-    const done = oneByOne ? await ingestOneByOne(db(), mailbox, messages, pipeline) : await db().transaction((trx) => ingestBatch(trx, mailbox, messages, pipeline));
+    const done = oneByOne
+      ? await ingestOneByOne(db(), mailbox, messages, pipeline)
+      : await db().transaction((trx) => ingestBatch(trx, mailbox, messages, pipeline));
     done.forEach((result, i) => (results[lane[i]!] = result));
   };
   // settled as they end (a lane failing while the next is read is no unhandled rejection)
@@ -37,10 +39,12 @@ export async function ingestInLanes(
   try {
     for (const lane of lanes) {
       const messages = await Promise.all(lane.map((i) => reads[i]!));
-      runs.push(runLane(lane, messages, false).then(
-        () => ({ lane, messages, failed: false }),
-        (error: unknown) => ({ lane, messages, error, failed: true }),
-      ));
+      runs.push(
+        runLane(lane, messages, false).then(
+          () => ({ lane, messages, failed: false }),
+          (error: unknown) => ({ lane, messages, error, failed: true }),
+        ),
+      );
     }
   } finally {
     // nothing is left running in the database when this returns or throws

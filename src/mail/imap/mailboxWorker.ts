@@ -107,7 +107,10 @@ export class MailboxWorker {
         failures++;
         const wait = backoffMs(failures, this.opts.backoffMaxMs);
         log.warn({ err: e, failures, retry_in_ms: wait }, 'mailbox session failed; backing off');
-        await db()('mailboxes').where({ id: this.mailboxId }).update({ last_error: String((e as Error).message ?? e).slice(0, 2000) }).catch(() => undefined);
+        await db()('mailboxes')
+          .where({ id: this.mailboxId })
+          .update({ last_error: String((e as Error).message ?? e).slice(0, 2000) })
+          .catch(() => undefined);
         await this.opts.locks.unlock(LOCK_CLASS, this.mailboxId);
         await this.sleep(wait);
         continue;
@@ -202,7 +205,10 @@ export class MailboxWorker {
   /** Imports the unseen messages up to `until`, the cursor following what is done. */
   private async importUnseen(client: ImapFlow, mailbox: Mailbox, until: number): Promise<void> {
     const from = (mailbox.last_uid ?? 0) + 1;
-    const unseen = from <= until ? ((await client.search({ seen: false, uid: `${from}:${until}` }, { uid: true })) || []).filter((u) => u >= from && u <= until).sort((a, b) => a - b) : [];
+    const unseen =
+      from <= until
+        ? ((await client.search({ seen: false, uid: `${from}:${until}` }, { uid: true })) || []).filter((u) => u >= from && u <= until).sort((a, b) => a - b)
+        : [];
     // everything below the first unseen message not yet done is done (read, or imported)
     await this.process(client, mailbox, unseen, (done) => {
       const next = unseen.find((u) => !done.has(u));
@@ -215,7 +221,13 @@ export class MailboxWorker {
   private async saveCursor(mailbox: Mailbox, uidValidity: number, lastUid: number, reset: boolean, importUntil?: number | null): Promise<void> {
     const q = db()('mailboxes').where({ id: mailbox.id });
     if (!reset) q.where((w) => w.whereNull('last_uid').orWhere('last_uid', '<=', lastUid));
-    const patch = { uid_validity: uidValidity, last_uid: lastUid, last_error: null, updated_at: now(), ...(importUntil !== undefined ? { import_until: importUntil } : {}) };
+    const patch = {
+      uid_validity: uidValidity,
+      last_uid: lastUid,
+      last_error: null,
+      updated_at: now(),
+      ...(importUntil !== undefined ? { import_until: importUntil } : {}),
+    };
     await q.update(patch);
     // failed attempts counted for messages now behind the cursor (or, on a reset, for UIDs of another UIDVALIDITY) are done with
     const attempts = db()('inbound_attempts').where({ mailbox_id: mailbox.id });
@@ -246,7 +258,7 @@ export class MailboxWorker {
     const sizes = new Map<number, number>();
     for await (const m of client.fetch(uids.join(','), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
     const batches: number[][] = [];
-    for (let i = 0; i < uids.length; ) {
+    for (let i = 0; i < uids.length;) {
       const batch: number[] = [];
       let bytes = 0;
       while (i < uids.length && batch.length < maxMessages && (batch.length === 0 || bytes + (sizes.get(uids[i]!) ?? 0) <= maxBytes)) {

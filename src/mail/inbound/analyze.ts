@@ -78,7 +78,12 @@ function unsanitized(parsed: ParsedMessage, reply: boolean): string {
 
 /** Whether anything could thread the message to a ticket (ids it answers, a `+token` address, `[#NUMBER]`). */
 function mayBeReply(parsed: ParsedMessage): boolean {
-  return parsed.inReplyTo.length > 0 || parsed.references.length > 0 || parsed.deliveredTo.some((a) => tokenOf(a) !== undefined) || subjectNumber(parsed.subject) !== undefined;
+  return (
+    parsed.inReplyTo.length > 0 ||
+    parsed.references.length > 0 ||
+    parsed.deliveredTo.some((a) => tokenOf(a) !== undefined) ||
+    subjectNumber(parsed.subject) !== undefined
+  );
 }
 
 /**

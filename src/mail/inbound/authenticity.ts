@@ -73,7 +73,9 @@ export function trustedHeaderChecks(headers: RawHeaders, authservId: string | nu
   if (top === undefined) return { note: 'no Authentication-Results header' };
   const parsed = parseAuthResults(top);
   if (!parsed || !authservId || parsed.authservId.toLowerCase() !== authservId.toLowerCase()) {
-    return { note: `the topmost Authentication-Results header is not from ${authservId ?? '(no authserv_id)'} but from ${stored(parsed?.authservId) ?? '(none)'}: ignored` };
+    return {
+      note: `the topmost Authentication-Results header is not from ${authservId ?? '(no authserv_id)'} but from ${stored(parsed?.authservId) ?? '(none)'}: ignored`,
+    };
   }
   const first = (method: string) => parsed.results.find((r) => r.method === method);
   const spf = first('spf');
@@ -101,14 +103,23 @@ export function receivedClient(value: string | undefined): { ip?: string; helo?:
   if (!value || value.slice(0, 5).toLowerCase() !== 'from ') return {};
   const by = value.toLowerCase().indexOf(' by ');
   const from = value.slice(5, by >= 0 ? by : Math.min(value.length, 1000));
-  const words = from.split('\t').join(' ').split(' ').flatMap((w) => w.split('(')).flatMap((w) => w.split(')')).filter(Boolean);
+  const words = from
+    .split('\t')
+    .join(' ')
+    .split(' ')
+    .flatMap((w) => w.split('('))
+    .flatMap((w) => w.split(')'))
+    .filter(Boolean);
   const helo = words[0] && !words[0].startsWith('[') && !net.isIP(words[0]) ? stored(words[0]) : undefined;
   const bare = (w: string) => {
     const inner = w.startsWith('[') && w.endsWith(']') ? w.slice(1, -1) : w.endsWith('.') ? w.slice(0, -1) : w;
     const ip = inner.slice(0, 5).toLowerCase() === 'ipv6:' ? inner.slice(5) : inner;
     return net.isIP(ip) ? ip : undefined;
   };
-  const bracketed = words.filter((w) => w.startsWith('[')).map(bare).find(Boolean);
+  const bracketed = words
+    .filter((w) => w.startsWith('['))
+    .map(bare)
+    .find(Boolean);
   return { ip: bracketed ?? words.slice(1).map(bare).find(Boolean) ?? (words[0] ? bare(words[0]) : undefined), helo };
 }
 
@@ -177,13 +188,23 @@ export async function authenticityOf(mailbox: Mailbox, raw: Buffer, fromAddress:
   const fromDomain = domainOf(fromAddress) ?? null;
   const { headers } = splitMessage(raw, 0, 320 * 1024);
   try {
-    const checks = source === 'trusted_header' ? trustedHeaderChecks(headers, mailbox.authserv_id) : await verifiedChecks(raw, headers, mailDnsResolver().withBudget());
+    const checks =
+      source === 'trusted_header' ? trustedHeaderChecks(headers, mailbox.authserv_id) : await verifiedChecks(raw, headers, mailDnsResolver().withBudget());
     if ('note' in checks) return { source, ...NO_CHECKS, from_domain: fromDomain, summary: 'none', note: checks.note };
     return { ...checks, from_domain: fromDomain, summary: summarize(checks, fromDomain ?? undefined) };
   } catch (e) {
     // mailauth turns DNS failures into results; anything thrown is unexpected: no verdict, the message goes on
     log.warn({ err: e }, 'authenticity check failed');
     const failed = { result: 'temperror' };
-    return { source, spf: failed, dkim: { ...failed, signatures: [] }, dmarc: failed, arc: failed, from_domain: fromDomain, summary: 'none', note: 'the check failed' };
+    return {
+      source,
+      spf: failed,
+      dkim: { ...failed, signatures: [] },
+      dmarc: failed,
+      arc: failed,
+      from_domain: fromDomain,
+      summary: 'none',
+      note: 'the check failed',
+    };
   }
 }

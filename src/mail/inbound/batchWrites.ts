@@ -114,7 +114,10 @@ export class BatchWrites {
   /** One statement per set of changed columns: `update ... from json_populate_recordset(...)`. */
   private async flushUpdates(table: BatchTable, byId: Map<number, Row>): Promise<void> {
     for (const [columns, rows] of byColumns([...byId].map(([id, patch]) => ({ ...patch, id })))) {
-      const set = columns.filter((c) => c !== 'id').map((c) => `"${c}" = v."${c}"`).join(', ');
+      const set = columns
+        .filter((c) => c !== 'id')
+        .map((c) => `"${c}" = v."${c}"`)
+        .join(', ');
       await this.trx.raw(`update ${table} as t set ${set} from json_populate_recordset(null::${table}, ?) as v where t.id = v.id`, [JSON.stringify(rows)]);
     }
   }

@@ -36,16 +36,22 @@ interface OutboundRow {
  * a delay notice, must not stop delivery to the others.
  */
 async function markBounced(trx: Knex, outboundId: number, reason: string, inboundEmailId: number): Promise<void> {
-  await trx('outbound_emails').where({ id: outboundId }).update({
-    state: trx.raw(`case when state = 'queued' then state else 'bounced' end`),
-    bounce_reason: reason.slice(0, 2000),
-    bounce_inbound_email_id: inboundEmailId,
-    updated_at: now(),
-  });
+  await trx('outbound_emails')
+    .where({ id: outboundId })
+    .update({
+      state: trx.raw(`case when state = 'queued' then state else 'bounced' end`),
+      bounce_reason: reason.slice(0, 2000),
+      bounce_inbound_email_id: inboundEmailId,
+      updated_at: now(),
+    });
 }
 
 /** Adds `address` to the suppression list (kept as it was if already there). */
-async function suppress(trx: Knex, address: string, row: { reason: string; inboundEmailId: number; outboundEmailId: number; complaint: boolean }): Promise<void> {
+async function suppress(
+  trx: Knex,
+  address: string,
+  row: { reason: string; inboundEmailId: number; outboundEmailId: number; complaint: boolean },
+): Promise<void> {
   await trx('undeliverable_addresses')
     .insert({
       address,
@@ -64,7 +70,9 @@ export async function recordBounce(
   details: BounceDetails,
   opts: { inboundEmailId: number; complaint: boolean; deliveredTo: string[] },
 ): Promise<BounceResult> {
-  const what = opts.complaint ? 'complaint: the recipient reported our mail as spam' : [details.status, details.diagnostic].filter(Boolean).join(' ') || 'delivery failed';
+  const what = opts.complaint
+    ? 'complaint: the recipient reported our mail as spam'
+    : [details.status, details.diagnostic].filter(Boolean).join(' ') || 'delivery failed';
   const verp = opts.deliveredTo.map(verifyVerp).find((v) => v !== undefined);
   const byVerp: OutboundRow | undefined = verp ? await trx('outbound_emails').where({ id: verp.outboundEmailId }).first() : undefined;
   if (byVerp) {
@@ -74,9 +82,17 @@ export async function recordBounce(
     const result = { outboundEmailId: byVerp.id, ticketId: byVerp.ticket_id ?? undefined };
     if (details.hard && address) {
       await suppress(trx, address, { reason: what, inboundEmailId: opts.inboundEmailId, outboundEmailId: byVerp.id, complaint: opts.complaint });
-      return { ...result, undeliverable: [address], reason: `${what}; returned to the VERP address of outbound message ${byVerp.id}; ${address} marked undeliverable` };
+      return {
+        ...result,
+        undeliverable: [address],
+        reason: `${what}; returned to the VERP address of outbound message ${byVerp.id}; ${address} marked undeliverable`,
+      };
     }
-    return { ...result, undeliverable: [], reason: `${what}; returned to the VERP address of outbound message ${byVerp.id}; the address itself was not reported bad` };
+    return {
+      ...result,
+      undeliverable: [],
+      reason: `${what}; returned to the VERP address of outbound message ${byVerp.id}; the address itself was not reported bad`,
+    };
   }
   const byId: OutboundRow | undefined = details.referencedIds.length
     ? await trx('outbound_emails').whereIn('message_id', details.referencedIds).orderBy('id', 'desc').first()

@@ -43,7 +43,9 @@ function bounceDetails(body: string, hardByDefault: boolean): BounceDetails {
     m[1]!.toLowerCase(),
   );
   const diagnostic = /^Diagnostic-Code:\s*(.+)$/im.exec(body)?.[1]?.trim();
-  const hard = status ? /^5\.1\.\d+$/.test(status) : hardByDefault && /user unknown|no such (user|mailbox)|does not exist|unknown user|invalid (recipient|address)/i.test(body);
+  const hard = status
+    ? /^5\.1\.\d+$/.test(status)
+    : hardByDefault && /user unknown|no such (user|mailbox)|does not exist|unknown user|invalid (recipient|address)/i.test(body);
   return {
     status,
     recipients: [...new Set(recipients)],
@@ -118,12 +120,7 @@ export function classify(headers: RawHeaders, body: string, ourDomain: string): 
   }
   if (nullSender) return { kind: 'auto_reply', reason: 'sent with a null Return-Path' };
 
-  if (
-    autoSubmitted.startsWith('auto-generated') ||
-    /\b(bulk|junk|list)\b/.test(precedence) ||
-    headers.has('list-unsubscribe') ||
-    headers.has('list-id')
-  ) {
+  if (autoSubmitted.startsWith('auto-generated') || /\b(bulk|junk|list)\b/.test(precedence) || headers.has('list-unsubscribe') || headers.has('list-id')) {
     return { kind: 'machine', reason: 'machine-generated (Auto-Submitted, Precedence or list headers)' };
   }
   return { kind: 'person', reason: 'a person wrote it' };

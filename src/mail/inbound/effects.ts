@@ -146,10 +146,7 @@ async function insertReply(
  * (replyRow.ts decides both), cancels a pending closure, reopens the ticket, and tells the
  * team.
  */
-export async function customerReply(
-  work: MailWork,
-  input: ReplyInput & { contactId: number },
-): Promise<{ id: number }> {
+export async function customerReply(work: MailWork, input: ReplyInput & { contactId: number }): Promise<{ id: number }> {
   const { id, plan } = await insertReply(work, input, { author: { kind: 'contact', contactId: input.contactId, ofTicketCustomer: true } });
   if (plan.ticket.exchanges === 0) return { id }; // an auto-reply
   work.updateTicket(input.ticket, {

@@ -85,7 +85,7 @@ export function withUtf8Headers(raw: Buffer): Buffer | undefined {
   if (!ISO_2022_JP.test(latin1) && (!hasHighBytes(head) || isValidUtf8(head))) return undefined;
   const declared = declaredCharset(raw);
   const lines: Buffer[] = [];
-  for (let start = 0; start < head.length; ) {
+  for (let start = 0; start < head.length;) {
     const newline = head.indexOf(10, start);
     const end = newline === -1 ? head.length : newline + 1;
     const line = head.subarray(start, end);

@@ -49,11 +49,7 @@ interface AssignInput {
  * The sender is identified by the pipeline's own rule (mail/inbound/sender.ts): a contact,
  * else an agent by address or alternate address, else nobody.
  */
-export async function assignInboundEmail(
-  id: number,
-  target: { customer_id?: number; ticket_id?: number },
-  actorId: number,
-): Promise<InboundEmail> {
+export async function assignInboundEmail(id: number, target: { customer_id?: number; ticket_id?: number }, actorId: number): Promise<InboundEmail> {
   if (!target.customer_id === !target.ticket_id) throw invalid({ customer_id: 'give exactly one of customer_id and ticket_id' });
   // read in the CPU pool before the transaction: no row lock or pooled connection waits on it
   const stored = await showInboundEmail(id);
@@ -77,8 +73,7 @@ export async function assignInboundEmail(
 
     const sender = identifySender(await lookupSenders(trx, [address]), address);
     const input: AssignInput = { work: new MailWork(trx, mailbox.id), mailbox, parsed, raw, row, ticket, customerId };
-    const done =
-      sender.agentId !== undefined ? await assignAgentMail(input, sender.agentId) : await assignPersonMail(input, address, sender.contact);
+    const done = sender.agentId !== undefined ? await assignAgentMail(input, sender.agentId) : await assignPersonMail(input, address, sender.contact);
     await input.work.writes.flush();
     return row.$query(trx).patchAndFetch({
       outcome: done.outcome,
@@ -105,7 +100,13 @@ async function assignPersonMail(a: AssignInput, address: string, known: Contact 
   const foreign = contact.contactable_id !== a.customerId;
   if (ticket && foreign) {
     const reply = await foreignContactReply(work, { ...mail, ticket, contactId: contact.id, notifyTeam: false });
-    return { outcome: 'reply_added', ticketId: ticket.id, replyId: reply.id, note: 'a contact of another customer, not added to the ticket', flags: ['other_customer'] };
+    return {
+      outcome: 'reply_added',
+      ticketId: ticket.id,
+      replyId: reply.id,
+      note: 'a contact of another customer, not added to the ticket',
+      flags: ['other_customer'],
+    };
   }
   if (ticket) {
     work.writes.insert('ticket_contacts', { ticket_id: ticket.id, contact_id: contact.id });
@@ -113,8 +114,19 @@ async function assignPersonMail(a: AssignInput, address: string, known: Contact 
     return { outcome: 'reply_added', ticketId: ticket.id, replyId: reply.id };
   }
   if (foreign) {
-    const created = await ticketFromMail(work, { ...mail, mailbox: a.mailbox, contact: null, customerId: a.customerId, author: { type: 'App\\Contact', id: contact.id } });
-    return { outcome: 'ticket_created', ticketId: created.id, note: 'the sender is a contact of another customer: filed under the chosen customer, not added to the ticket', flags: ['other_customer'] };
+    const created = await ticketFromMail(work, {
+      ...mail,
+      mailbox: a.mailbox,
+      contact: null,
+      customerId: a.customerId,
+      author: { type: 'App\\Contact', id: contact.id },
+    });
+    return {
+      outcome: 'ticket_created',
+      ticketId: created.id,
+      note: 'the sender is a contact of another customer: filed under the chosen customer, not added to the ticket',
+      flags: ['other_customer'],
+    };
   }
   const created = await ticketFromMail(work, { ...mail, mailbox: a.mailbox, contact });
   return { outcome: 'ticket_created', ticketId: created.id };
@@ -140,13 +152,20 @@ async function assignAgentMail(a: AssignInput, agentId: number): Promise<Assigne
   const mail = { parsed, flags: row.flags, inboundEmailId: row.id, authSummary: row.auth?.summary ?? null };
   if (ticket) {
     const reply = await agentNote(work, { ...mail, ticket, agentId });
-    return { outcome: 'reply_added', ticketId: ticket.id, replyId: reply.id, note: "an agent's mail without a reply token: kept as the agent's internal note, not sent to the customer" };
+    return {
+      outcome: 'reply_added',
+      ticketId: ticket.id,
+      replyId: reply.id,
+      note: "an agent's mail without a reply token: kept as the agent's internal note, not sent to the customer",
+    };
   }
   const named = namedCustomerAddresses(a.raw, parsed, await ourAddresses(work.trx));
   const people = await lookupSenders(work.trx, named);
   const contact = named.map((n) => people.contact(n)).find((c) => c?.contactable_id === a.customerId) ?? null;
   const created = await ticketFromMail(work, { ...mail, mailbox: a.mailbox, contact, customerId: a.customerId, author: { type: 'App\\User', id: agentId } });
-  const note = contact ? `an agent's forward, for contact ${contact.id} of the chosen customer` : "an agent's forward; no contact of the chosen customer named in it";
+  const note = contact
+    ? `an agent's forward, for contact ${contact.id} of the chosen customer`
+    : "an agent's forward; no contact of the chosen customer named in it";
   return { outcome: 'ticket_created', ticketId: created.id, note };
 }
 

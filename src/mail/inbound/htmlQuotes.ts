@@ -11,8 +11,38 @@ import { headersAfterText, markerAfterText, markerRightAfterText, trailingQuoteA
 import { type LineKind, REPLY_ABOVE_MARKER, kindOf } from './quotes';
 
 const BLOCK = new Set([
-  'address', 'article', 'aside', 'blockquote', 'br', 'dd', 'div', 'dl', 'dt', 'footer', 'form', 'h1', 'h2', 'h3', 'h4',
-  'h5', 'h6', 'header', 'hr', 'li', 'ol', 'p', 'pre', 'section', 'table', 'tbody', 'td', 'th', 'thead', 'tr', 'ul', 'center',
+  'address',
+  'article',
+  'aside',
+  'blockquote',
+  'br',
+  'dd',
+  'div',
+  'dl',
+  'dt',
+  'footer',
+  'form',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'header',
+  'hr',
+  'li',
+  'ol',
+  'p',
+  'pre',
+  'section',
+  'table',
+  'tbody',
+  'td',
+  'th',
+  'thead',
+  'tr',
+  'ul',
+  'center',
 ]);
 const SKIP = new Set(['style', 'script', 'head', 'title', 'xml']);
 
@@ -61,7 +91,9 @@ function readLines(html: string): HtmlLine[] {
       ontext(text) {
         if (skip > 0) return;
         const current = lines[lines.length - 1]!;
-        current.text += decodeHTML(text).replace(/[\u00a0\u200e\u200f]/g, ' ').replace(/\s+/g, ' ');
+        current.text += decodeHTML(text)
+          .replace(/[\u00a0\u200e\u200f]/g, ' ')
+          .replace(/\s+/g, ' ');
         quoted[lines.length - 1] ||= quoteDepth > 0;
       },
     },

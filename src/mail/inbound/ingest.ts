@@ -204,9 +204,22 @@ async function decideAgentMail(
     };
   }
   if (a.authBlock) return { outcome: 'quarantined', reason: `an agent's reply with a valid token, but ${a.authBlock}`, ticketId: thread.ticket.id, flags };
-  const reply = await agentReply(work, { parsed: a.parsed, flags, inboundEmailId: a.inboundEmailId, authSummary: a.authSummary, ticket: thread.ticket, agentId: a.agentId });
+  const reply = await agentReply(work, {
+    parsed: a.parsed,
+    flags,
+    inboundEmailId: a.inboundEmailId,
+    authSummary: a.authSummary,
+    ticket: thread.ticket,
+    agentId: a.agentId,
+  });
   if (a.kind === 'auto_reply') {
-    return { outcome: 'auto_reply', reason: `an agent's automatic reply (threaded by ${thread.via}), kept as the agent's note and sent to nobody`, ticketId: thread.ticket.id, replyId: reply.id, flags };
+    return {
+      outcome: 'auto_reply',
+      reason: `an agent's automatic reply (threaded by ${thread.via}), kept as the agent's note and sent to nobody`,
+      ticketId: thread.ticket.id,
+      replyId: reply.id,
+      flags,
+    };
   }
   return { outcome: 'reply_added', reason: `agent reply (threaded by ${thread.via})`, ticketId: thread.ticket.id, replyId: reply.id, flags };
 }
@@ -216,7 +229,14 @@ async function decideAgentMail(
  * (`create_contact`, for a customer whose domain matches), or the decision to hold or
  * reject the message.
  */
-async function contactForUnknownSender(work: MailWork, mailbox: Mailbox, message: ReadMessage, thread: Thread | undefined, flags: string[], authBlock?: string): Promise<Contact | Decision> {
+async function contactForUnknownSender(
+  work: MailWork,
+  mailbox: Mailbox,
+  message: ReadMessage,
+  thread: Thread | undefined,
+  flags: string[],
+  authBlock?: string,
+): Promise<Contact | Decision> {
   const fromAddress = message.from?.address;
   const policy = mailbox.unknown_sender;
   const domain = fromAddress?.split('@')[1];
@@ -236,7 +256,8 @@ async function contactForUnknownSender(work: MailWork, mailbox: Mailbox, message
   }
   const customer =
     policy === 'create_contact' && domain && !authBlock
-      ? await work.trx('customers')
+      ? await work
+          .trx('customers')
           .whereRaw('? = any(email_domains)', [domain])
           .modify((q) => (threadCustomer ? q.orderByRaw('id = ? desc', [threadCustomer]) : q))
           .orderBy('id')
@@ -264,12 +285,14 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
   const authBlock = authBlocks(mailbox, auth);
   const input: MailInput = { parsed: message, flags, inboundEmailId: rowId, authSummary: auth?.summary ?? null };
 
-  if (sender.agentId !== undefined) return decideAgentMail(work, { ...input, kind, thread, token, agentId: sender.agentId, agentActive: sender.agentActive === true, authBlock });
+  if (sender.agentId !== undefined)
+    return decideAgentMail(work, { ...input, kind, thread, token, agentId: sender.agentId, agentActive: sender.agentActive === true, authBlock });
 
   let contact = sender.contact;
   // recorded only (no reply: it has no contact to be from), but linked to the ticket it answers
   const threadTicketId = thread?.ticket.id ?? null;
-  if (!contact && kind === 'machine') return { outcome: 'auto_reply', reason: 'machine-generated mail from an unknown sender', ticketId: threadTicketId, flags };
+  if (!contact && kind === 'machine')
+    return { outcome: 'auto_reply', reason: 'machine-generated mail from an unknown sender', ticketId: threadTicketId, flags };
   if (!contact && kind === 'auto_reply') return { outcome: 'auto_reply', reason: 'an automatic reply', ticketId: threadTicketId, flags };
   if (!contact) {
     const known = await contactForUnknownSender(work, mailbox, message, thread, flags, authBlock);
@@ -283,7 +306,13 @@ async function decidePersonMail(work: MailWork, mailbox: Mailbox, message: ReadM
       // a contact of another customer: the agents see the answer, the contact never joins the ticket
       const reply = await foreignContactReply(work, { ...input, ticket, contactId: contact.id, notifyTeam: kind !== 'auto_reply' });
       const outcome = kind === 'auto_reply' ? 'auto_reply' : 'reply_added';
-      return { outcome, reason: `threaded by ${thread.via}; the sender is a contact of another customer, kept from the customer and not added to the ticket`, ticketId: ticket.id, replyId: reply.id, flags: [...flags, 'other_customer'] };
+      return {
+        outcome,
+        reason: `threaded by ${thread.via}; the sender is a contact of another customer, kept from the customer and not added to the ticket`,
+        ticketId: ticket.id,
+        replyId: reply.id,
+        flags: [...flags, 'other_customer'],
+      };
     }
     if (kind === 'auto_reply') {
       const reply = await customerReply(work, { ...input, ticket, contactId: contact.id });
@@ -309,7 +338,11 @@ async function decide(work: MailWork, mailbox: Mailbox, message: ReadMessage, ro
       return { outcome: 'loop', reason: c.reason };
     case 'bounce':
     case 'complaint': {
-      const b = await recordBounce(await work.direct(), c.bounce!, { inboundEmailId: rowId, complaint: c.kind === 'complaint', deliveredTo: message.deliveredTo });
+      const b = await recordBounce(await work.direct(), c.bounce!, {
+        inboundEmailId: rowId,
+        complaint: c.kind === 'complaint',
+        deliveredTo: message.deliveredTo,
+      });
       return { outcome: 'bounce', reason: b.reason, outboundEmailId: b.outboundEmailId, ticketId: b.ticketId, flags: [c.kind] };
     }
     default:
@@ -338,12 +371,7 @@ export interface IngestOptions {
  * each decided in order, then every row written. Throws on any error (the caller redoes
  * the messages one by one). `stop` ends the batch early; the results say how far it got.
  */
-export async function ingestBatch(
-  trx: Knex.Transaction,
-  mailbox: Mailbox,
-  messages: PreparedMessage[],
-  opts: IngestOptions = {},
-): Promise<IngestResult[]> {
+export async function ingestBatch(trx: Knex.Transaction, mailbox: Mailbox, messages: PreparedMessage[], opts: IngestOptions = {}): Promise<IngestResult[]> {
   const work = new MailWork(trx, mailbox.id, opts.notify ?? true);
   await work.prefetch(messages.map(lookupKeys));
   const results: IngestResult[] = [];
@@ -395,7 +423,19 @@ async function recordFailed(outer: Knex, mailbox: Mailbox, m: PreparedMessage, e
            set outcome = 'failed', reason = excluded.reason, error = excluded.error, updated_at = excluded.updated_at
            where inbound_emails.outcome = 'failed'
          returning id`,
-        [facts.mailbox_id, facts.message_id, facts.from, facts.subject, facts.received_at, facts.size, facts.imap_uid, blob.sha256, errorSummary(e), now(), now()],
+        [
+          facts.mailbox_id,
+          facts.message_id,
+          facts.from,
+          facts.subject,
+          facts.received_at,
+          facts.size,
+          facts.imap_uid,
+          blob.sha256,
+          errorSummary(e),
+          now(),
+          now(),
+        ],
       );
       return rows[0]?.id as number | undefined;
     });
@@ -409,7 +449,9 @@ async function recordFailed(outer: Knex, mailbox: Mailbox, m: PreparedMessage, e
     id = await write(bare);
   }
   // no id: a stored copy of the message that did not fail already exists (a duplicate)
-  return id === undefined ? { inboundEmailId: null, outcome: 'duplicate' } : { inboundEmailId: id, outcome: 'failed', reason: 'the pipeline hit an unexpected error' };
+  return id === undefined
+    ? { inboundEmailId: null, outcome: 'duplicate' }
+    : { inboundEmailId: id, outcome: 'failed', reason: 'the pipeline hit an unexpected error' };
 }
 
 /**
@@ -420,12 +462,7 @@ async function recordFailed(outer: Knex, mailbox: Mailbox, m: PreparedMessage, e
  * throw: either way the next message goes on. Only an unreachable database throws: then
  * nothing is recorded and the caller backs off.
  */
-export async function ingestOneByOne(
-  outer: Knex,
-  mailbox: Mailbox,
-  messages: PreparedMessage[],
-  opts: IngestOptions = {},
-): Promise<IngestResult[]> {
+export async function ingestOneByOne(outer: Knex, mailbox: Mailbox, messages: PreparedMessage[], opts: IngestOptions = {}): Promise<IngestResult[]> {
   const results: IngestResult[] = [];
   for (const m of messages) {
     for (;;) {

@@ -65,14 +65,14 @@ export class MailWork implements Outbox {
     await this.writes.reserve(counts, messages.length + 1);
     const senderBindings = senderLookupBindings(senders);
     const { rows } = await this.trx.raw(
-        `select
+      `select
            (select coalesce(json_agg(json_build_object('id', id, 'message_id', message_id, 'outcome', outcome)), '[]')
               from inbound_emails where coalesce(mailbox_id, 0) = ? and message_id = any(?::text[])) as inbound,
            ${SENDER_LOOKUP_SQL.contacts} as contacts,
            ${SENDER_LOOKUP_SQL.agents} as agents,
            (select coalesce(json_agg(json_build_object('message_id', message_id, 'ticket_id', ticket_id, 'outbound_email_id', outbound_email_id) order by id), '[]')
               from ticket_message_ids where message_id = any(?::text[])) as message_ids`,
-        [this.mailboxId, ids, ...senderBindings.contacts, ...senderBindings.agents, answers],
+      [this.mailboxId, ids, ...senderBindings.contacts, ...senderBindings.agents, answers],
     );
     const found = rows[0] as SenderRows & {
       inbound: { id: number; message_id: string; outcome: string }[];
@@ -157,9 +157,17 @@ export class MailWork implements Outbox {
     this.writes.update('tickets', ticket.id, patch as Record<string, unknown>);
   }
 
-  recordMessageId(row: { message_id: string; ticket_id: number; reply_id: number | null; outbound_email_id?: number | null; direction: 'in' | 'out'; created_at: Date }): void {
+  recordMessageId(row: {
+    message_id: string;
+    ticket_id: number;
+    reply_id: number | null;
+    outbound_email_id?: number | null;
+    direction: 'in' | 'out';
+    created_at: Date;
+  }): void {
     this.writes.insert('ticket_message_ids', row);
-    if (!this.messageIds.has(row.message_id)) this.messageIds.set(row.message_id, { ticket_id: row.ticket_id, outbound_email_id: row.outbound_email_id ?? null });
+    if (!this.messageIds.has(row.message_id))
+      this.messageIds.set(row.message_id, { ticket_id: row.ticket_id, outbound_email_id: row.outbound_email_id ?? null });
   }
 
   /** Outbox: the message's row (and its Message-ID on the ticket) are written with the batch. */

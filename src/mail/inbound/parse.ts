@@ -48,7 +48,7 @@ export function structureProblem(raw: Buffer, maxBytes: number): string | undefi
   const stack: string[] = [];
   let parts = 0;
   let depth = 0;
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     const newline = text.indexOf('\n', start);
     const end = newline < 0 ? text.length : newline;
     const lineEnd = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;

@@ -5,13 +5,7 @@
  * and the reply is what comes before the first quoted block. Works in linear time on
  * pathological input; the raw message stays available whatever this cuts.
  */
-import {
-  replyBelowTopQuote,
-  textBeforeHeaders,
-  textBeforeLastMarker,
-  trailingQuoteStart,
-  wrappedHeaderBlock,
-} from './kindScans';
+import { replyBelowTopQuote, textBeforeHeaders, textBeforeLastMarker, trailingQuoteStart, wrappedHeaderBlock } from './kindScans';
 import { isAddressWroteLine } from './addressWrote';
 import { gapMarker } from './gapMarker';
 import { joinSpanningMarkers } from './spanningMarkers';

@@ -45,12 +45,7 @@ export function namedTicketNumbers(parsed: ReadMessage): string[] {
   return [findToken(parsed)?.ticketNumber, subjectNumber(parsed.subject)].filter((n): n is string => Boolean(n));
 }
 
-export function findThread(
-  work: MailWork,
-  parsed: ReadMessage,
-  sender: SenderIdentity,
-  token: ReplyTokenSubject | undefined,
-): Thread | undefined {
+export function findThread(work: MailWork, parsed: ReadMessage, sender: SenderIdentity, token: ReplyTokenSubject | undefined): Thread | undefined {
   const byHeaders = work.threadOf(answeredIds(parsed));
   if (byHeaders) return { ticket: byHeaders.ticket, via: 'headers', answersOutboundId: byHeaders.outboundId ?? undefined };
   const byToken = token && work.ticketByNumber(token.ticketNumber);

@@ -92,7 +92,19 @@ async function loadBatchData(knex: Knex, rows: OutboundEmail[]): Promise<BatchDa
     .leftJoin('priorities as p', 'p.id', 't.priority_id')
     .leftJoin('customers as c', 'c.id', 't.ticketable_id')
     .whereIn('t.id', ids(rows.map((r) => r.ticket_id)))
-    .select('t.id', 't.number', 't.subject', 't.body', 't.author_type', 't.author_id', 't.contact_id', 't.mailbox_id', 's.name as status', 'p.name as priority', 'c.name as customer');
+    .select(
+      't.id',
+      't.number',
+      't.subject',
+      't.body',
+      't.author_type',
+      't.author_id',
+      't.contact_id',
+      't.mailbox_id',
+      's.name as status',
+      'p.name as priority',
+      'c.name as customer',
+    );
   const replies: ReplyRow[] = await knex('replies')
     .whereIn('id', ids(rows.map((r) => r.reply_id)))
     .select('id', 'ticket_id', 'body', 'origin', 'author_type', 'author_id', 'customer_visible', 'created_at');
@@ -104,12 +116,23 @@ async function loadBatchData(knex: Knex, rows: OutboundEmail[]): Promise<BatchDa
   const [users, contacts, contactsByEmail, mailboxes, attachments] = await Promise.all([
     knex('users').whereIn('id', userIds).select('id', 'name', 'email') as Promise<Person[]>,
     knex('contacts').whereIn('id', contactIds).select('id', 'name', 'email') as Promise<Person[]>,
-    (customerAddresses.length ? knex('contacts').whereRaw('lower(email) = any(?)', [customerAddresses]).select('id', 'name', 'email') : []) as Promise<Person[]>,
+    (customerAddresses.length ? knex('contacts').whereRaw('lower(email) = any(?)', [customerAddresses]).select('id', 'name', 'email') : []) as Promise<
+      Person[]
+    >,
     knex('mailboxes').orderBy('id').select('id', 'name', 'email', 'active') as Promise<(Person & { active: boolean })[]>,
     knex('attachments')
       .where((q) => q.whereIn('reply_id', ids(rows.map((r) => r.reply_id))).orWhere((w) => w.whereIn('ticket_id', newTicketIds).whereNull('reply_id')))
       .orderBy('id')
-      .select('id', 'blob_sha256', 'filename', 'content_id', 'inline', 'reply_id', 'ticket_id', knex.raw(`coalesce(sniffed_type, declared_type, 'application/octet-stream') as content_type`)) as Promise<BatchAttachment[]>,
+      .select(
+        'id',
+        'blob_sha256',
+        'filename',
+        'content_id',
+        'inline',
+        'reply_id',
+        'ticket_id',
+        knex.raw(`coalesce(sniffed_type, declared_type, 'application/octet-stream') as content_type`),
+      ) as Promise<BatchAttachment[]>,
   ]);
   return {
     tickets: byId(tickets),
@@ -137,7 +160,11 @@ function contextFor(row: OutboundEmail, d: BatchData): MailContext {
   const contact = recipientContact ?? (ticket?.contact_id ? d.contacts.get(ticket.contact_id) : undefined);
   const agent = reply?.author_type === 'App\\User' ? replyAuthor : row.data?.assigned_by ? d.users.get(row.data.assigned_by as number) : undefined;
   const variables = ticket
-    ? { ...ticketTemplateValuesFrom(ticket, { contact, customer: ticket.customer, status: ticket.status, priority: ticket.priority }), 'agent.name': agent?.name, 'agent.email': agent?.email }
+    ? {
+        ...ticketTemplateValuesFrom(ticket, { contact, customer: ticket.customer, status: ticket.status, priority: ticket.priority }),
+        'agent.name': agent?.name,
+        'agent.email': agent?.email,
+      }
     : {};
   const values = {
     ticket: ticket && {

@@ -64,14 +64,27 @@ export function settle(row: OutboundEmail, results: RecipientResult[]): Settled 
   const rejected = [...new Set([...(row.rejected_recipients ?? []), ...results.filter((r) => r.status === 'rejected').map((r) => r.address)])];
   const deferred = results.filter((r) => r.status === 'deferred');
   const failures = results.filter((r) => r.status !== 'delivered');
-  const errors = failures.length ? failures.map((f) => `${f.address}: ${f.error ?? 'not delivered'}`).join('; ').slice(0, 2000) : null;
+  const errors = failures.length
+    ? failures
+        .map((f) => `${f.address}: ${f.error ?? 'not delivered'}`)
+        .join('; ')
+        .slice(0, 2000)
+    : null;
   const last_response = (failures[0]?.response ?? results.find((r) => r.status === 'delivered')?.response ?? null)?.slice(0, 1000) ?? null;
   if (deferred.length) {
     // backoff and the retry window are wall clock (see clock.ts)
     const next = new Date(wallClock().getTime() + retryDelaySeconds(row.attempts) * 1000);
     const giveUpAt = new Date(new Date(row.queued_at ?? row.created_at).getTime() + config().mailerGiveUpSeconds * 1000);
     if (next <= giveUpAt) {
-      return { state: 'queued', next_attempt_at: next, sent_at: null, last_error: errors, last_response, delivered_recipients: delivered, rejected_recipients: rejected };
+      return {
+        state: 'queued',
+        next_attempt_at: next,
+        sent_at: null,
+        last_error: errors,
+        last_response,
+        delivered_recipients: delivered,
+        rejected_recipients: rejected,
+      };
     }
     // The retry window is over: who still could not be reached is given up on.
     rejected.push(...deferred.map((d) => d.address).filter((a) => !rejected.includes(a)));

@@ -99,12 +99,18 @@ export async function claimDue(knex: Knex, limit: number): Promise<{ claimed: Cl
           });
         continue;
       }
-      if (s.dropped.length) await trx('outbound_emails').where({ id: row.id }).update({ dropped_recipients: JSON.stringify(s.dropped) });
+      if (s.dropped.length)
+        await trx('outbound_emails')
+          .where({ id: row.id })
+          .update({ dropped_recipients: JSON.stringify(s.dropped) });
       claimed.push({ row, screened: s, token });
     }
     if (claimed.length) {
       await trx('outbound_emails')
-        .whereIn('id', claimed.map((c) => c.row.id))
+        .whereIn(
+          'id',
+          claimed.map((c) => c.row.id),
+        )
         .update({
           attempts: trx.raw('attempts + 1'),
           next_attempt_at: seconds(config().mailerLeaseSeconds),

@@ -53,10 +53,7 @@ async function recentAutoMail(trx: Knex.Transaction, addresses: string[]): Promi
   const sorted = [...new Set(addresses)].sort();
   const counts = new Map<string, number>(sorted.map((a) => [a, 0]));
   if (sorted.length === 0) return counts;
-  await trx.raw(
-    `select count(pg_advisory_xact_lock(hashtextextended('auto-mail:' || a, 0))) from (select unnest(?::text[]) as a order by 1) s`,
-    [sorted],
-  );
+  await trx.raw(`select count(pg_advisory_xact_lock(hashtextextended('auto-mail:' || a, 0))) from (select unnest(?::text[]) as a order by 1) s`, [sorted]);
   const since = new Date(now().getTime() - 3600_000);
   const rows: { address: string; n: string | number }[] = await trx('auto_mail_sends')
     .whereIn('address', sorted)
@@ -79,7 +76,10 @@ export async function screenRecipients(trx: Knex.Transaction, rows: OutboundEmai
   // Rate limit: automatic mail on its first attempt (a retry was counted when first claimed),
   // per base address.
   const limited = rows.filter((r) => r.automatic && r.attempts === 0);
-  const candidates = limited.flatMap((r) => [...r.to_addresses, ...r.cc_addresses].map(lower)).filter((a) => !reasons.has(a)).map(baseAddress);
+  const candidates = limited
+    .flatMap((r) => [...r.to_addresses, ...r.cc_addresses].map(lower))
+    .filter((a) => !reasons.has(a))
+    .map(baseAddress);
   const counts = await recentAutoMail(trx, candidates);
   const limit = config().autoMailPerHour;
   const reservations: { address: string; outbound_email_id: number; sent_at: Date }[] = [];
@@ -113,5 +113,7 @@ export async function screenRecipients(trx: Knex.Transaction, rows: OutboundEmai
 
 /** Forgets automatic sends older than the hour the limit looks at. */
 export async function pruneAutoMailLog(knex: Knex): Promise<number> {
-  return knex('auto_mail_sends').where('sent_at', '<', new Date(now().getTime() - 2 * 3600_000)).delete();
+  return knex('auto_mail_sends')
+    .where('sent_at', '<', new Date(now().getTime() - 2 * 3600_000))
+    .delete();
 }

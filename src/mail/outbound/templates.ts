@@ -90,12 +90,18 @@ export function renderTemplate(name: string, context: Record<string, unknown>): 
   const t = compiledTemplate(name);
   const spec = TEMPLATES[name]!;
   if (spec.answerable && !context.ticket) throw new Error('the ticket of this message no longer exists');
-  const subject = t.subject(context).replace(/[\r\n]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const subject = t
+    .subject(context)
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const shared = { ...context, subject, marker: spec.answerable ? REPLY_ABOVE_MARKER : undefined };
   return {
     subject,
     html: layout().html({ ...shared, content: t.html(context) }),
-    text: `${layout().text({ ...shared, content: t.text(context).trim() }).trim()}\n`,
+    text: `${layout()
+      .text({ ...shared, content: t.text(context).trim() })
+      .trim()}\n`,
   };
 }
 

@@ -129,7 +129,9 @@ class FileTransport implements MailTransport {
     const day = new Date().toISOString().slice(0, 10);
     const dir = path.join(config().dataDir, 'outgoing', day);
     await fs.mkdir(dir, { recursive: true });
-    const name = String(message.messageId ?? info.messageId).replace(/[<>]/g, '').replace(/[^A-Za-z0-9@._-]/g, '_');
+    const name = String(message.messageId ?? info.messageId)
+      .replace(/[<>]/g, '')
+      .replace(/[^A-Za-z0-9@._-]/g, '_');
     const file = path.join(dir, `${name}.eml`);
     await fs.writeFile(`${file}.tmp`, info.message as Buffer);
     await fs.rename(`${file}.tmp`, file);

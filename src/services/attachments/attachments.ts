@@ -19,8 +19,11 @@ import { found } from '../lookup';
 /** A file name with no path, no control or bidirectional characters, at most 255 characters. */
 export function sanitizeFilename(name: string | undefined): string {
   const base = path.posix.basename(cleanFilename(String(name ?? '')).replace(/\\/g, '/'));
-  // eslint-disable-next-line no-control-regex -- control characters are what a file name must lose
-  const clean = base.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '').replace(/^\.+/, '').trim();
+  const clean = base
+    // eslint-disable-next-line no-control-regex -- control characters are what a file name must lose
+    .replace(/[\u0000-\u001f\u007f<>:"|?*]/g, '')
+    .replace(/^\.+/, '')
+    .trim();
   // 255 characters as PostgreSQL counts them (code points), never half an emoji
   return Array.from(clean).slice(0, 255).join('') || 'attachment';
 }
@@ -101,7 +104,9 @@ export async function linkAttachment(staged: StagedBlob, input: Omit<NewAttachme
   return db().transaction(async (t) => {
     const target = await resolveTarget(t, input.ticketId, input.replyId);
     const blob = await commitStagedBlob(t, staged);
-    return Attachment.query(t).insert({ ...attachmentRow(blob, input), ...target } as Partial<Attachment>).returning('*');
+    return Attachment.query(t)
+      .insert({ ...attachmentRow(blob, input), ...target } as Partial<Attachment>)
+      .returning('*');
   });
 }
 
@@ -116,10 +121,7 @@ export async function addAttachment(input: NewAttachment): Promise<Attachment> {
   }
 }
 
-export async function listAttachments(
-  opts: { page: PageRequest; ticket_id?: number; reply_id?: number },
-  trx?: Knex,
-): Promise<Page<Attachment>> {
+export async function listAttachments(opts: { page: PageRequest; ticket_id?: number; reply_id?: number }, trx?: Knex): Promise<Page<Attachment>> {
   const q = Attachment.query(conn(trx)).orderBy('id');
   if (opts.ticket_id) q.where({ ticket_id: opts.ticket_id });
   if (opts.reply_id) q.where({ reply_id: opts.reply_id });

@@ -29,10 +29,7 @@ export async function createToken(opts: { userId: number; name?: string; trx?: K
 
 /** Revokes every token of `userId`; returns how many were active. */
 export async function revokeTokens(opts: { userId: number; trx?: Knex }): Promise<number> {
-  return ApiToken.query(conn(opts.trx))
-    .patch({ revoked_at: now() })
-    .where({ user_id: opts.userId })
-    .whereNull('revoked_at');
+  return ApiToken.query(conn(opts.trx)).patch({ revoked_at: now() }).where({ user_id: opts.userId }).whereNull('revoked_at');
 }
 
 /** The active user a bearer token belongs to, or undefined. */

@@ -123,7 +123,10 @@ async function stageInDatabase(knex: Knex, source: AsyncIterable<Buffer>, maxByt
     }
     return { ...meter.result(), storage: 'database', temp };
   } catch (e) {
-    await knex('blobs').where({ sha256: temp }).delete().catch(() => undefined);
+    await knex('blobs')
+      .where({ sha256: temp })
+      .delete()
+      .catch(() => undefined);
     throw e;
   }
 }
@@ -339,7 +342,12 @@ export async function sweepUnlinkedBlobs(knex: Knex, olderThanSeconds: number): 
   const unlinked = (q: Knex.QueryBuilder) => {
     q.where('blobs.created_at', '<', cutoff);
     for (const [table, column] of refs) {
-      q.whereNotExists((sub) => sub.select(knex.raw('1')).from(table).whereRaw('?? = blobs.sha256', [`${table}.${column}`]));
+      q.whereNotExists((sub) =>
+        sub
+          .select(knex.raw('1'))
+          .from(table)
+          .whereRaw('?? = blobs.sha256', [`${table}.${column}`]),
+      );
     }
     return q;
   };
@@ -355,7 +363,10 @@ export async function sweepUnlinkedBlobs(knex: Knex, olderThanSeconds: number): 
       if ((e as { code?: string }).code !== '23503') throw e;
       removed = [];
       for (const sha256 of batch) {
-        const one = await unlinked(knex('blobs').where({ sha256 })).delete().returning(['sha256', 'storage']).catch(() => []);
+        const one = await unlinked(knex('blobs').where({ sha256 }))
+          .delete()
+          .returning(['sha256', 'storage'])
+          .catch(() => []);
         removed.push(...one);
       }
     }

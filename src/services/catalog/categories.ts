@@ -14,7 +14,10 @@ export const categories = crud<TicketCategory>({
   model: TicketCategory,
   what: 'category',
   decorate: (q, mode) => {
-    q.select('ticket_categories.*', raw('(select count(*) from ticket_sub_categories s where s.ticket_category_id = ticket_categories.id)::int as sub_categories_count'));
+    q.select(
+      'ticket_categories.*',
+      raw('(select count(*) from ticket_sub_categories s where s.ticket_category_id = ticket_categories.id)::int as sub_categories_count'),
+    );
     if (mode === 'show') q.withGraphFetched('sub_categories(byId)').modifiers({ byId: (b) => b.orderBy('id') });
   },
   beforeDelete: async (trx, row) => {

@@ -17,7 +17,12 @@ export const settingsSchema = z.object({
   timezone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Paris').default('UTC'),
   points_per_hour: z.number().min(0).default(1),
   points_priority_weights: z.record(z.string().regex(/^\d+$/), z.number().min(0)).default({}),
-  closure_delay_hours: z.number().int().min(0).max(24 * 365).default(48),
+  closure_delay_hours: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 365)
+    .default(48),
   auto_closure_enabled: z.boolean().default(true),
   auto_closure_delay_days: z.number().int().min(1).max(365).default(7),
   auto_closure_reminders: z.number().int().min(0).max(20).default(2),

@@ -29,10 +29,7 @@ async function assertEmailFree(t: Knex, email: string, exceptId?: number): Promi
   }
 }
 
-export async function listContacts(
-  opts: { page: PageRequest; contactable_id?: number; email?: string },
-  trx?: Knex,
-): Promise<Page<Contact>> {
+export async function listContacts(opts: { page: PageRequest; contactable_id?: number; email?: string }, trx?: Knex): Promise<Page<Contact>> {
   const q = Contact.query(conn(trx)).orderBy('id');
   if (opts.contactable_id) q.where({ contactable_id: opts.contactable_id });
   if (opts.email) q.whereRaw('lower(email) = lower(?)', [opts.email]);

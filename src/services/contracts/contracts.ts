@@ -62,10 +62,7 @@ export const contracts = crud<SupportContract>({
 });
 
 /** One page of a customer's contracts, latest start first; 404 for an unknown customer. */
-export async function contractsOfCustomer(
-  opts: { type: string; customerId: number; page: PageRequest },
-  trx?: Knex,
-): Promise<Page<SupportContract>> {
+export async function contractsOfCustomer(opts: { type: string; customerId: number; page: PageRequest }, trx?: Knex): Promise<Page<SupportContract>> {
   await requireTicketable(conn(trx), opts.type, opts.customerId);
   const q = SupportContract.query(conn(trx))
     .where({ support_contracteable_type: opts.type, support_contracteable_id: opts.customerId })

@@ -30,9 +30,7 @@ export async function activeContractId(trx: Knex, customerId: number, at: Date =
   const own = await covering(trx('support_contracts as c').where('c.support_contracteable_id', customerId));
   if (own) return own.id;
   const shared = await covering(
-    trx('support_contracts as c')
-      .join('shared_support_contracts as s', 's.support_contract_id', 'c.id')
-      .where('s.customer_id', customerId),
+    trx('support_contracts as c').join('shared_support_contracts as s', 's.support_contract_id', 'c.id').where('s.customer_id', customerId),
   );
   return shared?.id ?? null;
 }
@@ -59,10 +57,7 @@ export async function syncTicketPoints(trx: Knex, ticketId: number, previousCont
   if (!ticket) return;
   const [sums] = await trx('time_segments')
     .where({ ticket_id: ticketId })
-    .select(
-      trx.raw('coalesce(sum(minutes), 0)::int as minutes'),
-      trx.raw('coalesce(sum(minutes) filter (where billable), 0)::int as billable_minutes'),
-    );
+    .select(trx.raw('coalesce(sum(minutes), 0)::int as minutes'), trx.raw('coalesce(sum(minutes) filter (where billable), 0)::int as billable_minutes'));
   const settings = await getSettings(trx);
   const points = ticket.billable ? pointsFor(sums.billable_minutes, ticket.priority_id, settings) : 0;
   let contractId: number | null = ticket.contract_id;

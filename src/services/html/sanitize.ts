@@ -126,8 +126,7 @@ export function stripTags(text: string): string {
 
 /** Plain text turned into HTML paragraphs, escaped. */
 export function textToHtml(text: string): string {
-  const escape = (s: string) =>
-    s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   return text
     .replace(/\r\n?/g, '\n')
     .split(/\n{2,}/)

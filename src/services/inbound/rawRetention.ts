@@ -44,7 +44,9 @@ function removable(trx: Knex, cutoff: Date, afterId: number): Knex.QueryBuilder 
     .where('ie.id', '>', afterId)
     .whereNotIn('ie.outcome', KEPT_OUTCOMES)
     .where((q) =>
-      q.whereNull('ie.ticket_id').orWhereExists((t) => t.select(trx.raw('1')).from('tickets').whereRaw('tickets.id = ie.ticket_id').where('tickets.open', false)),
+      q
+        .whereNull('ie.ticket_id')
+        .orWhereExists((t) => t.select(trx.raw('1')).from('tickets').whereRaw('tickets.id = ie.ticket_id').where('tickets.open', false)),
     )
     .whereNotExists((u) => u.select(trx.raw('1')).from('undeliverable_addresses').whereRaw('undeliverable_addresses.inbound_email_id = ie.id'));
 }
@@ -53,10 +55,7 @@ function removable(trx: Knex, cutoff: Date, afterId: number): Knex.QueryBuilder 
  * Removes the raw originals older than `keepDays` before `at` (see the module comment);
  * `progress` hears after each batch.
  */
-export async function removeOldRawMail(
-  knex: Knex,
-  opts: { keepDays: number; at: Date; progress?: (done: number) => void },
-): Promise<RetentionResult> {
+export async function removeOldRawMail(knex: Knex, opts: { keepDays: number; at: Date; progress?: (done: number) => void }): Promise<RetentionResult> {
   const cutoff = new Date(opts.at.getTime() - opts.keepDays * DAY_MS);
   const result: RetentionResult = { raw_removed: 0, blobs_released: 0 };
   let afterId = 0;
@@ -78,7 +77,10 @@ export async function removeOldRawMail(
       }
       if (taken.length === 0) return { last: undefined, removed: 0, released: 0 };
       await trx('inbound_emails')
-        .whereIn('id', taken.map((r) => r.id))
+        .whereIn(
+          'id',
+          taken.map((r) => r.id),
+        )
         .update({ raw_sha256: null, raw_removed_at: opts.at, raw_kept_days: opts.keepDays, updated_at: opts.at });
       let released = 0;
       // in a fixed order: two runs at once lock blobs in the same order

@@ -78,7 +78,7 @@ export const TICKET_FACTS: readonly TicketFact[] = [
       'not a system message, not an auto-closure reminder, not flagged `auto_reply`. Acknowledgements of new tickets ' +
       'are outbound mail, not replies; internal notes are not customer-visible.',
   },
-  { name: 'minutes', sql: MINUTES, description: 'The sum of the minutes of the ticket\'s time segments (corrections included).' },
+  { name: 'minutes', sql: MINUTES, description: "The sum of the minutes of the ticket's time segments (corrections included)." },
 ];
 
 /** The ticket columns the figures and dimensions read. */
@@ -163,14 +163,13 @@ export const AVERAGE_FIGURES: readonly Figure[] = [
     unit: 'minutes',
     sql: 'round(avg(f.minutes), 2)',
     description:
-      'Mean time spent per selected ticket: the sum of its time segments (corrections included), whenever recorded. ' +
-      'Null when none is selected.',
+      'Mean time spent per selected ticket: the sum of its time segments (corrections included), whenever recorded. ' + 'Null when none is selected.',
   },
   {
     name: 'points_per_ticket',
     unit: 'points',
     sql: 'round(avg(f.points), 2)',
-    description: "Mean `points` charged per selected ticket. Null when none is selected.",
+    description: 'Mean `points` charged per selected ticket. Null when none is selected.',
   },
   {
     name: 'reopened_share',
@@ -205,8 +204,6 @@ export const HISTORY_FIGURES: readonly HistoryFigure[] = [
     name: 'closed',
     unit: 'tickets',
     at: 't.closed_at',
-    description:
-      'Tickets closed in the bucket and closed now (a reopened one counts at its last closing), whenever opened, ' +
-      'that match the filters.',
+    description: 'Tickets closed in the bucket and closed now (a reopened one counts at its last closing), whenever opened, ' + 'that match the filters.',
   },
 ];

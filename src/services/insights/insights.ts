@@ -11,16 +11,7 @@ import { localDate } from '../../datetime';
 import { conn } from '../../db/transaction';
 import { invalid } from '../../errors';
 import { getSettings } from '../config/settings';
-import {
-  AVERAGE_FIGURES,
-  COUNT_FIGURES,
-  DIMENSIONS,
-  type Figure,
-  HISTORY_FIGURES,
-  OPENED_AT,
-  TICKET_COLUMNS,
-  TICKET_FACTS,
-} from './figures';
+import { AVERAGE_FIGURES, COUNT_FIGURES, DIMENSIONS, type Figure, HISTORY_FIGURES, OPENED_AT, TICKET_COLUMNS, TICKET_FACTS } from './figures';
 
 export type Interval = 'day' | 'week' | 'month';
 
@@ -93,7 +84,14 @@ export async function resolveScope(input: InsightsInput, trx?: Knex): Promise<Sc
 }
 
 function bindings(scope: Scope): Record<string, unknown> {
-  return { from: scope.from, to: scope.to, tz: scope.timezone, team_id: scope.team_id ?? null, customer_id: scope.customer_id ?? null, assignee_id: scope.assignee_id ?? null };
+  return {
+    from: scope.from,
+    to: scope.to,
+    tz: scope.timezone,
+    team_id: scope.team_id ?? null,
+    customer_id: scope.customer_id ?? null,
+    assignee_id: scope.assignee_id ?? null,
+  };
 }
 
 /** The tickets of the scope's filters (invoicing tickets never) whose `at` falls in the range. */
@@ -148,7 +146,11 @@ export async function aggregations(scope: Scope, trx?: Knex): Promise<Aggregatio
   DIMENSIONS.forEach((d, i) => {
     result[d.name] = groups
       .filter((g) => g.dimension === i)
-      .map((g) => (d.table ? { id: g.id as number | null, name: g.name as string | null, count: Number(g.count) } : { [d.key]: g.value as string | null, count: Number(g.count) }));
+      .map((g) =>
+        d.table
+          ? { id: g.id as number | null, name: g.name as string | null, count: Number(g.count) }
+          : { [d.key]: g.value as string | null, count: Number(g.count) },
+      );
   });
   return result;
 }

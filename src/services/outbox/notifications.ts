@@ -70,7 +70,8 @@ export async function queueAgentMail(
   if (opts.exceptUserId !== undefined) recipients.delete(opts.exceptUserId);
   if (recipients.size === 0) return;
   const out = outboxOf(target);
-  const users: { id: number; name: string; email: string }[] = await out.trx('users')
+  const users: { id: number; name: string; email: string }[] = await out
+    .trx('users')
     .whereIn('id', [...recipients.keys()])
     .where({ active: true })
     .orderBy('id')

@@ -39,22 +39,19 @@ export async function retryOutboundEmail(id: number, trx?: Knex): Promise<Outbou
   const at = now();
   // due and lease times are wall clock (see clock.ts)
   const wall = wallClock();
-  const requeued = await OutboundEmail.query(conn(trx))
-    .findById(id)
-    .whereIn('state', RETRYABLE)
-    .patch({
-      state: 'queued',
-      attempts: 0,
-      next_attempt_at: wall,
-      queued_at: wall,
-      claim_token: null,
-      last_error: null,
-      suppressed_reason: null,
-      dropped_recipients: [],
-      rejected_recipients: [],
-      delivered_recipients: [],
-      updated_at: at,
-    });
+  const requeued = await OutboundEmail.query(conn(trx)).findById(id).whereIn('state', RETRYABLE).patch({
+    state: 'queued',
+    attempts: 0,
+    next_attempt_at: wall,
+    queued_at: wall,
+    claim_token: null,
+    last_error: null,
+    suppressed_reason: null,
+    dropped_recipients: [],
+    rejected_recipients: [],
+    delivered_recipients: [],
+    updated_at: at,
+  });
   // Waiting out a backoff, or held by a lane that died (its lease is over): due now.
   const hurried =
     requeued ||

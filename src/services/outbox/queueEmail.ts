@@ -62,7 +62,14 @@ export function outboundRow(input: Omit<QueueEmailInput, 'trx'>) {
 
 /** The row recording a queued message's Message-ID on its ticket, for threading replies. */
 export function outboundMessageIdRow(row: { id: number; message_id: string; ticket_id: number | null; reply_id: number | null }, at = now()) {
-  return { message_id: row.message_id, ticket_id: row.ticket_id!, reply_id: row.reply_id, outbound_email_id: row.id, direction: 'out' as const, created_at: at };
+  return {
+    message_id: row.message_id,
+    ticket_id: row.ticket_id!,
+    reply_id: row.reply_id,
+    outbound_email_id: row.id,
+    direction: 'out' as const,
+    created_at: at,
+  };
 }
 
 /** Queues one message; returns its outbox row. */

@@ -7,10 +7,7 @@ import { loadTicket } from '../tickets/loadTicket';
 import { type DetailedReply, attachAuthors } from '../tickets/ticketDetail';
 
 /** A ticket's replies, oldest first, with their authors; 404 for an unknown ticket. */
-export async function listReplies(
-  opts: { ticketId: number; page: PageRequest },
-  trx?: Knex,
-): Promise<Page<DetailedReply>> {
+export async function listReplies(opts: { ticketId: number; page: PageRequest }, trx?: Knex): Promise<Page<DetailedReply>> {
   await loadTicket(trx, opts.ticketId);
   const page = await fetchModelPage(Reply.query(conn(trx)).where({ ticket_id: opts.ticketId }).orderBy('id'), opts.page);
   return { ...page, rows: await attachAuthors(trx, page.rows) };

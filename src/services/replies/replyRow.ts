@@ -35,9 +35,7 @@ import { autoStatusId } from '../tickets/statuses';
  * the system (the auto-closure reminder).
  */
 export type ReplyAuthor =
-  | { kind: 'agent'; userId: number; via: 'api' | 'email' }
-  | { kind: 'contact'; contactId: number; ofTicketCustomer: boolean }
-  | { kind: 'system' };
+  { kind: 'agent'; userId: number; via: 'api' | 'email' } | { kind: 'contact'; contactId: number; ofTicketCustomer: boolean } | { kind: 'system' };
 
 export interface ReplyRowInput {
   author: ReplyAuthor;
@@ -93,7 +91,7 @@ export function replyRow(input: ReplyRowInput): ReplyPlan {
   const { author } = input;
   const automatic = isAutoReply(input.flags);
   const recipient = () => {
-    if (!input.contactIds) throw new Error('a reply sent to the contacts needs the ticket\'s contacts');
+    if (!input.contactIds) throw new Error("a reply sent to the contacts needs the ticket's contacts");
     return input.contactIds[0] ?? null;
   };
   let who: Pick<ReplyRow, 'origin' | 'author_type' | 'author_id' | 'contact_id' | 'customer_visible' | 'auto_closure_message'>;

@@ -45,8 +45,7 @@ export interface CustomerReport {
 /** Renders in progress, by report and fingerprint. */
 const inFlight = new Map<string, Promise<CustomerReport>>();
 
-const snapshot = <T>(work: (trx: Knex) => Promise<T>) =>
-  db().transaction((trx) => work(trx), { isolationLevel: 'repeatable read', readOnly: true });
+const snapshot = <T>(work: (trx: Knex) => Promise<T>) => db().transaction((trx) => work(trx), { isolationLevel: 'repeatable read', readOnly: true });
 
 /** The period asked for, with its defaults; 400 when it is backwards or too long. */
 function resolvePeriod(req: CustomerReportRequest, today: string, timezone: string): ReportPeriod {
@@ -61,24 +60,24 @@ function resolvePeriod(req: CustomerReportRequest, today: string, timezone: stri
 type StoredRow = { fingerprint: string; pdf_sha256: string; created_at: Date };
 
 async function storedReport(customerId: number, p: ReportPeriod): Promise<StoredRow | undefined> {
-  return db()('customer_reports')
-    .where({ customer_id: customerId, period_from: p.from, period_to: p.to })
-    .first('fingerprint', 'pdf_sha256', 'created_at');
+  return db()('customer_reports').where({ customer_id: customerId, period_from: p.from, period_to: p.to }).first('fingerprint', 'pdf_sha256', 'created_at');
 }
 
 /** Keeps `pdf` as the report of (customer, period), releasing the copy it replaces. */
 async function storeReport(customerId: number, p: ReportPeriod, fingerprint: string, pdf: Buffer, createdAt: Date): Promise<void> {
   const blob = blobOf(pdf);
   await db().transaction(async (trx) => {
-    const old = await trx('customer_reports')
-      .where({ customer_id: customerId, period_from: p.from, period_to: p.to })
-      .forUpdate()
-      .first('pdf_sha256');
+    const old = await trx('customer_reports').where({ customer_id: customerId, period_from: p.from, period_to: p.to }).forUpdate().first('pdf_sha256');
     await putBlobBuffers(trx, new Map([[blob.sha256, pdf]]));
     await trx('customer_reports')
       .insert({
-        customer_id: customerId, period_from: p.from, period_to: p.to, fingerprint,
-        pdf_sha256: blob.sha256, pdf_size: pdf.length, created_at: createdAt,
+        customer_id: customerId,
+        period_from: p.from,
+        period_to: p.to,
+        fingerprint,
+        pdf_sha256: blob.sha256,
+        pdf_size: pdf.length,
+        created_at: createdAt,
       })
       .onConflict(['customer_id', 'period_from', 'period_to'])
       .merge(['fingerprint', 'pdf_sha256', 'pdf_size', 'created_at']);

@@ -128,8 +128,16 @@ async function activeTickets(knex: Knex, customerId: number, p: ReportPeriod) {
     [CUSTOMER_TYPE, customerId],
   );
   return rows as {
-    id: number; number: string; subject: string; open: boolean; opened_at: Date; closed_at: Date | null;
-    contract_id: number | null; points: string; billable: boolean; billable_minutes: number;
+    id: number;
+    number: string;
+    subject: string;
+    open: boolean;
+    opened_at: Date;
+    closed_at: Date | null;
+    contract_id: number | null;
+    points: string;
+    billable: boolean;
+    billable_minutes: number;
   }[];
 }
 
@@ -164,7 +172,10 @@ function contractScope(knex: Knex, customerId: number): Knex.QueryBuilder {
     w
       .where('c.support_contracteable_id', customerId)
       .orWhereIn('c.id', knex('shared_support_contracts').where({ customer_id: customerId }).select('support_contract_id'))
-      .orWhereIn('c.id', knex('tickets').where({ ticketable_type: CUSTOMER_TYPE, ticketable_id: customerId }).whereNotNull('contract_id').select('contract_id')),
+      .orWhereIn(
+        'c.id',
+        knex('tickets').where({ ticketable_type: CUSTOMER_TYPE, ticketable_id: customerId }).whereNotNull('contract_id').select('contract_id'),
+      ),
   );
 }
 

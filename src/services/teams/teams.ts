@@ -16,10 +16,7 @@ export const teams = crud<SupportTeam>({
   model: SupportTeam,
   what: 'support team',
   decorate: (q, mode) => {
-    q.select(
-      'support_teams.*',
-      raw('(select count(*) from support_team_members m where m.support_team_id = support_teams.id)::int as users_count'),
-    );
+    q.select('support_teams.*', raw('(select count(*) from support_team_members m where m.support_team_id = support_teams.id)::int as users_count'));
     if (mode === 'show') {
       q.select(raw('(select count(*) from tickets t where t.team_id = support_teams.id and t.open)::int as open_tickets_count'));
     }
@@ -53,10 +50,7 @@ export async function listMembers(opts: { teamId: number; page: PageRequest }, t
 }
 
 /** Changes the members: `add` keeps the others, `sync` replaces the list, `remove` takes some out. */
-export async function changeMembers(
-  opts: { teamId: number; userIds: number[]; mode: 'add' | 'sync' | 'remove' },
-  trx?: Knex,
-): Promise<User[]> {
+export async function changeMembers(opts: { teamId: number; userIds: number[]; mode: 'add' | 'sync' | 'remove' }, trx?: Knex): Promise<User[]> {
   return inTransaction(trx, async (t) => {
     await lockTeam(t, opts.teamId);
     const ids = [...new Set(opts.userIds)];

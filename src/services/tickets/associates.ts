@@ -12,16 +12,11 @@ export interface AssociatesResult {
   unassociated: number;
 }
 
-export async function updateAssociates(
-  opts: { id: number; associated: number[]; unassociated: number[] },
-  trx?: Knex,
-): Promise<AssociatesResult> {
+export async function updateAssociates(opts: { id: number; associated: number[]; unassociated: number[] }, trx?: Knex): Promise<AssociatesResult> {
   return inTransaction(trx, async (t) => {
     const ticket = await loadTicket(t, opts.id, { lock: true });
     const wanted = [...new Set([...opts.associated, ...opts.unassociated])];
-    const contacts: { id: number; contactable_id: number }[] = await t('contacts')
-      .whereIn('id', wanted)
-      .select('id', 'contactable_id');
+    const contacts: { id: number; contactable_id: number }[] = await t('contacts').whereIn('id', wanted).select('id', 'contactable_id');
     const problems: Record<string, string> = {};
     for (const [field, ids] of [
       ['associated', opts.associated],
@@ -35,7 +30,7 @@ export async function updateAssociates(
         }
       });
     }
-    if (Object.keys(problems).length) throw invalid(problems, 'contacts must exist and belong to the ticket\'s customer');
+    if (Object.keys(problems).length) throw invalid(problems, "contacts must exist and belong to the ticket's customer");
 
     const current = new Set(await ticketContactIds(t, ticket));
     const toAttach = [...new Set(opts.associated)].filter((c) => !current.has(c));

@@ -14,14 +14,7 @@ import { conn } from '../../db/transaction';
 import { logger as rootLogger, type Logger } from '../../logger';
 import { Customer } from '../../models/Customer';
 import type { TimeSegmentKind } from '../../models/TimeSegment';
-import {
-  DATE_TIME_FORMAT,
-  type SheetColumn,
-  type StreamedBook,
-  streamWorkbook,
-  textCell,
-  wallClockIn,
-} from '../../rendering/xlsx';
+import { DATE_TIME_FORMAT, type SheetColumn, type StreamedBook, streamWorkbook, textCell, wallClockIn } from '../../rendering/xlsx';
 import { getSettings } from '../config/settings';
 import { found } from '../lookup';
 
@@ -89,11 +82,7 @@ interface SegmentRow {
 type LocalTime = ReturnType<typeof wallClockIn>;
 
 function customerTickets(db: Knex, customerId: number, afterId: number, size: number) {
-  return db('tickets as t')
-    .where({ 't.ticketable_type': CUSTOMER, 't.ticketable_id': customerId })
-    .where('t.id', '>', afterId)
-    .orderBy('t.id')
-    .limit(size);
+  return db('tickets as t').where({ 't.ticketable_type': CUSTOMER, 't.ticketable_id': customerId }).where('t.id', '>', afterId).orderBy('t.id').limit(size);
 }
 
 function ticketBatch(db: Knex, customerId: number, afterId: number, size: number): Promise<TicketRow[]> {
@@ -104,8 +93,19 @@ function ticketBatch(db: Knex, customerId: number, afterId: number, size: number
     .leftJoin('support_teams as tm', 'tm.id', 't.team_id')
     .leftJoin('users as u', 'u.id', 't.assignee_id')
     .select(
-      't.id', 't.number', 't.subject', 'st.name as status', 'p.name as priority', 'c.name as category',
-      'tm.name as team', 'u.name as assignee', 't.closed_at', 't.time', 't.points', 't.billable', 't.billed',
+      't.id',
+      't.number',
+      't.subject',
+      'st.name as status',
+      'p.name as priority',
+      'c.name as category',
+      'tm.name as team',
+      'u.name as assignee',
+      't.closed_at',
+      't.time',
+      't.points',
+      't.billable',
+      't.billed',
       // a ticket without opened_at (older data) was opened when it was created, as the insights count it
       db.raw('coalesce(t.opened_at, t.created_at) as opened_at'),
     );
@@ -124,17 +124,24 @@ function segmentBatch(db: Knex, ticketIds: number[], after: [number, number], si
 
 function ticketCells(t: TicketRow, local: LocalTime): ExcelJS.CellValue[] {
   return [
-    textCell(t.number), textCell(t.subject), textCell(t.status), textCell(t.priority), textCell(t.category),
-    textCell(t.team), textCell(t.assignee), local(t.opened_at), local(t.closed_at), t.time, Number(t.points),
-    t.billable, t.billed,
+    textCell(t.number),
+    textCell(t.subject),
+    textCell(t.status),
+    textCell(t.priority),
+    textCell(t.category),
+    textCell(t.team),
+    textCell(t.assignee),
+    local(t.opened_at),
+    local(t.closed_at),
+    t.time,
+    Number(t.points),
+    t.billable,
+    t.billed,
   ];
 }
 
 function segmentCells(s: SegmentRow, ticketNumber: string, local: LocalTime): ExcelJS.CellValue[] {
-  return [
-    textCell(ticketNumber), textCell(s.user), textCell(s.kind), local(s.started_at), local(s.ended_at), s.minutes,
-    s.billable, textCell(s.note),
-  ];
+  return [textCell(ticketNumber), textCell(s.user), textCell(s.kind), local(s.started_at), local(s.ended_at), s.minutes, s.billable, textCell(s.note)];
 }
 
 interface Plan {
@@ -196,7 +203,10 @@ export function exportFilename(customer: Pick<Customer, 'id' | 'name'>, day: str
     .replace(/[\\/:*?"<>|\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ')
     .trim()
     .replace(/\s+/g, '-');
-  const slug = [...cleaned].slice(0, 60).join('').replace(/^[-.]+|[-.]+$/g, '');
+  const slug = [...cleaned]
+    .slice(0, 60)
+    .join('')
+    .replace(/^[-.]+|[-.]+$/g, '');
   return `tickets-${slug || customer.id}-${day}.xlsx`;
 }
 
@@ -211,10 +221,7 @@ export interface TicketExport {
  * and the first batch are read before the stream is returned, so those failures are still
  * ordinary error responses; later ones cut the download and are logged on `log`.
  */
-export async function exportTickets(
-  opts: { customerId: number; withSegments?: boolean; log?: Logger; batchSize?: number },
-  trx?: Knex,
-): Promise<TicketExport> {
+export async function exportTickets(opts: { customerId: number; withSegments?: boolean; log?: Logger; batchSize?: number }, trx?: Knex): Promise<TicketExport> {
   const db = conn(trx);
   const customer = found(await Customer.query(db).findById(opts.customerId).select('id', 'name'), 'customer', opts.customerId);
   const { timezone } = await getSettings(trx);

@@ -80,10 +80,7 @@ export async function freeTicket(id: number, trx?: Knex): Promise<Ticket> {
 }
 
 /** Assigns the ticket to `assigneeId` (404 when no such user, as the seed says); see setAssignee. */
-export async function assignTicket(
-  opts: { id: number; assigneeId: number; actorId: number },
-  trx?: Knex,
-): Promise<User> {
+export async function assignTicket(opts: { id: number; assigneeId: number; actorId: number }, trx?: Knex): Promise<User> {
   return inTransaction(trx, async (t) => {
     const ticket = await loadTicket(t, opts.id, { lock: true });
     const assignee = await User.query(t).findById(opts.assigneeId);

@@ -26,10 +26,7 @@ function withListColumns(q: QueryBuilder<Ticket>): QueryBuilder<Ticket> {
 }
 
 /** Open tickets, newest first; all of one customer's when both ticketable params are given. */
-export async function listTickets(
-  opts: { ticketable_type?: string; ticketable_id?: number; page: PageRequest },
-  trx?: Knex,
-): Promise<Page<ListedTicket>> {
+export async function listTickets(opts: { ticketable_type?: string; ticketable_id?: number; page: PageRequest }, trx?: Knex): Promise<Page<ListedTicket>> {
   const q = Ticket.query(conn(trx)).orderBy('tickets.id', 'desc');
   if (opts.ticketable_type !== undefined && opts.ticketable_id !== undefined) {
     q.where({ 'tickets.ticketable_type': opts.ticketable_type, 'tickets.ticketable_id': opts.ticketable_id });
@@ -82,10 +79,7 @@ export async function searchTickets(
   if (f.body) q.where('tickets.body', 'ilike', containsPattern(f.body));
   if (f.email) {
     const pattern = containsPattern(f.email.trim());
-    q.whereRaw(
-      'tickets.id in (select tc.ticket_id from ticket_contacts tc join contacts c on c.id = tc.contact_id where c.email ilike ?)',
-      [pattern],
-    );
+    q.whereRaw('tickets.id in (select tc.ticket_id from ticket_contacts tc join contacts c on c.id = tc.contact_id where c.email ilike ?)', [pattern]);
   }
   for (const key of ['ticketable_type', 'ticketable_id', 'assignee_id', 'status_id', 'priority_id', 'team_id'] as const) {
     if (f[key] !== undefined) q.where(`tickets.${key}`, f[key]);
@@ -94,9 +88,7 @@ export async function searchTickets(
   if (f.closed) q.where('tickets.open', false);
   if (f.my_tickets) q.where('tickets.assignee_id', opts.actorId);
   if (f.my_teams_tickets) {
-    q.whereRaw('tickets.team_id in (select support_team_id from support_team_members where user_id = ?)', [
-      opts.actorId,
-    ]);
+    q.whereRaw('tickets.team_id in (select support_team_id from support_team_members where user_id = ?)', [opts.actorId]);
   }
   withListColumns(q);
   const relations = [...new Set(opts.include.map((i) => SEARCH_INCLUDES[i]))];

@@ -44,9 +44,7 @@ export async function attachAuthors(trx: Knex | undefined, replies: Reply[]): Pr
 
 export async function ticketDetail(id: number, trx?: Knex): Promise<TicketDetail> {
   const ticket = found(
-    await Ticket.query(conn(trx))
-      .findById(id)
-      .withGraphFetched('[replies, ticketable, contacts, category, sub_category, assignee, opener, attachments]'),
+    await Ticket.query(conn(trx)).findById(id).withGraphFetched('[replies, ticketable, contacts, category, sub_category, assignee, opener, attachments]'),
     'ticket',
     id,
   ) as TicketDetail;

@@ -35,10 +35,7 @@ export interface TicketPatch {
 }
 
 /** Applies `patch` to ticket `id` on behalf of `actorId`; returns the updated ticket. */
-export async function updateTicket(
-  opts: { id: number; patch: TicketPatch; actorId: number },
-  trx?: Knex,
-): Promise<Ticket> {
+export async function updateTicket(opts: { id: number; patch: TicketPatch; actorId: number }, trx?: Knex): Promise<Ticket> {
   return inTransaction(trx, async (t) => {
     const ticket = await loadTicket(t, opts.id, { lock: true });
     const p = opts.patch;
@@ -51,8 +48,7 @@ export async function updateTicket(
       {
         priority_id: p.priority_id,
         ticket_category_id: p.ticket_category_id ?? ticket.ticket_category_id,
-        ticket_sub_category_id:
-          p.ticket_sub_category_id ?? (p.ticket_category_id !== undefined ? ticket.ticket_sub_category_id : undefined),
+        ticket_sub_category_id: p.ticket_sub_category_id ?? (p.ticket_category_id !== undefined ? ticket.ticket_sub_category_id : undefined),
         status_id: p.status_id,
         team_id: p.team_id,
         contract_id: p.contract_id,

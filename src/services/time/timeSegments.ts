@@ -37,10 +37,7 @@ function withMinutes(fields: SegmentFields, existing?: TimeSegment): SegmentFiel
   return fields;
 }
 
-export async function listSegments(
-  opts: { page: PageRequest; ticket_id?: number; user_id?: number },
-  trx?: Knex,
-): Promise<Page<TimeSegment>> {
+export async function listSegments(opts: { page: PageRequest; ticket_id?: number; user_id?: number }, trx?: Knex): Promise<Page<TimeSegment>> {
   const q = TimeSegment.query(conn(trx)).orderBy('id');
   if (opts.ticket_id) q.where({ ticket_id: opts.ticket_id });
   if (opts.user_id) q.where({ user_id: opts.user_id });

@@ -51,22 +51,28 @@ afterAll(async () => {
 });
 
 function doctor(overrides: Record<string, string | undefined> = {}) {
-  return runCli(['doctor'], childEnv({
-    DATABASE_URL: database.url(),
-    HELPDESK_DATA_DIR: workDir,
-    SMTP_URL: sink.url,
-    CHROMIUM_PATH: chromium,
-    LOG_LEVEL: 'warn',
-    ...overrides,
-  }));
+  return runCli(
+    ['doctor'],
+    childEnv({
+      DATABASE_URL: database.url(),
+      HELPDESK_DATA_DIR: workDir,
+      SMTP_URL: sink.url,
+      CHROMIUM_PATH: chromium,
+      LOG_LEVEL: 'warn',
+      ...overrides,
+    }),
+  );
 }
 
 const lines = (stdout: string) => stdout.trimEnd().split('\n');
 
 test('a healthy setup: every check ok, one line each, exit 0', async () => {
   const box = await makeMailbox({
-    imap_host: '127.0.0.1', imap_port: dovecot.port, imap_secure: false,
-    imap_username: `doctor${process.pid}`, imap_password: 'secret',
+    imap_host: '127.0.0.1',
+    imap_port: dovecot.port,
+    imap_secure: false,
+    imap_username: `doctor${process.pid}`,
+    imap_password: 'secret',
   });
   await makeMailbox({ active: false, imap_host: '127.0.0.1', imap_port: await closedPort(), imap_username: 'off', imap_password: 'x' });
 
@@ -74,9 +80,7 @@ test('a healthy setup: every check ok, one line each, exit 0', async () => {
   expect(r.code).toBe(0);
   const out = lines(r.stdout);
   expect(out.every((l) => l.startsWith('ok   '))).toBe(true);
-  expect(out.map((l) => l.slice(5).split(':')[0])).toEqual([
-    'config', 'secret', 'database', 'migrations', `mailbox ${box.email}`, 'smtp', 'chromium',
-  ]);
+  expect(out.map((l) => l.slice(5).split(':')[0])).toEqual(['config', 'secret', 'database', 'migrations', `mailbox ${box.email}`, 'smtp', 'chromium']);
   expect(r.stdout).toMatch(/^ok {3}migrations: all applied$/m);
   expect(r.stdout).toContain(`IMAP login as doctor${process.pid} at 127.0.0.1:${dovecot.port} accepted`);
   expect(r.stdout).toContain(`smtp: ${sink.url}`);
@@ -86,7 +90,9 @@ test('a healthy setup: every check ok, one line each, exit 0', async () => {
 test('another HELPDESK_SECRET than the one that stored the IMAP passwords: FAIL, saying so', async () => {
   const r = await doctor({ HELPDESK_SECRET: 'another-secret-0123456789' });
   expect(r.code).toBe(1);
-  expect(r.stdout).toMatch(/^FAIL mailbox \S+: the stored IMAP password of doctor\d+ at .* cannot be decrypted with this secret \(was HELPDESK_SECRET changed\?\)$/m);
+  expect(r.stdout).toMatch(
+    /^FAIL mailbox \S+: the stored IMAP password of doctor\d+ at .* cannot be decrypted with this secret \(was HELPDESK_SECRET changed\?\)$/m,
+  );
 });
 
 test('no SMTP_URL is fine: the mail goes to .eml files', async () => {
@@ -98,10 +104,18 @@ test('no SMTP_URL is fine: the mail goes to .eml files', async () => {
 test('a closed IMAP port, a wrong password, a dead SMTP server, no Chromium: FAIL each, exit 1, no password shown', async () => {
   const closed = await closedPort();
   const unreachable = await makeMailbox({
-    imap_host: '127.0.0.1', imap_port: closed, imap_secure: false, imap_username: 'nobody', imap_password: 'imap-pw-0d1e',
+    imap_host: '127.0.0.1',
+    imap_port: closed,
+    imap_secure: false,
+    imap_username: 'nobody',
+    imap_password: 'imap-pw-0d1e',
   });
   const refused = await makeMailbox({
-    imap_host: '127.0.0.1', imap_port: dovecot.port, imap_secure: false, imap_username: `doctor${process.pid}b`, imap_password: 'wrong-pw-7c3a',
+    imap_host: '127.0.0.1',
+    imap_port: dovecot.port,
+    imap_secure: false,
+    imap_username: `doctor${process.pid}b`,
+    imap_password: 'wrong-pw-7c3a',
   });
   const r = await doctor({ SMTP_URL: `smtp://mailer:smtp-pw-5b9f@127.0.0.1:${closed}`, CHROMIUM_PATH: path.join(workDir, 'no-chromium') });
   expect(r.code).toBe(1);

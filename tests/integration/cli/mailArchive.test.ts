@@ -37,7 +37,11 @@ function mbox(messages: Buffer[]): Buffer {
   return Buffer.concat(
     messages.flatMap((m, i) => {
       const body = m.toString('latin1').replace(/^(>*From )/gm, '>$1');
-      return [Buffer.from(`From sender${i}@customer.test Mon Jan  1 00:00:00 2024\n`), Buffer.from(body, 'latin1'), Buffer.from(body.endsWith('\n') ? '\n' : '\n\n')];
+      return [
+        Buffer.from(`From sender${i}@customer.test Mon Jan  1 00:00:00 2024\n`),
+        Buffer.from(body, 'latin1'),
+        Buffer.from(body.endsWith('\n') ? '\n' : '\n\n'),
+      ];
     }),
   );
 }
@@ -58,7 +62,11 @@ it('imports an mbox of 1,000 messages exactly once across a SIGKILL part-way', a
   const customer = await makeCustomer();
   const contacts = await Promise.all(Array.from({ length: 20 }, () => makeContact(customer)));
   const ids = Array.from({ length: 1000 }, (_, i) => `<archive-${i}-${process.pid}@customer.test>`);
-  const messages = await Promise.all(ids.map((messageId, i) => buildMail({ from: contacts[i % contacts.length]!.email, messageId, subject: `Archived ${i}`, text: `Message ${i}\n${'lorem ipsum '.repeat(20)}` })));
+  const messages = await Promise.all(
+    ids.map((messageId, i) =>
+      buildMail({ from: contacts[i % contacts.length]!.email, messageId, subject: `Archived ${i}`, text: `Message ${i}\n${'lorem ipsum '.repeat(20)}` }),
+    ),
+  );
   const file = save('big.mbox', mbox(messages));
 
   const progress = () => db()('mail_imports').where({ mailbox_id: mailbox.id }).first();
@@ -70,7 +78,11 @@ it('imports an mbox of 1,000 messages exactly once across a SIGKILL part-way', a
   interrupted.child.kill('SIGINT');
   expect(await exited(interrupted.child)).toBe(130);
   const afterStop = (await progress()).messages as number;
-  expect(interrupted.output()).toMatch(new RegExp(`stopped after ${afterStop} messages from mbox [^\n]*\nticket_created +${afterStop}\nnot at the end of the archive: run the same command again to go on\n`));
+  expect(interrupted.output()).toMatch(
+    new RegExp(
+      `stopped after ${afterStop} messages from mbox [^\n]*\nticket_created +${afterStop}\nnot at the end of the archive: run the same command again to go on\n`,
+    ),
+  );
   expect(await count()).toBe(afterStop);
 
   // SIGKILL once the next run recorded a batch of its own, while later ones are in flight
@@ -108,8 +120,18 @@ it('imports a maildir in delivery order (cur/ and new/ together, by the time in 
   for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(md, sub), { recursive: true });
   // by name alone the order would be wrong: 1000 < 999 as text, and new/ after cur/
   const first = await buildMail({ from: contact.email, messageId: '<md-1@customer.test>', subject: 'Printer is on fire' });
-  const second = await buildMail({ from: contact.email, messageId: '<md-2@customer.test>', inReplyTo: '<md-1@customer.test>', subject: 'Re: Printer is on fire' });
-  const third = await buildMail({ from: contact.email, messageId: '<md-3@customer.test>', inReplyTo: '<md-2@customer.test>', subject: 'Re: Printer is on fire' });
+  const second = await buildMail({
+    from: contact.email,
+    messageId: '<md-2@customer.test>',
+    inReplyTo: '<md-1@customer.test>',
+    subject: 'Re: Printer is on fire',
+  });
+  const third = await buildMail({
+    from: contact.email,
+    messageId: '<md-3@customer.test>',
+    inReplyTo: '<md-2@customer.test>',
+    subject: 'Re: Printer is on fire',
+  });
   fs.writeFileSync(path.join(md, 'new/999.M1P1.host'), first);
   fs.writeFileSync(path.join(md, 'cur/999.M20P1.host:2,S'), second);
   fs.writeFileSync(path.join(md, 'cur/1000.M1P1.host:2,RS'), third);
@@ -131,7 +153,9 @@ it('imports a maildir in delivery order (cur/ and new/ together, by the time in 
 it('un-escapes >From lines of an mboxrd (and keeps them with --mbox-format mboxo)', async () => {
   const mailbox = await makeMailbox();
   const contact = await makeContact(await makeCustomer());
-  const raw = Buffer.from(`From: ${contact.email}\nTo: support@helpdesk.test\nSubject: escaped\nMessage-ID: <escaped@customer.test>\n\nHello,\nFrom now on it breaks.\n>From a quoted line\nbye\n`);
+  const raw = Buffer.from(
+    `From: ${contact.email}\nTo: support@helpdesk.test\nSubject: escaped\nMessage-ID: <escaped@customer.test>\n\nHello,\nFrom now on it breaks.\n>From a quoted line\nbye\n`,
+  );
   const file = save('escaped.mbox', mbox([raw]));
   expect(fs.readFileSync(file, 'latin1')).toContain('\n>From now on it breaks.\n>>From a quoted line\n');
   expect(await importArchive({ mailbox, source: await openMbox(file, 'mboxrd') })).toMatchObject({ outcomes: { ticket_created: 1 }, complete: true });
@@ -161,7 +185,9 @@ it('refuses what is not an mbox or a maildir, and a missing mailbox, as usage er
   const mailbox = await makeMailbox();
   const eml = save('single.eml', 'Subject: one message\n\nhello\n');
   // found before the database is opened: checked in this process
-  await expect(mailCommand(importArgs(mailbox, '--mbox', eml).slice(1))).rejects.toThrow(new UsageError(`${eml} is not an mbox: its first line is not a "From " line`));
+  await expect(mailCommand(importArgs(mailbox, '--mbox', eml).slice(1))).rejects.toThrow(
+    new UsageError(`${eml} is not an mbox: its first line is not a "From " line`),
+  );
   await expect(mailCommand(importArgs(mailbox, '--maildir', work).slice(1))).rejects.toThrow(/is not a maildir/);
   await expect(mailCommand(importArgs(mailbox, '--mbox', path.join(work, 'nothing.mbox')).slice(1))).rejects.toThrow(/no such file/);
   await expect(mailCommand(importArgs(mailbox, '--mbox', eml, '--maildir', work).slice(1))).rejects.toBeInstanceOf(UsageError);
@@ -178,7 +204,8 @@ it('refuses what is not an mbox or a maildir, and a missing mailbox, as usage er
 it('queues no mail for an archive (no acknowledgement, no team notice) unless asked with --notify', async () => {
   await updateSettings({ auto_acknowledge: true });
   const contact = await makeContact(await makeCustomer());
-  const archive = async (tag: string) => save(`${tag}.mbox`, mbox([await buildMail({ from: contact.email, messageId: `<${tag}-${process.pid}@customer.test>`, subject: `Old ${tag}` })]));
+  const archive = async (tag: string) =>
+    save(`${tag}.mbox`, mbox([await buildMail({ from: contact.email, messageId: `<${tag}-${process.pid}@customer.test>`, subject: `Old ${tag}` })]));
   const mailed = async (mailbox: Mailbox) => {
     const ticketIds = (await rows(mailbox).select('ticket_id')).map((r: { ticket_id: number }) => r.ticket_id);
     return db()('outbound_emails').whereIn('ticket_id', ticketIds).select('template');

@@ -40,7 +40,11 @@ describe('/api/v1/customers', () => {
   it('validates input', async () => {
     await api().post('/api/v1/customers').set(agent.auth).send({}).expect(400);
     await api().post('/api/v1/customers').set(agent.auth).send({ name: '  ' }).expect(400);
-    const r = await api().post('/api/v1/customers').set(agent.auth).send({ name: 'x', email_domains: ['not a domain'] }).expect(400);
+    const r = await api()
+      .post('/api/v1/customers')
+      .set(agent.auth)
+      .send({ name: 'x', email_domains: ['not a domain'] })
+      .expect(400);
     expect(r.body.error.details.fields).toHaveProperty(['email_domains.0']);
     await api().put('/api/v1/customers/999999').set(agent.auth).send({ name: 'x' }).expect(404);
     await api().delete('/api/v1/customers/999999').set(agent.auth).expect(404);
@@ -85,7 +89,11 @@ describe('/api/v1/contacts', () => {
     const r = await api().post('/api/v1/contacts').set(agent.auth).send({ contactable_id: customer.id, name: 'x', email: 'nope' }).expect(400);
     expect(r.body.error.details.fields).toHaveProperty('email');
     await api().post('/api/v1/contacts').set(agent.auth).send({ contactable_id: 999999, name: 'x', email: 'x@y.test' }).expect(404);
-    await api().post('/api/v1/contacts').set(agent.auth).send({ contactable_type: 'App\\User', contactable_id: customer.id, name: 'x', email: 'x@y.test' }).expect(400);
+    await api()
+      .post('/api/v1/contacts')
+      .set(agent.auth)
+      .send({ contactable_type: 'App\\User', contactable_id: customer.id, name: 'x', email: 'x@y.test' })
+      .expect(400);
     await api().put('/api/v1/contacts/999999').set(agent.auth).send({ name: 'x' }).expect(404);
   });
 });

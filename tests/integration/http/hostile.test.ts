@@ -123,7 +123,11 @@ describe('uploads from hostile clients', () => {
       const ticket = await makeTicket({ agent });
       const { head, tail } = multipart('stalled.bin');
       const started = Date.now();
-      const u = openUpload(`/v1/ticketing/attachments?ticket_id=${ticket.id}`, head.length + 4 * MB + tail.length, Buffer.concat([head, crypto.randomBytes(1.2 * MB)]));
+      const u = openUpload(
+        `/v1/ticketing/attachments?ticket_id=${ticket.id}`,
+        head.length + 4 * MB + tail.length,
+        Buffer.concat([head, crypto.randomBytes(1.2 * MB)]),
+      );
       const res = await u.response; // the server answers, then closes the socket
       expect(res?.status).toBe(408);
       expect(JSON.parse(res!.body).error.code).toBe('request_timeout');

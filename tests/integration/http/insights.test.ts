@@ -39,7 +39,16 @@ async function insertTicket(fields: Record<string, unknown>): Promise<number> {
 }
 
 async function insertReply(ticketId: number, createdAt: string, fields: Record<string, unknown>): Promise<void> {
-  await db()('replies').insert({ ticket_id: ticketId, body: '<p>r</p>', origin: 'admin', author_type: 'App\\User', customer_visible: true, created_at: at(createdAt), updated_at: at(createdAt), ...fields });
+  await db()('replies').insert({
+    ticket_id: ticketId,
+    body: '<p>r</p>',
+    origin: 'admin',
+    author_type: 'App\\User',
+    customer_visible: true,
+    created_at: at(createdAt),
+    updated_at: at(createdAt),
+    ...fields,
+  });
 }
 
 async function insertSegment(ticketId: number, minutes: number, kind = 'manual'): Promise<void> {
@@ -63,7 +72,18 @@ function get(path: string, query: Record<string, string | number> = {}) {
  *   10:00Z (120 min); only the contact wrote. 0 exchanges, 0 points, no time.
  * - T4: an invoicing ticket of C (never selected); T5: a ticket of another customer.
  */
-const fx = {} as { customer: Customer; other: Customer; teamId: number; billingId: number; a2: Agent; t1: number; t2: number; t3: number; t4: number; t5: number };
+const fx = {} as {
+  customer: Customer;
+  other: Customer;
+  teamId: number;
+  billingId: number;
+  a2: Agent;
+  t1: number;
+  t2: number;
+  t3: number;
+  t4: number;
+  t5: number;
+};
 
 beforeAll(async () => {
   await updateSettings({ timezone: 'Europe/Paris' });
@@ -77,7 +97,17 @@ beforeAll(async () => {
   const a1 = staff.agent.user.id;
   const of = { ticketable_id: fx.customer.id };
 
-  fx.t1 = await insertTicket({ ...of, status_id: 1, team_id: fx.teamId, assignee_id: a1, opened_at: at('2025-01-06T09:00:00Z'), open: false, closed_at: at('2025-01-06T13:00:00Z'), exchanges: 3, points: 1.5 });
+  fx.t1 = await insertTicket({
+    ...of,
+    status_id: 1,
+    team_id: fx.teamId,
+    assignee_id: a1,
+    opened_at: at('2025-01-06T09:00:00Z'),
+    open: false,
+    closed_at: at('2025-01-06T13:00:00Z'),
+    exchanges: 3,
+    points: 1.5,
+  });
   await insertReply(fx.t1, '2025-01-06T09:10:00Z', { origin: 'email', author_type: 'App\\Contact', author_id: contact.id, contact_id: contact.id });
   await insertReply(fx.t1, '2025-01-06T09:20:00Z', { author_id: a1, customer_visible: false });
   await insertReply(fx.t1, '2025-01-06T09:25:00Z', { origin: 'system', author_id: null, contact_id: contact.id, auto_closure_message: true });
@@ -87,7 +117,22 @@ beforeAll(async () => {
   await insertSegment(fx.t1, 30, 'tracked');
   await insertSegment(fx.t1, 15);
 
-  fx.t2 = await insertTicket({ ...of, status_id: 2, priority_id: 3, ticket_category_id: fx.billingId, ticket_sub_category_id: billingSub, team_id: fx.teamId, assignee_id: fx.a2.user.id, origin: 'admin', opened_via: 'application', opened_at: at('2025-01-07T10:00:00Z'), open: false, closed_at: at('2025-01-07T12:00:00Z'), exchanges: 1, points: 0.5 });
+  fx.t2 = await insertTicket({
+    ...of,
+    status_id: 2,
+    priority_id: 3,
+    ticket_category_id: fx.billingId,
+    ticket_sub_category_id: billingSub,
+    team_id: fx.teamId,
+    assignee_id: fx.a2.user.id,
+    origin: 'admin',
+    opened_via: 'application',
+    opened_at: at('2025-01-07T10:00:00Z'),
+    open: false,
+    closed_at: at('2025-01-07T12:00:00Z'),
+    exchanges: 1,
+    points: 0.5,
+  });
   await insertReply(fx.t2, '2025-01-07T11:00:00Z', { origin: 'email', author_id: fx.a2.user.id, contact_id: contact.id });
   await insertSegment(fx.t2, 20);
   await insertSegment(fx.t2, -5, 'amend');
@@ -95,7 +140,15 @@ beforeAll(async () => {
   fx.t3 = await insertTicket({ ...of, opened_at: at('2025-02-10T08:00:00Z'), open: false, closed_at: at('2025-02-10T10:00:00Z') });
   await insertReply(fx.t3, '2025-02-10T08:05:00Z', { origin: 'email', author_type: 'App\\Contact', author_id: contact.id, contact_id: contact.id });
 
-  fx.t4 = await insertTicket({ ...of, origin: 'admin', opened_via: 'invoicing', opened_at: at('2025-01-08T09:00:00Z'), open: false, closed_at: at('2025-01-08T09:00:00Z'), points: 3 });
+  fx.t4 = await insertTicket({
+    ...of,
+    origin: 'admin',
+    opened_via: 'invoicing',
+    opened_at: at('2025-01-08T09:00:00Z'),
+    open: false,
+    closed_at: at('2025-01-08T09:00:00Z'),
+    points: 3,
+  });
   fx.t5 = await insertTicket({ ticketable_id: fx.other.id, opened_at: at('2025-01-09T09:00:00Z') });
 });
 
@@ -193,7 +246,17 @@ describe('GET /v1/tickets-insights/aggregations', () => {
 
   it('gives zeros and empty lists for an empty range', async () => {
     const res = await get('/aggregations', { from: '2023-01-01', to: '2023-01-31', customer_id: fx.customer.id }).expect(200);
-    expect(res.body.aggregations).toEqual({ total: 0, open: 0, closed: 0, by_status: [], by_priority: [], by_category: [], by_team: [], by_assignee: [], by_origin: [] });
+    expect(res.body.aggregations).toEqual({
+      total: 0,
+      open: 0,
+      closed: 0,
+      by_status: [],
+      by_priority: [],
+      by_category: [],
+      by_team: [],
+      by_assignee: [],
+      by_origin: [],
+    });
   });
 });
 
@@ -222,7 +285,15 @@ describe('GET /v1/tickets-insights/averages', () => {
     const res = await get('/averages', { from: '2025-01-01', to: '2025-12-31', customer_id: fx.customer.id }).expect(200);
     expect(res.body.averages).toEqual(FIXTURE_AVERAGES);
     const a2 = await get('/averages', { from: '2025-01-01', to: '2025-12-31', assignee_id: fx.a2.user.id }).expect(200);
-    expect(a2.body.averages).toEqual({ total: 1, first_response_minutes: 60, resolution_minutes: null, exchanges_per_ticket: 1, minutes_per_ticket: 15, points_per_ticket: 0.5, reopened_share: 1 });
+    expect(a2.body.averages).toEqual({
+      total: 1,
+      first_response_minutes: 60,
+      resolution_minutes: null,
+      exchanges_per_ticket: 1,
+      minutes_per_ticket: 15,
+      points_per_ticket: 0.5,
+      reopened_share: 1,
+    });
   });
 
   it('counts a response dated before the opening (opened_at moved later) as 0 minutes', async () => {
@@ -308,7 +379,11 @@ describe('GET /v1/tickets-insights', () => {
 
   it('refuses bad input with a 400 naming each field', async () => {
     const fields = async (path: string, query: Record<string, string | number>) => (await get(path, query).expect(400)).body.error.details.fields;
-    expect(Object.keys(await fields('/averages', { team_id: 999999, customer_id: 999999, assignee_id: 999999 })).sort()).toEqual(['assignee_id', 'customer_id', 'team_id']);
+    expect(Object.keys(await fields('/averages', { team_id: 999999, customer_id: 999999, assignee_id: 999999 })).sort()).toEqual([
+      'assignee_id',
+      'customer_id',
+      'team_id',
+    ]);
     expect(Object.keys(await fields('/aggregations', { from: '2025-02-30', to: 'yesterday' })).sort()).toEqual(['from', 'to']);
     expect(Object.keys(await fields('/aggregations', { from: '2025-02-01', to: '2025-01-31' }))).toEqual(['from']);
     expect(Object.keys(await fields('/aggregations', { from: '0999-12-31', to: '9990-01-01' })).sort()).toEqual(['from', 'to']);
@@ -322,7 +397,8 @@ describe('GET /v1/tickets-insights', () => {
   it('is described in the OpenAPI document with each figure, its unit and its computation', async () => {
     const doc = (await api().get('/api/openapi.json').expect(200)).body;
     const full = doc.paths['/api/v1/tickets-insights'].get;
-    for (const name of ['total', 'by_assignee', 'first_response_minutes', 'reopened_share', 'opened', 'closed']) expect(full.description).toContain(`\`${name}\``);
+    for (const name of ['total', 'by_assignee', 'first_response_minutes', 'reopened_share', 'opened', 'closed'])
+      expect(full.description).toContain(`\`${name}\``);
     expect(full.description).toContain('| `minutes_per_ticket` | minutes |');
     expect(full.description).toContain('count(f.id) filter (where f.reopen_count > 0)');
     expect(full.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['assignee_id', 'customer_id', 'from', 'interval', 'team_id', 'to']);

@@ -40,7 +40,10 @@ describe('unknown top-level query keys are ignored', () => {
     const busted = await api().get('/api/v1/ticketing/statuses?_=123&foo=1').set(staff.agent.auth).expect(200);
     expect(busted.body).toEqual(statuses.body);
     const customer = await makeCustomer();
-    const res = await api().get(`/api/v1/customers?search=${encodeURIComponent(customer.name)}&_=123&foo=1`).set(staff.agent.auth).expect(200);
+    const res = await api()
+      .get(`/api/v1/customers?search=${encodeURIComponent(customer.name)}&_=123&foo=1`)
+      .set(staff.agent.auth)
+      .expect(200);
     expect(ids(res)).toEqual([customer.id]);
   });
 
@@ -91,10 +94,15 @@ describe('every list route follows the same rule', () => {
 
   it('includes the lists that were not paged before', () => {
     const paths = lists.map(([, path]) => path);
-    expect(paths).toEqual(expect.arrayContaining([
-      '/api/v1/tickets', '/api/v1/tickets/search', '/api/v1/ticketing/priorities',
-      '/api/v1/ticketing/support-teams/1/members', '/api/v1/ticketing/support_contracts/customer',
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/api/v1/tickets',
+        '/api/v1/tickets/search',
+        '/api/v1/ticketing/priorities',
+        '/api/v1/ticketing/support-teams/1/members',
+        '/api/v1/ticketing/support_contracts/customer',
+      ]),
+    );
     expect(lists.every(([method]) => method === 'get')).toBe(true);
   });
 
@@ -129,7 +137,11 @@ describe('the lists that were not paged', () => {
     const users = [await makeUser(), await makeUser(), await makeUser()].map((u) => u.user.id);
     const team = await api().post('/api/v1/ticketing/support-teams').set(staff.admin.auth).send({ name: 'Paged team' }).expect(201);
     const path = `/api/v1/ticketing/support-teams/${team.body.id}/members`;
-    await api().post(path).set(staff.admin.auth).send({ user_ids: [...users].reverse() }).expect(200);
+    await api()
+      .post(path)
+      .set(staff.admin.auth)
+      .send({ user_ids: [...users].reverse() })
+      .expect(200);
 
     const p1 = await api().get(`${path}?per_page=2`).set(staff.agent.auth).expect(200);
     expect(ids(p1)).toEqual(users.slice(0, 2));
@@ -146,8 +158,11 @@ describe('the lists that were not paged', () => {
     const started = ['2026-01-01 00:00:00', '2026-03-01 00:00:00', '2026-02-01 00:00:00'];
     const made: number[] = [];
     for (const started_at of started) {
-      const res = await api().post('/api/v1/ticketing/support_contracts').set(staff.admin.auth)
-        .send({ support_contracteable_id: acme.id, points_init: 5, started_at, signed_at: '01/01/2026' }).expect(201);
+      const res = await api()
+        .post('/api/v1/ticketing/support_contracts')
+        .set(staff.admin.auth)
+        .send({ support_contracteable_id: acme.id, points_init: 5, started_at, signed_at: '01/01/2026' })
+        .expect(201);
       made.push(res.body.id);
     }
     const path = `/api/v1/ticketing/support_contracts/customer?support_contracteable_type=${CUSTOMER}&support_contracteable_id=${acme.id}`;

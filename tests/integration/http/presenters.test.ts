@@ -29,10 +29,25 @@ const staff = useStaff();
 /** A column no presenter names, added to every table a presenter reads. */
 const PROBE = 'leak_probe';
 const TABLES = [
-  'ticket_statuses', 'priorities', 'ticket_categories', 'ticket_sub_categories', 'support_contracts',
-  'shared_support_contracts', 'daily_points_summaries', 'support_sheets', 'support_teams', 'reply_templates',
-  'ticket_templates', 'time_segments', 'users', 'customers', 'contacts', 'attachments', 'outbound_emails',
-  'replies', 'undeliverable_addresses',
+  'ticket_statuses',
+  'priorities',
+  'ticket_categories',
+  'ticket_sub_categories',
+  'support_contracts',
+  'shared_support_contracts',
+  'daily_points_summaries',
+  'support_sheets',
+  'support_teams',
+  'reply_templates',
+  'ticket_templates',
+  'time_segments',
+  'users',
+  'customers',
+  'contacts',
+  'attachments',
+  'outbound_emails',
+  'replies',
+  'undeliverable_addresses',
 ];
 
 let ticket: Ticket;
@@ -61,51 +76,100 @@ interface Resource {
 
 const customerId = async () => (await makeCustomer()).id;
 const RESOURCES: Record<string, Resource> = {
-  status: { path: '/api/v1/ticketing/statuses', fields: STATUS_FIELDS, writer: 'admin', body: async () => ({ name: 'On hold', color: '#123456' }), update: { color: '#654321' } },
-  category: { path: '/api/v1/ticketing/categories', fields: CATEGORY_FIELDS, writer: 'admin', body: async () => ({ name: 'Hardware' }), update: { description: 'boxes' } },
+  status: {
+    path: '/api/v1/ticketing/statuses',
+    fields: STATUS_FIELDS,
+    writer: 'admin',
+    body: async () => ({ name: 'On hold', color: '#123456' }),
+    update: { color: '#654321' },
+  },
+  category: {
+    path: '/api/v1/ticketing/categories',
+    fields: CATEGORY_FIELDS,
+    writer: 'admin',
+    body: async () => ({ name: 'Hardware' }),
+    update: { description: 'boxes' },
+  },
   'sub-category': {
-    path: '/api/v1/ticketing/sub-categories', fields: SUB_CATEGORY_FIELDS, writer: 'admin',
+    path: '/api/v1/ticketing/sub-categories',
+    fields: SUB_CATEGORY_FIELDS,
+    writer: 'admin',
     body: async () => ({ ticket_category_id: 1, name: 'Printers', priority_id: 3 }),
     update: { name: 'Label printers' },
   },
   'support contract': {
-    path: '/api/v1/ticketing/support_contracts', fields: CONTRACT_FIELDS, writer: 'admin',
+    path: '/api/v1/ticketing/support_contracts',
+    fields: CONTRACT_FIELDS,
+    writer: 'admin',
     body: async () => ({ support_contracteable_id: await customerId(), points_init: 10, signed_at: '01/02/2026' }),
     update: { points_alert: 2 },
   },
   'shared support contract': {
-    path: '/api/v1/ticketing/shared_support_contracts', fields: SHARED_CONTRACT_FIELDS, writer: 'admin',
+    path: '/api/v1/ticketing/shared_support_contracts',
+    fields: SHARED_CONTRACT_FIELDS,
+    writer: 'admin',
     body: async () => {
-      const contract = await api().post('/api/v1/ticketing/support_contracts').set(staff.admin.auth)
-        .send({ support_contracteable_id: await customerId(), points_init: 5 }).expect(201);
+      const contract = await api()
+        .post('/api/v1/ticketing/support_contracts')
+        .set(staff.admin.auth)
+        .send({ support_contracteable_id: await customerId(), points_init: 5 })
+        .expect(201);
       return { support_contract_id: contract.body.id, customer_id: await customerId() };
     },
   },
   'support sheet': {
-    path: '/api/v1/ticketing/support_sheets', fields: SUPPORT_SHEET_FIELDS, writer: 'agent',
+    path: '/api/v1/ticketing/support_sheets',
+    fields: SUPPORT_SHEET_FIELDS,
+    writer: 'agent',
     body: async () => ({ customer_id: await customerId(), title: 'VPN', content: '<p>ask Bob</p>' }),
     update: { title: 'VPN access' },
   },
-  'support team': { path: '/api/v1/ticketing/support-teams', fields: SUPPORT_TEAM_FIELDS, writer: 'admin', body: async () => ({ name: 'Level 2' }), update: { name: 'Level 3' } },
+  'support team': {
+    path: '/api/v1/ticketing/support-teams',
+    fields: SUPPORT_TEAM_FIELDS,
+    writer: 'admin',
+    body: async () => ({ name: 'Level 2' }),
+    update: { name: 'Level 3' },
+  },
   'reply template': {
-    path: '/api/v1/reply_templates', fields: REPLY_TEMPLATE_FIELDS, writer: 'agent',
+    path: '/api/v1/reply_templates',
+    fields: REPLY_TEMPLATE_FIELDS,
+    writer: 'agent',
     body: async () => ({ name: 'Thanks', body: '<p>Hello {{contact.name}}</p>' }),
     update: { name: 'Thank you' },
   },
   'ticket template': {
-    path: '/api/v1/ticket_templates', fields: TICKET_TEMPLATE_FIELDS, writer: 'agent',
+    path: '/api/v1/ticket_templates',
+    fields: TICKET_TEMPLATE_FIELDS,
+    writer: 'agent',
     body: async () => ({ name: 'Outage', subject: 'Outage on {{ticket.number}}', body: '<p>down</p>', priority_id: 2 }),
     update: { name: 'Major outage' },
   },
   'time segment': {
-    path: '/api/v1/ticketing/time_segments', fields: TIME_SEGMENT_FIELDS, writer: 'agent',
+    path: '/api/v1/ticketing/time_segments',
+    fields: TIME_SEGMENT_FIELDS,
+    writer: 'agent',
     body: async () => ({ ticket_id: ticket.id, minutes: 15, note: 'call' }),
     update: { note: 'long call' },
   },
-  user: { path: '/api/v1/users', fields: USER_FIELDS, writer: 'admin', body: async () => ({ name: 'Zoe', email: `zoe${Date.now()}@helpdesk.test` }), update: { name: 'Zoé' } },
-  customer: { path: '/api/v1/customers', fields: CUSTOMER_FIELDS, writer: 'agent', body: async () => ({ name: 'Initech', email_domains: ['initech.test'] }), update: { name: 'Initech Ltd' } },
+  user: {
+    path: '/api/v1/users',
+    fields: USER_FIELDS,
+    writer: 'admin',
+    body: async () => ({ name: 'Zoe', email: `zoe${Date.now()}@helpdesk.test` }),
+    update: { name: 'Zoé' },
+  },
+  customer: {
+    path: '/api/v1/customers',
+    fields: CUSTOMER_FIELDS,
+    writer: 'agent',
+    body: async () => ({ name: 'Initech', email_domains: ['initech.test'] }),
+    update: { name: 'Initech Ltd' },
+  },
   contact: {
-    path: '/api/v1/contacts', fields: CONTACT_FIELDS, writer: 'agent',
+    path: '/api/v1/contacts',
+    fields: CONTACT_FIELDS,
+    writer: 'agent',
     body: async () => ({ contactable_id: await customerId(), name: 'Ann', email: `ann${Date.now()}@initech.test` }),
     update: { name: 'Ann B.' },
   },
@@ -115,7 +179,11 @@ describe('a created-then-shown object has exactly its presenter fields', () => {
   it.each(Object.keys(RESOURCES))('%s', async (name) => {
     const r = RESOURCES[name]!;
     const writer: Agent = staff[r.writer];
-    const created = await api().post(r.path).set(writer.auth).send(await r.body()).expect(201);
+    const created = await api()
+      .post(r.path)
+      .set(writer.auth)
+      .send(await r.body())
+      .expect(201);
     expectSomeOf(created.body, r.fields);
     const shown = await api().get(`${r.path}/${created.body.id}`).set(staff.agent.auth).expect(200);
     expect(keys(shown.body)).toEqual([...r.fields]);
@@ -130,8 +198,11 @@ describe('a created-then-shown object has exactly its presenter fields', () => {
   });
 
   it('attachment', async () => {
-    const created = await api().post(`/api/v1/ticketing/attachments?ticket_id=${ticket.id}`).set(staff.agent.auth)
-      .attach('file', Buffer.from('hello'), 'hello.txt').expect(201);
+    const created = await api()
+      .post(`/api/v1/ticketing/attachments?ticket_id=${ticket.id}`)
+      .set(staff.agent.auth)
+      .attach('file', Buffer.from('hello'), 'hello.txt')
+      .expect(201);
     const shown = await api().get(`/api/v1/ticketing/attachments/${created.body.id}`).set(staff.agent.auth).expect(200);
     expect(keys(created.body)).toEqual([...ATTACHMENT_FIELDS]);
     expect(keys(shown.body)).toEqual([...ATTACHMENT_FIELDS]);
@@ -140,8 +211,11 @@ describe('a created-then-shown object has exactly its presenter fields', () => {
   });
 
   it('reply (its author on lists) and the outbound email it queues, without the signed Reply-To', async () => {
-    const created = await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth)
-      .send({ body: '<p>on it</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+    const created = await api()
+      .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+      .set(staff.agent.auth)
+      .send({ body: '<p>on it</p>', close: false, send_to_assignee: false, send_to_contacts: true })
+      .expect(201);
     expect(keys(created.body)).toEqual(REPLY_FIELDS.filter((f) => f !== 'author'));
     const listed = await api().get(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth).expect(200);
     const row = listed.body.find((x: Row) => x.id === created.body.id);
@@ -161,10 +235,18 @@ describe('a created-then-shown object has exactly its presenter fields', () => {
     const priorities = await api().get('/api/v1/ticketing/priorities').set(staff.agent.auth).expect(200);
     expect(keys(priorities.body[0])).toEqual([...PRIORITY_FIELDS]);
 
-    const contract = await api().post('/api/v1/ticketing/support_contracts').set(staff.admin.auth)
-      .send({ support_contracteable_id: await customerId(), points_init: 5 }).expect(201);
+    const contract = await api()
+      .post('/api/v1/ticketing/support_contracts')
+      .set(staff.admin.auth)
+      .send({ support_contracteable_id: await customerId(), points_init: 5 })
+      .expect(201);
     await db()('daily_points_summaries').insert({
-      support_contract_id: contract.body.id, day: '2026-11-01', points_total: 5, points_current: 5, points_consumed: 0, created_at: new Date(),
+      support_contract_id: contract.body.id,
+      day: '2026-11-01',
+      points_total: 5,
+      points_current: 5,
+      points_consumed: 0,
+      created_at: new Date(),
     });
     const daily = await api().get(`/api/v1/ticketing/daily_points_summary?support_contract_id=${contract.body.id}`).set(staff.agent.auth).expect(200);
     expect(keys(daily.body[0])).toEqual([...DAILY_POINTS_SUMMARY_FIELDS]);
@@ -182,8 +264,11 @@ describe('a created-then-shown object has exactly its presenter fields', () => {
     expect(keys(changed.body)).toEqual([...CONFIG_FIELDS]);
 
     const team = await api().post('/api/v1/ticketing/support-teams').set(staff.admin.auth).send({ name: 'Night shift' }).expect(201);
-    const added = await api().post(`/api/v1/ticketing/support-teams/${team.body.id}/members`).set(staff.admin.auth)
-      .send({ user_ids: [staff.agent.user.id] }).expect(200);
+    const added = await api()
+      .post(`/api/v1/ticketing/support-teams/${team.body.id}/members`)
+      .set(staff.admin.auth)
+      .send({ user_ids: [staff.agent.user.id] })
+      .expect(200);
     expect(keys(added.body[0])).toEqual([...USER_FIELDS]);
     const me = await api().get('/api/v1/me').set(staff.agent.auth).expect(200);
     expect(keys(me.body)).toEqual([...USER_FIELDS]);
@@ -199,8 +284,11 @@ describe('a created-then-shown object has exactly its presenter fields', () => {
 describe('mailboxes', () => {
   it('show exactly their fields and never the IMAP password, in any answer', async () => {
     const path = '/api/v1/ticketing/mailboxes';
-    const created = await api().post(path).set(staff.admin.auth)
-      .send({ name: 'Support', email: 'support@presenters.test', imap_password: 'hunter2-imap' }).expect(201);
+    const created = await api()
+      .post(path)
+      .set(staff.admin.auth)
+      .send({ name: 'Support', email: 'support@presenters.test', imap_password: 'hunter2-imap' })
+      .expect(201);
     const id = created.body.id;
     const answers = [
       created.body,

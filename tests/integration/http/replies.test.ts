@@ -117,7 +117,11 @@ describe('POST /api/v1/replies', () => {
     expect(Object.keys(r.body.error.details.fields).sort()).toEqual(['close', 'send_to_assignee', 'send_to_contacts']);
     await reply(ticket.id, { ...flags, body: '<script>only()</script>' }).expect(400);
     await reply(ticket.id, { ...flags, body: 'x', close: 'yes' }).expect(400);
-    await api().post('/api/v1/replies').set(agent.auth).send({ ...flags, body: 'x' }).expect(400);
+    await api()
+      .post('/api/v1/replies')
+      .set(agent.auth)
+      .send({ ...flags, body: 'x' })
+      .expect(400);
   });
 });
 

@@ -67,9 +67,7 @@ describe('every declared route', () => {
 
   it.each(routes.filter(([, , access]) => access === 'admin'))('%s %s answers 403 to an agent', async (method, path) => {
     const agent = await makeUser('agent');
-    const res = await (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path)
-      .set(agent.auth)
-      .send({});
+    const res = await (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path).set(agent.auth).send({});
     expect(res.status).toBe(403);
   });
 });
@@ -88,16 +86,17 @@ describe('every declared route with an id', () => {
     expect(res.body.error.code).toMatch(/^[a-z_]+$/);
   });
 
-  it.each(declaredRoutes().filter((r) => r.body).map((r) => [r.method, `/api${r.path.replace(/:[a-z_]+/g, '1')}`] as const))(
-    '%s %s answers 400 to a body of the wrong type',
-    async (method, path) => {
-      const admin = await makeUser('admin');
-      const res = await (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path)
-        .set(admin.auth)
-        .set('Content-Type', 'application/json')
-        .send('[1, 2, 3]');
-      expect([400, 404]).toContain(res.status);
-      expect(res.status).not.toBe(500);
-    },
-  );
+  it.each(
+    declaredRoutes()
+      .filter((r) => r.body)
+      .map((r) => [r.method, `/api${r.path.replace(/:[a-z_]+/g, '1')}`] as const),
+  )('%s %s answers 400 to a body of the wrong type', async (method, path) => {
+    const admin = await makeUser('admin');
+    const res = await (api() as unknown as Record<string, (p: string) => import('supertest').Test>)[method]!(path)
+      .set(admin.auth)
+      .set('Content-Type', 'application/json')
+      .send('[1, 2, 3]');
+    expect([400, 404]).toContain(res.status);
+    expect(res.status).not.toBe(500);
+  });
 });

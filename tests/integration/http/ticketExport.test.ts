@@ -71,16 +71,18 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
     await db()('tickets').where({ id: tickets[1]!.id }).update({ subject: '\t=1+1' });
     await db()('tickets').where({ id: tickets[2]!.id }).update({ subject: '\r-2 _x0041_' });
     const [team] = await db()('support_teams').insert({ name: '=Team' }).returning('id');
-    await db()('tickets').where({ id: tickets[4]!.id }).update({
-      opened_at: new Date('2026-07-01T12:00:00Z'),
-      closed_at: new Date('2026-01-15T12:00:00Z'),
-      open: false,
-      time: 95,
-      points: 1.5,
-      billable: false,
-      billed: true,
-      team_id: team.id,
-    });
+    await db()('tickets')
+      .where({ id: tickets[4]!.id })
+      .update({
+        opened_at: new Date('2026-07-01T12:00:00Z'),
+        closed_at: new Date('2026-01-15T12:00:00Z'),
+        open: false,
+        time: 95,
+        points: 1.5,
+        billable: false,
+        billed: true,
+        team_id: team.id,
+      });
 
     const { res, workbook } = await download(`/api/v1/tickets/export/${customer.id}`);
     expect(res.headers['content-type']).toBe(XLSX);
@@ -94,7 +96,19 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
     const sheet = workbook.getWorksheet('Tickets')!;
     expect(headerOf(sheet)).toEqual(TICKET_COLUMNS.map((c) => c.header));
     expect(headerOf(sheet)).toEqual([
-      'Number', 'Subject', 'Status', 'Priority', 'Category', 'Team', 'Assignee', 'Opened', 'Closed', 'Time (min)', 'Points', 'Billable', 'Billed',
+      'Number',
+      'Subject',
+      'Status',
+      'Priority',
+      'Category',
+      'Team',
+      'Assignee',
+      'Opened',
+      'Closed',
+      'Time (min)',
+      'Points',
+      'Billable',
+      'Billed',
     ]);
     expect(sheet.getRow(1).getCell(1).font?.bold).toBe(true);
     expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
@@ -142,8 +156,13 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
     await db()('time_segments').insert([
       { ticket_id: b.id, user_id: user, kind: 'manual', minutes: 30, billable: true, note: '=cmd|"/c calc"!A1' },
       {
-        ticket_id: a.id, user_id: user, kind: 'tracked', minutes: 61, billable: false,
-        started_at: new Date('2026-03-01T10:00:00Z'), ended_at: new Date('2026-03-01T11:01:00Z'),
+        ticket_id: a.id,
+        user_id: user,
+        kind: 'tracked',
+        minutes: 61,
+        billable: false,
+        started_at: new Date('2026-03-01T10:00:00Z'),
+        ended_at: new Date('2026-03-01T11:01:00Z'),
       },
       { ticket_id: a.id, user_id: null, kind: 'amend', minutes: -15, billable: true },
     ]);
@@ -161,7 +180,9 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
     expect(sheet.autoFilter).toBe('A1:H4');
     const rows = rowsOf(sheet).map((r) => (r.values as unknown[]).slice(1));
     // ticket order, then segment order
-    expect(rows.map((r) => [(r[0] as ExcelJS.CellRichTextValue).richText[0]!.text, r[2] && (r[2] as ExcelJS.CellRichTextValue).richText[0]!.text, r[5]])).toEqual([
+    expect(
+      rows.map((r) => [(r[0] as ExcelJS.CellRichTextValue).richText[0]!.text, r[2] && (r[2] as ExcelJS.CellRichTextValue).richText[0]!.text, r[5]]),
+    ).toEqual([
       [a.number, 'tracked', 61],
       [a.number, 'amend', -15],
       [b.number, 'manual', 30],
@@ -183,7 +204,9 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
     const customer = await makeCustomer();
     const tickets = [];
     for (let i = 0; i < 5; i++) tickets.push(await makeTicket({ agent: staff.agent, customer, contact: null }));
-    const segments = tickets.flatMap((t, i) => Array.from({ length: i % 3 === 0 ? 3 : 1 }, (_, k) => ({ ticket_id: t.id, kind: 'manual', minutes: 10 * i + k })));
+    const segments = tickets.flatMap((t, i) =>
+      Array.from({ length: i % 3 === 0 ? 3 : 1 }, (_, k) => ({ ticket_id: t.id, kind: 'manual', minutes: 10 * i + k })),
+    );
     await db()('time_segments').insert(segments);
 
     const { stream } = await exportTickets({ customerId: customer.id, withSegments: true, batchSize: 2 });
@@ -195,7 +218,10 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
   it('exports a customer without tickets as headers only', async () => {
     const customer = await makeCustomer();
     const { workbook } = await download(`/api/v1/tickets/export/${customer.id}?with_segments=1`);
-    expect(workbook.worksheets.map((w) => [w.name, w.rowCount])).toEqual([['Tickets', 1], ['Time segments', 1]]);
+    expect(workbook.worksheets.map((w) => [w.name, w.rowCount])).toEqual([
+      ['Tickets', 1],
+      ['Time segments', 1],
+    ]);
   });
 
   it('answers 404 for an unknown customer, 400 for a bad flag, 401 without a token', async () => {
@@ -255,13 +281,15 @@ describe('a failure once the download has begun', () => {
     );
     try {
       const outcome = await new Promise<string>((resolve) => {
-        http.get({ host: '127.0.0.1', port, path: '/export' }, (res) => {
-          expect(res.statusCode).toBe(200);
-          res.on('data', () => undefined);
-          res.on('end', () => resolve('ended'));
-          res.on('error', () => resolve('aborted'));
-          res.on('aborted', () => resolve('aborted'));
-        }).on('error', () => resolve('aborted'));
+        http
+          .get({ host: '127.0.0.1', port, path: '/export' }, (res) => {
+            expect(res.statusCode).toBe(200);
+            res.on('data', () => undefined);
+            res.on('end', () => resolve('ended'));
+            res.on('error', () => resolve('aborted'));
+            res.on('aborted', () => resolve('aborted'));
+          })
+          .on('error', () => resolve('aborted'));
       });
       expect(outcome).toBe('aborted');
       expect(log.error).toHaveBeenCalledTimes(1);

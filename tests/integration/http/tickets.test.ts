@@ -66,11 +66,7 @@ describe('POST /api/v1/tickets', () => {
 
   it('answers 400 for a bad ticketable type and 404 for an unknown customer', async () => {
     await api().post('/api/v1/tickets?ticketable_type=App%5CUser&ticketable_id=1').set(staff.agent.auth).send(validBody).expect(400);
-    const res = await api()
-      .post(`/api/v1/tickets?ticketable_type=${CUSTOMER}&ticketable_id=999999`)
-      .set(staff.agent.auth)
-      .send(validBody)
-      .expect(404);
+    const res = await api().post(`/api/v1/tickets?ticketable_type=${CUSTOMER}&ticketable_id=999999`).set(staff.agent.auth).send(validBody).expect(404);
     expect(res.body.error.code).toBe('not_found');
   });
 
@@ -162,8 +158,12 @@ describe('GET /api/v1/tickets/{id}', () => {
       .send({ body: '<p>Dear {{contact.name}} of {{customer.name}}, re {{ticket.number}}</p>', close: false, send_to_assignee: false, send_to_contacts: true })
       .expect(201);
     await db()('replies').insert({
-      ticket_id: ticket.id, body: '<p>{{agent.name}} from customer</p>', origin: 'email',
-      author_type: 'App\\Contact', author_id: contact.id, customer_visible: true,
+      ticket_id: ticket.id,
+      body: '<p>{{agent.name}} from customer</p>',
+      origin: 'email',
+      author_type: 'App\\Contact',
+      author_id: contact.id,
+      customer_visible: true,
     });
     const res = await api().get(`/api/v1/tickets/${ticket.id}`).set(staff.agent.auth).expect(200);
     expect(res.body.replies[0].body).toBe(`<p>Dear Bob of Acme &amp; Sons, re ${ticket.number}</p>`);
@@ -319,7 +319,11 @@ describe('lifecycle routes', () => {
     expect(res.body.response).toBe('ticket created');
     expect(res.body.ticket).toMatchObject({ open: false, time: 90, subject: 'Invoicing: INV-7', opened_at: '2026-01-15 00:00:00' });
     await api().post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`).set(staff.agent.auth).send({ time: 0 }).expect(400);
-    await api().post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`).set(staff.agent.auth).send({ time: 5, ticket_date: '15/01/2026' }).expect(400);
+    await api()
+      .post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=${customer.id}`)
+      .set(staff.agent.auth)
+      .send({ time: 5, ticket_date: '15/01/2026' })
+      .expect(400);
     await api().post(`/api/v1/tickets/invoicing?ticketable_type=${CUSTOMER}&ticketable_id=999999`).set(staff.agent.auth).send({ time: 5 }).expect(404);
   });
 
@@ -338,12 +342,24 @@ describe('lifecycle routes', () => {
     const c2 = await makeContact(customer);
     const stranger = await makeContact();
     const ticket = await makeTicket({ agent: staff.agent, customer, contact: c1 });
-    await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(staff.agent.auth).send({ associated: [c2.id], unassociated: [] }).expect(201, { response: '1 associated and 0 unassociated' });
-    await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(staff.agent.auth).send({ associated: [], unassociated: [c1.id, c2.id] }).expect(201, { response: '0 associated and 1 unassociated' });
+    await api()
+      .put(`/api/v1/tickets/${ticket.id}/associates`)
+      .set(staff.agent.auth)
+      .send({ associated: [c2.id], unassociated: [] })
+      .expect(201, { response: '1 associated and 0 unassociated' });
+    await api()
+      .put(`/api/v1/tickets/${ticket.id}/associates`)
+      .set(staff.agent.auth)
+      .send({ associated: [], unassociated: [c1.id, c2.id] })
+      .expect(201, { response: '0 associated and 1 unassociated' });
     const left = await db()('ticket_contacts').where({ ticket_id: ticket.id });
     expect(left).toHaveLength(1);
     expect((await db()('tickets').where({ id: ticket.id }).first()).contact_id).toBe(left[0].contact_id);
-    const bad = await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(staff.agent.auth).send({ associated: [stranger.id, 999999], unassociated: [] }).expect(400);
+    const bad = await api()
+      .put(`/api/v1/tickets/${ticket.id}/associates`)
+      .set(staff.agent.auth)
+      .send({ associated: [stranger.id, 999999], unassociated: [] })
+      .expect(400);
     expect(Object.keys(bad.body.error.details.fields)).toEqual(['associated.0', 'associated.1']);
     await api().put(`/api/v1/tickets/${ticket.id}/associates`).set(staff.agent.auth).send({ associated: [] }).expect(400);
     await api().put(`/api/v1/tickets/999999/associates`).set(staff.agent.auth).send({ associated: [], unassociated: [] }).expect(404);
@@ -414,8 +430,12 @@ describe('GET /api/v1/tickets/search', () => {
 
   it('refuses unknown filters, includes and sorts, naming the allowed ones, and bad values', async () => {
     for (const [q, field] of [
-      ['filter[nope]=1', 'filter[nope]'], ['include=secrets', 'include'], ['sort=id', 'sort'],
-      ['filter[assignee_id]=abc', 'filter[assignee_id]'], ['filter[open]=maybe', 'filter[open]'], ['per_page=0', 'per_page'],
+      ['filter[nope]=1', 'filter[nope]'],
+      ['include=secrets', 'include'],
+      ['sort=id', 'sort'],
+      ['filter[assignee_id]=abc', 'filter[assignee_id]'],
+      ['filter[open]=maybe', 'filter[open]'],
+      ['per_page=0', 'per_page'],
     ]) {
       const res = await api().get(`/api/v1/tickets/search?${q}`).set(staff.agent.auth).expect(400);
       expect(res.body.error.code).toBe('validation_failed');

@@ -81,8 +81,11 @@ async function customerTicket(when: Date) {
 
 async function agentAnswers(ticketId: number, when: Date): Promise<void> {
   setNow(when);
-  await api().post(`/api/v1/replies?ticket_id=${ticketId}`).set(staff.agent.auth)
-    .send({ body: '<p>Please try again.</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+  await api()
+    .post(`/api/v1/replies?ticket_id=${ticketId}`)
+    .set(staff.agent.auth)
+    .send({ body: '<p>Please try again.</p>', close: false, send_to_assignee: false, send_to_contacts: true })
+    .expect(201);
   setNow(undefined);
 }
 
@@ -100,7 +103,13 @@ async function outOfOffice(ticketId: number, email: string, when: Date): Promise
   setNow(when);
   const r = await ingestMessage({
     mailbox,
-    raw: await buildMail({ from: email, to: mailbox.email, subject: `Out of office: Re: [#${number}] Help`, text: 'I am away until next month.', headers: { 'Auto-Submitted': 'auto-replied' } }),
+    raw: await buildMail({
+      from: email,
+      to: mailbox.email,
+      subject: `Out of office: Re: [#${number}] Help`,
+      text: 'I am away until next month.',
+      headers: { 'Auto-Submitted': 'auto-replied' },
+    }),
   });
   setNow(undefined);
   expect(r).toMatchObject({ outcome: 'auto_reply', ticketId });
@@ -214,14 +223,20 @@ describe('closure-requests', () => {
 describe('contract-points', () => {
   async function contract(fields: Record<string, unknown>) {
     const customer = await makeCustomer({ name: `Points ${Math.random().toString(36).slice(2, 7)}` });
-    const res = await api().post('/api/v1/ticketing/support_contracts').set(staff.admin.auth)
-      .send({ support_contracteable_id: customer.id, points_alert: 5, started_at: '2026-03-01 00:00:00', ...fields }).expect(201);
+    const res = await api()
+      .post('/api/v1/ticketing/support_contracts')
+      .set(staff.admin.auth)
+      .send({ support_contracteable_id: customer.id, points_alert: 5, started_at: '2026-03-01 00:00:00', ...fields })
+      .expect(201);
     return { id: res.body.id as number, customer };
   }
   async function spend(customerId: number, minutes: number, when: Date) {
     setNow(when);
-    const t = await api().post(`/api/v1/tickets?ticketable_type=App%5CCustomer&ticketable_id=${customerId}`).set(staff.agent.auth)
-      .send({ subject: 'Work', body: 'work', priority_id: 2, ticket_category_id: 1, ticket_sub_category_id: 1 }).expect(201);
+    const t = await api()
+      .post(`/api/v1/tickets?ticketable_type=App%5CCustomer&ticketable_id=${customerId}`)
+      .set(staff.agent.auth)
+      .send({ subject: 'Work', body: 'work', priority_id: 2, ticket_category_id: 1, ticket_sub_category_id: 1 })
+      .expect(201);
     await api().put(`/api/v1/tickets/amend/${t.body.id}`).set(staff.agent.auth).send({ time: minutes }).expect(201);
     setNow(undefined);
   }
@@ -250,7 +265,13 @@ describe('contract-points', () => {
     // the monthly period ends: renewed with 10 more points, no alert while above the threshold
     const renewed = await runJob('contract-points', new Date('2026-04-01T00:30:00Z'));
     expect(renewed).toMatchObject({ renewed: 1, alerts_sent: 0, expired: 0 });
-    expect(await shown(id)).toMatchObject({ points_total: 20, points_current: 14, points_auto_added: 10, expires_at: '2026-05-01 00:00:00', renewed_at: '2026-04-01 00:30:00' });
+    expect(await shown(id)).toMatchObject({
+      points_total: 20,
+      points_current: 14,
+      points_auto_added: 10,
+      expires_at: '2026-05-01 00:00:00',
+      renewed_at: '2026-04-01 00:30:00',
+    });
     expect(await runJob('contract-points', new Date('2026-04-01T00:30:00Z'))).toMatchObject({ renewed: 0 });
     await spend(customer.id, 10 * 60, new Date('2026-04-02T00:00:00Z'));
     expect(await runJob('contract-points', new Date('2026-04-02T01:00:00Z'))).toMatchObject({ alerts_sent: 1 });
@@ -273,8 +294,11 @@ describe('contract-points', () => {
 describe('daily-points-summary', () => {
   it('one row per contract per day however often it runs', async () => {
     const customer = await makeCustomer();
-    const res = await api().post('/api/v1/ticketing/support_contracts').set(staff.admin.auth)
-      .send({ support_contracteable_id: customer.id, type: 1, points_init: 8 }).expect(201);
+    const res = await api()
+      .post('/api/v1/ticketing/support_contracts')
+      .set(staff.admin.auth)
+      .send({ support_contracteable_id: customer.id, type: 1, points_init: 8 })
+      .expect(201);
     const rows = () => db()('daily_points_summaries').where({ support_contract_id: res.body.id });
     await runJob('daily-points-summary', new Date('2026-06-01T10:00:00Z'));
     const second = await runJob('daily-points-summary', new Date('2026-06-01T23:00:00Z'));
@@ -309,7 +333,9 @@ describe('the run coordinator', () => {
     expect(await new PgRunCoordinator().shouldRun(key)).toBe(false);
     first.report(key, { summary: { renewed: 2 } });
     await first.onComplete(key);
-    const row = await db()('job_runs').where({ job: 'contract-points', slot: new Date('2026-02-01T10:00:00Z') }).first();
+    const row = await db()('job_runs')
+      .where({ job: 'contract-points', slot: new Date('2026-02-01T10:00:00Z') })
+      .first();
     expect(row).toMatchObject({ summary: { renewed: 2 }, error: null });
     expect(row.finished_at).not.toBeNull();
     setNow(new Date(Date.now() + 15 * DAY));

@@ -98,7 +98,11 @@ describe('raw-mail-retention', () => {
     const failed = await ingest(rejecting, await buildMail({ from: 'x@unknown.test', subject: 'Failed' }), at(0));
     await db()('inbound_emails').where({ id: failed.inboundEmailId }).update({ outcome: 'failed', error: 'Error: simulated' });
     const evidence = await ingest(rejecting, await buildMail({ from: 'mailer-daemon@far.test', subject: 'Undelivered' }), at(0));
-    await db()('undeliverable_addresses').insert({ address: `gone-${process.pid}@far.test`, reason: '5.1.1 no such user', inbound_email_id: evidence.inboundEmailId });
+    await db()('undeliverable_addresses').insert({
+      address: `gone-${process.pid}@far.test`,
+      reason: '5.1.1 no such user',
+      inbound_email_id: evidence.inboundEmailId,
+    });
     await closeTicket(closed.ticketId);
     await closeTicket(recent.ticketId);
     const before = await row(closed.inboundId);
@@ -139,7 +143,11 @@ describe('raw-mail-retention', () => {
 
     // assigned later, the quarantined copy is the blob's last user: once its ticket is closed and old, the blob goes
     const customer = await makeCustomer();
-    const assigned = await api().post(`/api/v1/ticketing/inbound_emails/${quarantined.inboundEmailId}/assign`).set(staff.agent.auth).send({ customer_id: customer.id }).expect(200);
+    const assigned = await api()
+      .post(`/api/v1/ticketing/inbound_emails/${quarantined.inboundEmailId}/assign`)
+      .set(staff.agent.auth)
+      .send({ customer_id: customer.id })
+      .expect(200);
     await closeTicket(assigned.body.ticket_id);
     expect(await retention(at(61), '30')).toEqual({ raw_removed: 1, blobs_released: 1 });
     expect(await blobExists(shared)).toBe(false);

@@ -84,7 +84,8 @@ describe('verify (mailauth and DNS)', () => {
 
   it('passes a message DKIM-signed with the zone key from an SPF-permitted client; the ticket and its reply show pass', async () => {
     const contact = await contactAt('signed.test');
-    const raw = received(SIGNED_IP, contact.email) + (await signed({ from: contact.email, subject: 'Signed and sent right', messageId: '<signed-1@signed.test>' }));
+    const raw =
+      received(SIGNED_IP, contact.email) + (await signed({ from: contact.email, subject: 'Signed and sent right', messageId: '<signed-1@signed.test>' }));
     const r = await ingest(record, raw);
     expect(r.outcome).toBe('ticket_created');
     const row = await inbound(r.inboundEmailId);
@@ -103,7 +104,10 @@ describe('verify (mailauth and DNS)', () => {
     expect(shown.body.auth).toMatchObject({ source: 'verify', summary: 'pass', dkim: { result: 'pass' } });
 
     // a reply (signed, threaded by In-Reply-To) keeps its own verdict
-    const reply = await ingest(record, received(SIGNED_IP, contact.email) + (await signed({ from: contact.email, subject: 'Re: Signed', inReplyTo: '<signed-1@signed.test>' })));
+    const reply = await ingest(
+      record,
+      received(SIGNED_IP, contact.email) + (await signed({ from: contact.email, subject: 'Re: Signed', inReplyTo: '<signed-1@signed.test>' })),
+    );
     expect(reply.outcome).toBe('reply_added');
     expect((await db()('replies').where({ id: reply.replyId }).first()).auth_summary).toBe('pass');
 
@@ -116,7 +120,10 @@ describe('verify (mailauth and DNS)', () => {
 
   it('fails the DKIM signature of the same message with one header altered after signing', async () => {
     const contact = await contactAt('signed.test');
-    const raw = (await signed({ from: contact.email, subject: 'The original subject' })).replace('Subject: The original subject', 'Subject: The altered subject');
+    const raw = (await signed({ from: contact.email, subject: 'The original subject' })).replace(
+      'Subject: The original subject',
+      'Subject: The altered subject',
+    );
     const r = await ingest(record, raw);
     const row = await inbound(r.inboundEmailId);
     expect(row.auth.dkim).toEqual({ result: 'fail', signatures: [{ result: 'fail', domain: 'signed.test', selector: 'sel' }] });
@@ -129,22 +136,39 @@ describe('verify (mailauth and DNS)', () => {
 
   it('quarantines a forged From of a p=reject domain from a known contact as spoofed under enforce, threaded nowhere', async () => {
     const contact = await contactAt('bank.test');
-    const first = await ingest(enforce, received(BANK_IP, contact.email) + (await buildMail({ from: contact.email, subject: 'Real question', messageId: '<real-1@bank.test>' })).toString('latin1'));
+    const first = await ingest(
+      enforce,
+      received(BANK_IP, contact.email) +
+        (await buildMail({ from: contact.email, subject: 'Real question', messageId: '<real-1@bank.test>' })).toString('latin1'),
+    );
     expect(first.outcome).toBe('ticket_created');
     const ticket = await db()('tickets').where({ id: first.ticketId }).first();
     expect(ticket.auth_summary).toBe('pass'); // SPF pass, aligned
 
-    const forged = received('203.0.113.66', contact.email) + (await buildMail({ from: contact.email, subject: `Re: [#${ticket.number}] pay this invoice`, inReplyTo: '<real-1@bank.test>' })).toString('latin1');
+    const forged =
+      received('203.0.113.66', contact.email) +
+      (await buildMail({ from: contact.email, subject: `Re: [#${ticket.number}] pay this invoice`, inReplyTo: '<real-1@bank.test>' })).toString('latin1');
     const r = await ingest(enforce, forged);
     expect(r).toMatchObject({ outcome: 'quarantined', reason: 'spoofed', ticketId: null, replyId: null });
     const row = await inbound(r.inboundEmailId);
     expect(row).toMatchObject({ outcome: 'quarantined', reason: 'spoofed', ticket_id: null, flags: ['spoofed'] });
-    expect(row.auth).toMatchObject({ spf: { result: 'fail', client_ip: '203.0.113.66' }, dmarc: { result: 'fail', domain: 'bank.test', policy: 'reject' }, summary: 'fail' });
+    expect(row.auth).toMatchObject({
+      spf: { result: 'fail', client_ip: '203.0.113.66' },
+      dmarc: { result: 'fail', domain: 'bank.test', policy: 'reject' },
+      summary: 'fail',
+    });
     expect(await db()('replies').where({ ticket_id: ticket.id })).toEqual([]);
 
     // what an admin sees
-    const listed = await api().get(`/api/v1/ticketing/inbound_emails?filter[outcome]=quarantined&filter[mailbox_id]=${enforce.id}`).set(staff.admin.auth).expect(200);
-    expect(listed.body.find((e: { id: number }) => e.id === r.inboundEmailId)).toMatchObject({ reason: 'spoofed', flags: ['spoofed'], auth: { summary: 'fail', dmarc: { result: 'fail' } } });
+    const listed = await api()
+      .get(`/api/v1/ticketing/inbound_emails?filter[outcome]=quarantined&filter[mailbox_id]=${enforce.id}`)
+      .set(staff.admin.auth)
+      .expect(200);
+    expect(listed.body.find((e: { id: number }) => e.id === r.inboundEmailId)).toMatchObject({
+      reason: 'spoofed',
+      flags: ['spoofed'],
+      auth: { summary: 'fail', dmarc: { result: 'fail' } },
+    });
 
     // the same under record: a reply as usual, marked fail
     const recorded = await ingest(record, forged.replace('Re: [#', 'Re: again [#'));
@@ -154,7 +178,10 @@ describe('verify (mailauth and DNS)', () => {
   it('under enforce, create_contact makes a contact only for a passing sender', async () => {
     const box = await makeMailbox({ authenticity: 'enforce', unknown_sender: 'create_contact' });
     await makeCustomer({ email_domains: ['bank.test'] });
-    const stranger = await ingest(box, received('203.0.113.9', 'new.person@bank.test') + (await buildMail({ from: 'new.person@bank.test' })).toString('latin1'));
+    const stranger = await ingest(
+      box,
+      received('203.0.113.9', 'new.person@bank.test') + (await buildMail({ from: 'new.person@bank.test' })).toString('latin1'),
+    );
     expect(stranger.outcome).toBe('quarantined');
     expect(stranger.reason).toMatch(/no contact is created: the mailbox enforces authenticity and the message's verdict is fail/);
     const passing = await ingest(box, received(BANK_IP, 'other.person@bank.test') + (await buildMail({ from: 'other.person@bank.test' })).toString('latin1'));
@@ -207,7 +234,10 @@ describe('trusted_header', () => {
   it("takes the server's verdict from the topmost header with its authserv-id, and asks no DNS", async () => {
     const contact = await contactAt('bank.test');
     const asked = zone.questions.length;
-    const r = await ingest(box, await withHeader('mx.helpdesk.test; spf=pass smtp.mailfrom=bank.test; dkim=pass header.d=bank.test; dmarc=pass header.from=bank.test', contact.email));
+    const r = await ingest(
+      box,
+      await withHeader('mx.helpdesk.test; spf=pass smtp.mailfrom=bank.test; dkim=pass header.d=bank.test; dmarc=pass header.from=bank.test', contact.email),
+    );
     expect(r.outcome).toBe('ticket_created');
     expect((await inbound(r.inboundEmailId)).auth).toMatchObject({ source: 'trusted_header', dmarc: { result: 'pass' }, summary: 'pass' });
     expect(zone.questions.length).toBe(asked);
@@ -251,7 +281,11 @@ describe('off', () => {
 
 describe('the mailbox settings', () => {
   it('validates authenticity, auth_source and authserv_id, and shows them', async () => {
-    const post = (body: Record<string, unknown>) => api().post('/api/v1/ticketing/mailboxes').set(staff.admin.auth).send({ name: 'Auth', email: `auth${Math.random().toString(36).slice(2, 8)}@helpdesk.test`, ...body });
+    const post = (body: Record<string, unknown>) =>
+      api()
+        .post('/api/v1/ticketing/mailboxes')
+        .set(staff.admin.auth)
+        .send({ name: 'Auth', email: `auth${Math.random().toString(36).slice(2, 8)}@helpdesk.test`, ...body });
     const missing = await post({ authenticity: 'enforce', auth_source: 'trusted_header' }).expect(400);
     expect(Object.keys(missing.body.error.details.fields)).toEqual(['authserv_id']);
     await post({ authenticity: 'sometimes' }).expect(400);

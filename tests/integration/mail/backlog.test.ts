@@ -89,9 +89,14 @@ function backlogMessage(i: number, from: string, messageId: string): string {
         '',
       ].join('\r\n');
     default:
-      return [...head, `Subject: =?UTF-8?B?${Buffer.from(`rückstand ${i} – ünïcode`).toString('base64')}?=`, 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', `Grüße, ${text}`].join(
-        '\r\n',
-      );
+      return [
+        ...head,
+        `Subject: =?UTF-8?B?${Buffer.from(`rückstand ${i} – ünïcode`).toString('base64')}?=`,
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        `Grüße, ${text}`,
+      ].join('\r\n');
   }
 }
 
@@ -105,7 +110,11 @@ test(`a mailbox added over ${TOTAL.toLocaleString('en')} waiting messages import
   const fromOf = (i: number) => (i % 50 === 7 ? `stranger${i}@elsewhere.test` : contacts[i % contacts.length]!.email);
 
   const wroteAt = Date.now();
-  dovecot!.writeMaildir(user, Array.from({ length: TOTAL }, (_, i) => backlogMessage(i, fromOf(i), messageIds[i]!)), isRead);
+  dovecot!.writeMaildir(
+    user,
+    Array.from({ length: TOTAL }, (_, i) => backlogMessage(i, fromOf(i), messageIds[i]!)),
+    isRead,
+  );
   const writeMs = Date.now() - wroteAt;
   const unreadIds = new Set(messageIds.filter((_, i) => !isRead(i)));
   const readIds = new Set(messageIds.filter((_, i) => isRead(i)));
@@ -135,13 +144,18 @@ test(`a mailbox added over ${TOTAL.toLocaleString('en')} waiting messages import
       { timeoutMs: 170_000, intervalMs: 250, what: 'the backlog imported' },
     );
   } catch (e) {
-    throw new Error(`${(e as Error).message}; ${await stored()} of ${unreadIds.size} stored, cursor at ${await cursor()}; the process said: ${proc.output().slice(-3000)}`, { cause: e });
+    throw new Error(
+      `${(e as Error).message}; ${await stored()} of ${unreadIds.size} stored, cursor at ${await cursor()}; the process said: ${proc.output().slice(-3000)}`,
+      { cause: e },
+    );
   }
   const importMs = Date.now() - startedAt;
   child.kill('SIGTERM');
   expect(await exited(child)).toBe(0);
 
-  const rows: { message_id: string; imap_uid: number; outcome: string }[] = await db()('inbound_emails').where({ mailbox_id: box.id }).select('message_id', 'imap_uid', 'outcome');
+  const rows: { message_id: string; imap_uid: number; outcome: string }[] = await db()('inbound_emails')
+    .where({ mailbox_id: box.id })
+    .select('message_id', 'imap_uid', 'outcome');
   const ids = rows.map((r) => r.message_id);
   expect(ids.filter((id) => readIds.has(id))).toEqual([]);
   expect(ids.filter((id) => !unreadIds.has(id))).toEqual([]);

@@ -32,7 +32,13 @@ describe('one batch', () => {
     const first = await buildMail({ from: known.email, subject: 'Printer broken', messageId: '<first@batchco.test>' });
     const raws = [
       first,
-      await buildMail({ from: known.email, subject: 'Re: Printer broken', inReplyTo: '<first@batchco.test>', references: '<first@batchco.test>', text: 'Still broken.' }),
+      await buildMail({
+        from: known.email,
+        subject: 'Re: Printer broken',
+        inReplyTo: '<first@batchco.test>',
+        references: '<first@batchco.test>',
+        text: 'Still broken.',
+      }),
       first, // delivered twice
       await buildMail({ from: 'new.person@batchco.test', subject: 'Hello', messageId: '<new1@batchco.test>' }),
       await buildMail({ from: 'new.person@batchco.test', subject: 'Re: Hello', inReplyTo: '<new1@batchco.test>', text: 'Me again.' }),

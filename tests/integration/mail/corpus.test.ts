@@ -69,7 +69,11 @@ test('the mailparser fixtures decode as their suite expects', async () => {
     if (typeof e.html_exact === 'string') expectations.push(['html_exact', parsed.html === e.html_exact]);
     if (e.html_nonempty === true) expectations.push(['html_nonempty', Boolean(parsed.html && parsed.html.length > 0)]);
     if (Array.isArray(e.attachment_sha256)) {
-      const hashes = parsed.attachments.map((a) => createHash('sha256').update(a.content as Buffer).digest('hex'));
+      const hashes = parsed.attachments.map((a) =>
+        createHash('sha256')
+          .update(a.content as Buffer)
+          .digest('hex'),
+      );
       expectations.push(['attachment_sha256', (e.attachment_sha256 as string[]).every((h) => hashes.includes(h))]);
     }
     for (const [name, ok] of expectations) {

@@ -132,7 +132,10 @@ function mutants(seeds: Buffer[], rng: Rng): Mutant[] {
 
 test(`${COUNT} mutants of real-world mail: one row each, no unhandled rejection, the cursor at the end`, async () => {
   process.on('unhandledRejection', onRejection);
-  const seeds = fs.readdirSync(SEEDS_DIR).filter((f) => f.endsWith('.eml')).map((f) => fs.readFileSync(path.join(SEEDS_DIR, f)));
+  const seeds = fs
+    .readdirSync(SEEDS_DIR)
+    .filter((f) => f.endsWith('.eml'))
+    .map((f) => fs.readFileSync(path.join(SEEDS_DIR, f)));
   expect(seeds.length).toBeGreaterThan(20);
   const rng = generator(SEED);
   const list = mutants(seeds, rng);
@@ -140,8 +143,19 @@ test(`${COUNT} mutants of real-world mail: one row each, no unhandled rejection,
   await makeContact(await makeCustomer({ email_domains: ['fuzz.test'] }), { email: 'deep@fuzz.test' });
   dovecot = await Dovecot.start();
   const user = `fuzz${process.pid}`;
-  dovecot.writeMaildir(user, list.map((m) => m.raw));
-  const box = await makeMailbox({ imap_host: '127.0.0.1', imap_port: dovecot.port, imap_secure: false, imap_username: user, imap_password: 'secret', import_existing: 'all', unknown_sender: 'create_contact' });
+  dovecot.writeMaildir(
+    user,
+    list.map((m) => m.raw),
+  );
+  const box = await makeMailbox({
+    imap_host: '127.0.0.1',
+    imap_port: dovecot.port,
+    imap_secure: false,
+    imap_username: user,
+    imap_password: 'secret',
+    import_existing: 'all',
+    unknown_sender: 'create_contact',
+  });
   const started = Date.now();
   role = new ImapRole({ pollMs: 500, backoffMaxMs: 1000 });
   await role.start();
@@ -149,12 +163,20 @@ test(`${COUNT} mutants of real-world mail: one row each, no unhandled rejection,
     const uids = (await dovecot.list(user)).map((m) => m.uid);
     expect(uids).toHaveLength(COUNT);
     const last = Math.max(...uids);
-    await waitFor(async () => Number((await db()('mailboxes').where({ id: box.id }).first()).last_uid) === last, { what: 'cursor at the last UID', timeoutMs: 150_000, intervalMs: 500 });
-    const rows: { imap_uid: number; outcome: string; error: string | null }[] = await db()('inbound_emails').where({ mailbox_id: box.id }).select('imap_uid', 'outcome', 'error');
+    await waitFor(async () => Number((await db()('mailboxes').where({ id: box.id }).first()).last_uid) === last, {
+      what: 'cursor at the last UID',
+      timeoutMs: 150_000,
+      intervalMs: 500,
+    });
+    const rows: { imap_uid: number; outcome: string; error: string | null }[] = await db()('inbound_emails')
+      .where({ mailbox_id: box.id })
+      .select('imap_uid', 'outcome', 'error');
     const intendedDuplicates = list.filter((m) => m.repeats !== undefined).length;
     const byOutcome: Record<string, number> = {};
     for (const r of rows) byOutcome[r.outcome] = (byOutcome[r.outcome] ?? 0) + 1;
-    process.stdout.write(`fuzz seed ${SEED}: ${COUNT} mutants in ${((Date.now() - started) / 1000).toFixed(1)} s; ${intendedDuplicates} repeat a Message-ID; outcomes ${JSON.stringify(byOutcome)}\n`);
+    process.stdout.write(
+      `fuzz seed ${SEED}: ${COUNT} mutants in ${((Date.now() - started) / 1000).toFixed(1)} s; ${intendedDuplicates} repeat a Message-ID; outcomes ${JSON.stringify(byOutcome)}\n`,
+    );
     expect(new Set(rows.map((r) => r.imap_uid)).size).toBe(rows.length);
     expect(rows).toHaveLength(COUNT - intendedDuplicates);
     expect(rows.filter((r) => r.outcome === 'failed').map((r) => r.error)).toEqual([]);

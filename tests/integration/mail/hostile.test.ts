@@ -41,7 +41,14 @@ beforeAll(async () => {
 });
 
 async function imapBox(fields: Record<string, unknown> = {}): Promise<Mailbox> {
-  const box = await makeMailbox({ imap_host: '127.0.0.1', imap_port: dovecot.port, imap_secure: false, imap_username: `hostile${process.pid}x${++seq}`, imap_password: 'secret', ...fields });
+  const box = await makeMailbox({
+    imap_host: '127.0.0.1',
+    imap_port: dovecot.port,
+    imap_secure: false,
+    imap_username: `hostile${process.pid}x${++seq}`,
+    imap_password: 'secret',
+    ...fields,
+  });
   await role.sync();
   await waitFor(async () => (await db()('mailboxes').where({ id: box.id }).first()).last_uid !== null, { what: 'worker ready' });
   return box;
@@ -118,8 +125,23 @@ test("a customer forging an agent's From with the Message-ID of that agent's not
   const box = await imapBox();
   const { customer, contact } = await contactAt();
   const ticket = await makeTicket({ agent, customer, contact });
-  const notification = await queueEmail({ template: 'customer_reply_to_team', to: [{ address: agent.user.email }], ticketId: ticket.id, recipientUserId: agent.user.id, automatic: true });
-  const row = await deliver(box, await buildMail({ from: agent.user.email, subject: `Re: [#${ticket.number}]`, inReplyTo: notification.message_id, references: notification.message_id, text: 'Refund approved.' }));
+  const notification = await queueEmail({
+    template: 'customer_reply_to_team',
+    to: [{ address: agent.user.email }],
+    ticketId: ticket.id,
+    recipientUserId: agent.user.id,
+    automatic: true,
+  });
+  const row = await deliver(
+    box,
+    await buildMail({
+      from: agent.user.email,
+      subject: `Re: [#${ticket.number}]`,
+      inReplyTo: notification.message_id,
+      references: notification.message_id,
+      text: 'Refund approved.',
+    }),
+  );
   expect(row).toMatchObject({ outcome: 'quarantined', ticket_id: ticket.id });
   expect(await db()('replies').where({ ticket_id: ticket.id, author_type: 'App\\User' })).toHaveLength(0);
   expect(await db()('outbound_emails').where({ ticket_id: ticket.id, template: 'agent_reply' })).toHaveLength(0);
@@ -128,7 +150,13 @@ test("a customer forging an agent's From with the Message-ID of that agent's not
 test("a stranger's DSN naming a customer (X-Failed-Recipients, 5.1.1) answers nothing of ours: recorded unlinked, nobody suppressed", async () => {
   const box = await imapBox();
   const { contact } = await contactAt();
-  const forged = buildDsn({ from: 'MAILER-DAEMON@evil.test', to: 'support@helpdesk.test', failed: contact.email, id: `forged-dsn-${process.pid}`, headers: [`X-Failed-Recipients: ${contact.email}`] });
+  const forged = buildDsn({
+    from: 'MAILER-DAEMON@evil.test',
+    to: 'support@helpdesk.test',
+    failed: contact.email,
+    id: `forged-dsn-${process.pid}`,
+    headers: [`X-Failed-Recipients: ${contact.email}`],
+  });
   const row = await deliver(box, forged);
   expect(row).toMatchObject({ outcome: 'bounce', reason: 'unlinked' });
   expect(await db()('undeliverable_addresses').where({ address: contact.email.toLowerCase() })).toHaveLength(0);
@@ -140,7 +168,10 @@ test("a contact of another customer answering in a ticket's thread is recorded f
   const { contact: outsider } = await contactAt();
   const ticket = await makeTicket({ agent, customer, contact });
   const sent = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
-  const row = await deliver(box, await buildMail({ from: outsider.email, subject: 'Re: your ticket', inReplyTo: sent.message_id, text: 'I am from another company.' }));
+  const row = await deliver(
+    box,
+    await buildMail({ from: outsider.email, subject: 'Re: your ticket', inReplyTo: sent.message_id, text: 'I am from another company.' }),
+  );
   expect(row).toMatchObject({ outcome: 'reply_added', ticket_id: ticket.id });
   expect(row.flags).toContain('other_customer');
   const reply = await db()('replies').where({ id: row.reply_id }).first();
@@ -166,7 +197,9 @@ test('values longer than their columns are cut to fit, never through a surrogate
   expect(row.outcome).toBe('ticket_created');
   expect(row.subject.length).toBeLessThanOrEqual(10_000);
   expect(row.subject).not.toMatch(/[\ud800-\udbff]$/);
-  const contact = await db()('contacts').where({ email: `someone@${domain}` }).first();
+  const contact = await db()('contacts')
+    .where({ email: `someone@${domain}` })
+    .first();
   expect(contact.name.length).toBeLessThanOrEqual(255);
   const [attachment] = await db()('attachments').where({ ticket_id: row.ticket_id });
   expect(attachment.content_id.length).toBe(255);
@@ -180,7 +213,10 @@ test("an out-of-office from another customer's contact is kept on the ticket for
   // the assignee hears of every customer reply: not of this one
   await db()('tickets').where({ id: ticket.id }).update({ assignee_id: agent.user.id });
   const sent = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
-  const row = await deliver(box, await buildMail({ from: outsider.email, subject: 'Out of office', inReplyTo: sent.message_id, headers: { 'Auto-Submitted': 'auto-replied' } }));
+  const row = await deliver(
+    box,
+    await buildMail({ from: outsider.email, subject: 'Out of office', inReplyTo: sent.message_id, headers: { 'Auto-Submitted': 'auto-replied' } }),
+  );
   expect(row).toMatchObject({ outcome: 'auto_reply', ticket_id: ticket.id });
   expect((await db()('replies').where({ id: row.reply_id }).first()).customer_visible).toBe(false);
   expect(await db()('outbound_emails').where({ ticket_id: ticket.id, reply_id: row.reply_id })).toHaveLength(0);

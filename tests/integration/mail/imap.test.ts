@@ -75,7 +75,10 @@ test('after-import move and delete', async () => {
   await dovecot.append(moveBox.imap_username!, [await buildMail({ from: contactEmail })]);
   await dovecot.append(deleteBox.imap_username!, [await buildMail({ from: contactEmail })]);
   await waitFor(async () => (await ticketsOf(moveBox.id)).length === 1 && (await ticketsOf(deleteBox.id)).length === 1);
-  await waitFor(async () => (await dovecot.list(moveBox.imap_username!)).length === 0 && (await dovecot.list(moveBox.imap_username!, 'Processed')).length === 1, { what: 'moved' });
+  await waitFor(
+    async () => (await dovecot.list(moveBox.imap_username!)).length === 0 && (await dovecot.list(moveBox.imap_username!, 'Processed')).length === 1,
+    { what: 'moved' },
+  );
   await waitFor(async () => (await dovecot.list(deleteBox.imap_username!)).length === 0, { what: 'deleted' });
 });
 
@@ -91,7 +94,9 @@ test('import_existing: unseen imports what is unread, none and all as they say',
     all: await imapMailbox(dovecot, { imap_username: users.all, import_existing: 'all' }),
   };
   await startRole();
-  await waitFor(async () => (await ticketsOf(boxes.unseen.id)).length === 1 && (await ticketsOf(boxes.all.id)).length === 2, { what: 'existing mail imported' });
+  await waitFor(async () => (await ticketsOf(boxes.unseen.id)).length === 1 && (await ticketsOf(boxes.all.id)).length === 2, {
+    what: 'existing mail imported',
+  });
   await waitFor(async () => (await db()('mailboxes').where({ id: boxes.none.id }).first()).last_uid === 2);
   const subjects = await db()('inbound_emails').where({ mailbox_id: boxes.unseen.id }).pluck('subject');
   expect(subjects).toEqual(['old, unread']);
@@ -105,7 +110,14 @@ test('an interrupted first unseen import resumes with the unseen mail left: noth
   const user = `resume${process.pid}`;
   // 1 read, 2 unread (imported before the stop), 3 read, 4 unread, 5 read, 6 unread
   const uids: number[] = [];
-  for (const [n, seen] of [[1, true], [2, false], [3, true], [4, false], [5, true], [6, false]] as const) {
+  for (const [n, seen] of [
+    [1, true],
+    [2, false],
+    [3, true],
+    [4, false],
+    [5, true],
+    [6, false],
+  ] as const) {
     uids.push(...(await dovecot.append(user, [await buildMail({ from: contactEmail, subject: `backlog ${n}` })], 'INBOX', seen ? ['\\Seen'] : [])));
   }
   const box = await imapMailbox(dovecot, { imap_username: user, import_existing: 'unseen' });
@@ -114,7 +126,9 @@ test('an interrupted first unseen import resumes with the unseen mail left: noth
   const uidValidity = Number((await c.mailboxOpen('INBOX')).uidValidity);
   await c.messageFlagsAdd(String(uids[1]), ['\\Seen'], { uid: true });
   await c.logout();
-  await db()('mailboxes').where({ id: box.id }).update({ uid_validity: uidValidity, last_uid: uids[3]! - 1, import_until: uids[5] });
+  await db()('mailboxes')
+    .where({ id: box.id })
+    .update({ uid_validity: uidValidity, last_uid: uids[3]! - 1, import_until: uids[5] });
   await startRole();
   await waitFor(async () => (await db()('mailboxes').where({ id: box.id }).first()).import_until === null, { what: 'import finished' });
   const subjects = await db()('inbound_emails').where({ mailbox_id: box.id }).orderBy('imap_uid').pluck('subject');

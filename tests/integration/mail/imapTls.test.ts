@@ -59,9 +59,15 @@ test('STARTTLS and implicit TLS, certificate trusted through TLS_CA_FILE: mail b
   for (const box of [starttls, implicit]) expect(await testImapLogin(box)).toMatchObject({ ok: true });
   role = new ImapRole({ pollMs: 500, backoffMaxMs: 1000 });
   await role.start();
-  await waitFor(async () => (await db()('mailboxes').whereIn('id', [starttls.id, implicit.id]).whereNotNull('last_uid')).length === 2, { what: 'both mailboxes open' });
-  for (const box of [starttls, implicit]) await dovecot.append(box.imap_username!, [await buildMail({ from: contact.email, subject: `over TLS to ${box.id}` })]);
-  await waitFor(async () => (await db()('inbound_emails').whereIn('mailbox_id', [starttls.id, implicit.id]).where({ outcome: 'ticket_created' })).length === 2, { what: 'tickets over TLS' });
+  await waitFor(async () => (await db()('mailboxes').whereIn('id', [starttls.id, implicit.id]).whereNotNull('last_uid')).length === 2, {
+    what: 'both mailboxes open',
+  });
+  for (const box of [starttls, implicit])
+    await dovecot.append(box.imap_username!, [await buildMail({ from: contact.email, subject: `over TLS to ${box.id}` })]);
+  await waitFor(
+    async () => (await db()('inbound_emails').whereIn('mailbox_id', [starttls.id, implicit.id]).where({ outcome: 'ticket_created' })).length === 2,
+    { what: 'tickets over TLS' },
+  );
   await role.stop();
   role = undefined;
   // Dovecot logs how each session logged in: both went over TLS, not the plain channel.

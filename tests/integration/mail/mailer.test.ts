@@ -92,12 +92,17 @@ async function ticketFromCustomerMail(opts: { team?: Agent[] } = {}) {
   const cat = await makeContact(customer, { name: 'Cat Second', email: `cat${n}@acme.test` });
   let box = mailbox;
   if (opts.team) {
-    const team = await db()('support_teams').insert({ name: `Team ${n}`, created_at: new Date(), updated_at: new Date() }).returning('id');
+    const team = await db()('support_teams')
+      .insert({ name: `Team ${n}`, created_at: new Date(), updated_at: new Date() })
+      .returning('id');
     await db()('support_team_members').insert(opts.team.map((a) => ({ support_team_id: team[0].id, user_id: a.user.id })));
     box = await makeMailbox({ name: `Team box ${n}`, team_id: team[0].id });
   }
   const inboundId = `<first-${n}@acme.test>`;
-  const r = await ingestMessage({ mailbox: box, raw: await buildMail({ from: pat.email, to: box.email, subject: `Printer ${n} is on fire`, text: `Please help with printer ${n}.`, messageId: inboundId }) });
+  const r = await ingestMessage({
+    mailbox: box,
+    raw: await buildMail({ from: pat.email, to: box.email, subject: `Printer ${n} is on fire`, text: `Please help with printer ${n}.`, messageId: inboundId }),
+  });
   expect(r.outcome).toBe('ticket_created');
   await db()('ticket_contacts').insert({ ticket_id: r.ticketId, contact_id: cat.id }).onConflict().ignore();
   const ticket = await db()('tickets').where({ id: r.ticketId }).first();
@@ -117,7 +122,13 @@ describe('an agent reply to the customer', () => {
     const reply = await api()
       .post(`/api/v1/replies?ticket_id=${ticket.id}`)
       .set(staff.agent.auth)
-      .send({ body: '<p>Hello {{contact.name}}, <strong>fixed</strong> &lt;script&gt;</p>', close: false, send_to_assignee: false, send_to_contacts: true, attachment_ids: [upload.body.id] })
+      .send({
+        body: '<p>Hello {{contact.name}}, <strong>fixed</strong> &lt;script&gt;</p>',
+        close: false,
+        send_to_assignee: false,
+        send_to_contacts: true,
+        attachment_ids: [upload.body.id],
+      })
       .expect(201);
     const row = await db()('outbound_emails').where({ reply_id: reply.body.id, template: 'agent_reply' }).first();
     expect(row.state).toBe('queued');
@@ -158,7 +169,14 @@ describe('an agent reply to the customer', () => {
     expect(mail.attachments[0]!.content.toString()).toBe('%PDF-1.4 invoice');
 
     const shown = await api().get(`/api/v1/ticketing/outbound_emails/${row.id}`).set(staff.agent.auth).expect(200);
-    expect(shown.body).toMatchObject({ state: 'sent', attempts: 1, message_id: row.message_id, subject: mail.subject, in_reply_to: inboundId, from: mailbox.email });
+    expect(shown.body).toMatchObject({
+      state: 'sent',
+      attempts: 1,
+      message_id: row.message_id,
+      subject: mail.subject,
+      in_reply_to: inboundId,
+      from: mailbox.email,
+    });
     expect(shown.body.delivered_recipients.sort()).toEqual([pat.email, cat.email].sort());
   });
 
@@ -175,7 +193,13 @@ describe('an agent reply to the customer', () => {
     await api()
       .post(`/api/v1/replies?ticket_id=${ticket.id}`)
       .set(staff.agent.auth)
-      .send({ body: `<p>See <img src="https://help.example${url}"></p>`, close: false, send_to_assignee: false, send_to_contacts: true, attachment_ids: [upload.body.id] })
+      .send({
+        body: `<p>See <img src="https://help.example${url}"></p>`,
+        close: false,
+        send_to_assignee: false,
+        send_to_contacts: true,
+        attachment_ids: [upload.body.id],
+      })
       .expect(201);
     await drain();
     const mail = await only(pat.email);
@@ -183,7 +207,12 @@ describe('an agent reply to the customer', () => {
     expect(image.contentId).toBeTruthy();
     expect(image.related).toBe(true);
     // mailparser turns cid: references into data: URLs; the raw message has the reference.
-    expect(sink.to(pat.email)[0]!.raw.toString().replace(/=\r?\n/g, "")).toContain(`src=3D"cid:${image.contentId!.replace(/[<>]/g, '')}"`);
+    expect(
+      sink
+        .to(pat.email)[0]!
+        .raw.toString()
+        .replace(/=\r?\n/g, ''),
+    ).toContain(`src=3D"cid:${image.contentId!.replace(/[<>]/g, '')}"`);
   });
 
   it('a reply not sent to the contacts is an internal note: no customer mail; the assignee hears of it', async () => {
@@ -216,7 +245,10 @@ describe('mail to agents', () => {
       const mail = await only(agent.user.email);
       expect(mail.subject).toBe(`[#${ticket.number}] New ticket: ${ticket.subject}`);
       expect(mail.from?.value[0]?.address).toBe(box.email);
-      expect(verifyReplyToken(tokenOf(mail.replyTo!.value[0]!.address!)!)).toEqual({ ticketNumber: ticket.number, recipient: { kind: 'user', id: agent.user.id } });
+      expect(verifyReplyToken(tokenOf(mail.replyTo!.value[0]!.address!)!)).toEqual({
+        ticketNumber: ticket.number,
+        recipient: { kind: 'user', id: agent.user.id },
+      });
       expect(mail.headers.get('auto-submitted')).toBe('auto-generated');
       expect(mail.headers.get('x-auto-response-suppress')).toBe('All');
       expect(mail.text).toContain(`Please help with printer`);
@@ -225,7 +257,10 @@ describe('mail to agents', () => {
     }
 
     sink.clear();
-    const reply = await ingestMessage({ mailbox: box, raw: await buildMail({ from: pat.email, to: box.email, subject: `Re: [#${ticket.number}] x`, text: 'Still burning.' }) });
+    const reply = await ingestMessage({
+      mailbox: box,
+      raw: await buildMail({ from: pat.email, to: box.email, subject: `Re: [#${ticket.number}] x`, text: 'Still burning.' }),
+    });
     expect(reply.outcome).toBe('reply_added');
     await drain();
     for (const agent of [a, b]) expect((await only(agent.user.email)).subject).toBe(`[#${ticket.number}] Customer reply: ${ticket.subject}`);
@@ -261,7 +296,10 @@ describe('thread headers of mail to customers', () => {
 
   /** The header block of the one message the sink got for `address` with the row's Message-ID. */
   const rawHeadersOf = (address: string, messageId: string): string => {
-    const headers = sink.to(address).map((m) => m.raw.toString('utf8')).map((raw) => raw.slice(0, raw.indexOf('\r\n\r\n')));
+    const headers = sink
+      .to(address)
+      .map((m) => m.raw.toString('utf8'))
+      .map((raw) => raw.slice(0, raw.indexOf('\r\n\r\n')));
     const got = headers.filter((h) => h.includes(`\r\nMessage-ID: ${messageId}\r\n`));
     expect(got).toHaveLength(1);
     return got[0]!;
@@ -271,12 +309,21 @@ describe('thread headers of mail to customers', () => {
     const [a, b] = [await makeUser(), await makeUser()];
     const { ticket, pat, box, inboundId } = await ticketFromCustomerMail({ team: [a, b] });
     const customerReplyId = `<again-${unique()}@acme.test>`;
-    const r = await ingestMessage({ mailbox: box, raw: await buildMail({ from: pat.email, to: box.email, subject: `Re: [#${ticket.number}] x`, text: 'Still burning.', messageId: customerReplyId }) });
+    const r = await ingestMessage({
+      mailbox: box,
+      raw: await buildMail({ from: pat.email, to: box.email, subject: `Re: [#${ticket.number}] x`, text: 'Still burning.', messageId: customerReplyId }),
+    });
     expect(r.outcome).toBe('reply_added');
-    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(a.auth)
-      .send({ body: '<p>Internal: looking</p>', close: false, send_to_assignee: false, send_to_contacts: false, notify_team: true }).expect(201);
-    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(a.auth)
-      .send({ body: '<p>Fixed it</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+    await api()
+      .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+      .set(a.auth)
+      .send({ body: '<p>Internal: looking</p>', close: false, send_to_assignee: false, send_to_contacts: false, notify_team: true })
+      .expect(201);
+    await api()
+      .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+      .set(a.auth)
+      .send({ body: '<p>Fixed it</p>', close: false, send_to_assignee: false, send_to_contacts: true })
+      .expect(201);
     await drain();
 
     const notifications = await agentOnlyIds(ticket.id);
@@ -299,13 +346,22 @@ describe('thread headers of mail to customers', () => {
     const contact = await makeContact(customer, { email: `never${unique()}@acme.test` });
     const ticket = await makeTicket({ agent: staff.agent, customer, contact });
     await api().put(`/api/v1/tickets/assign/${ticket.id}`).set(staff.agent.auth).send({ assignee_id: assignee.user.id }).expect(201);
-    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth)
-      .send({ body: '<p>Internal</p>', close: false, send_to_assignee: true, send_to_contacts: false }).expect(201);
+    await api()
+      .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+      .set(staff.agent.auth)
+      .send({ body: '<p>Internal</p>', close: false, send_to_assignee: true, send_to_contacts: false })
+      .expect(201);
     await drain();
-    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth)
-      .send({ body: '<p>First words to you</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
-    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth)
-      .send({ body: '<p>Second words to you</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+    await api()
+      .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+      .set(staff.agent.auth)
+      .send({ body: '<p>First words to you</p>', close: false, send_to_assignee: false, send_to_contacts: true })
+      .expect(201);
+    await api()
+      .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+      .set(staff.agent.auth)
+      .send({ body: '<p>Second words to you</p>', close: false, send_to_assignee: false, send_to_contacts: true })
+      .expect(201);
     await drain();
 
     const notifications = await agentOnlyIds(ticket.id);
@@ -335,7 +391,12 @@ describe('mail to people who wrote in', () => {
       // A forged From with a payload in the subject and the name: none of it may go back out.
       await ingestMessage({
         mailbox: strictBox,
-        raw: await buildMail({ from: `"Cheap pills at pills.test" <stranger${n}@else.test>`, to: strictBox.email, subject: `Buy now at pills.test ${n}`, text: 'pills.test' }),
+        raw: await buildMail({
+          from: `"Cheap pills at pills.test" <stranger${n}@else.test>`,
+          to: strictBox.email,
+          subject: `Buy now at pills.test ${n}`,
+          text: 'pills.test',
+        }),
       });
       await drain();
       const ticket = await db()('tickets').where({ id: r.ticketId }).first();
@@ -343,7 +404,10 @@ describe('mail to people who wrote in', () => {
       expect(ack.subject).toBe(`[#${ticket.number}] Cannot log in ${n}`);
       expect(ack.text).toContain(`opened ticket #${ticket.number}`);
       expect(ack.headers.get('auto-submitted')).toBe('auto-generated');
-      expect(verifyReplyToken(tokenOf(ack.replyTo!.value[0]!.address!)!)).toEqual({ ticketNumber: ticket.number, recipient: { kind: 'contact', id: contact.id } });
+      expect(verifyReplyToken(tokenOf(ack.replyTo!.value[0]!.address!)!)).toEqual({
+        ticketNumber: ticket.number,
+        recipient: { kind: 'contact', id: contact.id },
+      });
       const notice = await only(`stranger${n}@else.test`);
       expect(notice.subject).toBe(`Your message to ${strictBox.email} was not delivered`);
       const raw = sink.to(`stranger${n}@else.test`)[0]!.raw.toString();
@@ -406,7 +470,9 @@ describe('who never gets mail', () => {
     const n = unique();
     for (let i = 0; i < 5; i++) await queuePlain(`tagged${n}+${i}@acme.test`, { automatic: true });
     await drain();
-    const rows = await db()('outbound_emails').whereRaw(`to_addresses->0->>'address' like ?`, [`tagged${n}+%`]).orderBy('id');
+    const rows = await db()('outbound_emails')
+      .whereRaw(`to_addresses->0->>'address' like ?`, [`tagged${n}+%`])
+      .orderBy('id');
     expect(rows.map((r) => r.state)).toEqual(['sent', 'sent', 'sent', 'suppressed', 'suppressed']);
     expect(rows[4].dropped_recipients).toEqual([{ address: `tagged${n}+4@acme.test`, reason: 'rate_limit' }]);
     expect(sink.messages.filter((m) => m.to.some((t) => t.startsWith(`tagged${n}+`)))).toHaveLength(3);
@@ -422,7 +488,9 @@ async function waitOutBackoff(id: number): Promise<number> {
   const { next_attempt_at } = await db()('outbound_emails').where({ id }).first('next_attempt_at');
   const shift = Math.max(0, new Date(next_attempt_at).getTime() - Date.now()) + 1000;
   const back = (column: string) => db().raw(`${column} - make_interval(secs => ?)`, [shift / 1000]);
-  await db()('outbound_emails').where({ id }).update({ next_attempt_at: back('next_attempt_at'), queued_at: back('queued_at') });
+  await db()('outbound_emails')
+    .where({ id })
+    .update({ next_attempt_at: back('next_attempt_at'), queued_at: back('queued_at') });
   return shift;
 }
 
@@ -501,12 +569,18 @@ describe('delivery faults', () => {
   it('a message whose ticket was deleted before it went fails, saying so', async () => {
     const { ticket, pat } = await ticketFromCustomerMail();
     await drain();
-    await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth)
-      .send({ body: '<p>Done</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+    await api()
+      .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+      .set(staff.agent.auth)
+      .send({ body: '<p>Done</p>', close: false, send_to_assignee: false, send_to_contacts: true })
+      .expect(201);
     const row = await db()('outbound_emails').where({ ticket_id: ticket.id, template: 'agent_reply' }).first();
     await api().delete(`/api/v1/tickets/${ticket.id}`).set(staff.admin.auth).expect(200);
     await drain();
-    expect(await db()('outbound_emails').where({ id: row.id }).first()).toMatchObject({ state: 'failed', last_error: expect.stringMatching(/no longer exists/) });
+    expect(await db()('outbound_emails').where({ id: row.id }).first()).toMatchObject({
+      state: 'failed',
+      last_error: expect.stringMatching(/no longer exists/),
+    });
     expect(sink.to(pat.email).filter((m) => m.raw.includes('Done'))).toHaveLength(0);
   });
 
@@ -567,9 +641,31 @@ describe('delivery faults', () => {
       for (let i = 0; i < 20; i++) {
         rows.push(await queuePlain(`outage${i}-${unique()}@acme.test`, { subject: `n${i}` }));
       }
-      await waitFor(async () => (await db()('outbound_emails').whereIn('id', rows.map((r) => r.id)).where('attempts', '>=', 2)).length === 20, { what: 'retries while the sink is down' });
+      await waitFor(
+        async () =>
+          (
+            await db()('outbound_emails')
+              .whereIn(
+                'id',
+                rows.map((r) => r.id),
+              )
+              .where('attempts', '>=', 2)
+          ).length === 20,
+        { what: 'retries while the sink is down' },
+      );
       await sink.resume();
-      await waitFor(async () => (await db()('outbound_emails').whereIn('id', rows.map((r) => r.id)).where({ state: 'sent' })).length === 20, { what: 'all sent' });
+      await waitFor(
+        async () =>
+          (
+            await db()('outbound_emails')
+              .whereIn(
+                'id',
+                rows.map((r) => r.id),
+              )
+              .where({ state: 'sent' })
+          ).length === 20,
+        { what: 'all sent' },
+      );
       const ids = new Set(rows.map((r) => r.message_id));
       const got = (await Promise.all(sink.messages.map(parse))).filter((m) => ids.has(m.messageId!));
       expect(got).toHaveLength(20);

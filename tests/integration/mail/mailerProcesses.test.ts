@@ -50,7 +50,14 @@ async function queueMany(count: number): Promise<string[]> {
   const ids: string[] = [];
   await db().transaction(async (trx) => {
     for (let i = 0; i < count; i++) {
-      const row = await queueEmail({ trx, template: 'unknown_sender_notice', to: [{ address: `r${round}-${i}@acme.test` }], mailboxId: mailbox.id, data: { subject: `n${i}` }, automatic: false });
+      const row = await queueEmail({
+        trx,
+        template: 'unknown_sender_notice',
+        to: [{ address: `r${round}-${i}@acme.test` }],
+        mailboxId: mailbox.id,
+        data: { subject: `n${i}` },
+        automatic: false,
+      });
       ids.push(row.message_id);
     }
   });

@@ -103,7 +103,11 @@ describe.each([direct, throughImap])('$name', (via) => {
   describe('a new message from a contact', () => {
     it('opens a ticket with every field the spec names', async () => {
       const { customer, contact } = await contactAt();
-      const raw = await buildMail({ from: `Pat <${contact.email.toUpperCase()}>`, subject: 'Printer <b>fire</b>', html: '<p onclick="x">It <b>burns</b> {{ticket.number}}</p><script>alert(1)</script>' });
+      const raw = await buildMail({
+        from: `Pat <${contact.email.toUpperCase()}>`,
+        subject: 'Printer <b>fire</b>',
+        html: '<p onclick="x">It <b>burns</b> {{ticket.number}}</p><script>alert(1)</script>',
+      });
       const result = await ingest(raw);
       expect(result.outcome).toBe('ticket_created');
       const t = await db()('tickets').where({ id: result.ticketId }).first();
@@ -159,7 +163,9 @@ describe.each([direct, throughImap])('$name', (via) => {
         expect(src).toMatch(new RegExp(`^/api/v1/ticketing/attachments/${atts[0].id}/content\\?expires=\\d+&signature=[\\w-]+$`));
         return src;
       };
-      await api().get(await imageOf()).expect(200);
+      await api()
+        .get(await imageOf())
+        .expect(200);
       setNow(new Date(Date.now() + (config().contentUrlTtlSeconds + 86400) * 1000));
       const later = await imageOf();
       expect((await api().get(later).expect(200)).body.equals(png)).toBe(true);
@@ -222,7 +228,10 @@ describe.each([direct, throughImap])('$name', (via) => {
       const token = signReplyToken({ ticketNumber: ticket.number, recipient: { kind: 'contact', id: contact.id } });
       const raw = await buildMail({ from: contact.email, to: replyAddress(mailbox.email, token), subject: 'plain subject' });
       expect(await ingest(raw)).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
-      const forged = replyAddress(mailbox.email, token.replace(/.$/, (c) => (c === '0' ? '1' : '0')));
+      const forged = replyAddress(
+        mailbox.email,
+        token.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+      );
       const other = await ingest(await buildMail({ from: contact.email, to: forged, subject: 'plain subject' }));
       expect(other.outcome).toBe('ticket_created');
     });
@@ -246,7 +255,9 @@ describe.each([direct, throughImap])('$name', (via) => {
       expect((await db()('tickets').where({ id: ticket.id }).first()).open).toBe(true);
 
       await updateSettings({ reopen_window_days: 30 });
-      await db()('tickets').where({ id: ticket.id }).update({ open: false, closed_at: new Date(Date.now() - 31 * 86400_000) });
+      await db()('tickets')
+        .where({ id: ticket.id })
+        .update({ open: false, closed_at: new Date(Date.now() - 31 * 86400_000) });
       const late = await ingest(await buildMail({ from: contact.email, inReplyTo: out.message_id }));
       expect(late.outcome).toBe('ticket_created');
       const successor = await db()('tickets').where({ id: late.ticketId }).first();
@@ -262,7 +273,9 @@ describe.each([direct, throughImap])('$name', (via) => {
       const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
       const before = await db()('tickets').where({ id: ticket.id }).first();
       const queuedBefore = (await db()('outbound_emails').where({ ticket_id: ticket.id })).length;
-      const r = await ingest(await buildMail({ from: contact.email, subject: 'Out of office', inReplyTo: out.message_id, headers: { 'Auto-Submitted': 'auto-replied' } }));
+      const r = await ingest(
+        await buildMail({ from: contact.email, subject: 'Out of office', inReplyTo: out.message_id, headers: { 'Auto-Submitted': 'auto-replied' } }),
+      );
       expect(r).toMatchObject({ outcome: 'auto_reply', ticketId: ticket.id });
       const reply = await db()('replies').where({ id: r.replyId }).first();
       expect(reply.flags).toEqual(['auto_reply']);
@@ -299,14 +312,19 @@ describe.each([direct, throughImap])('$name', (via) => {
     });
 
     /** A DSN for `failed` (5.1.1 user unknown), sent to `to`, quoting the headers of `original`. */
-    const dsnFor = (failed: string, to: string, original: string, id: string) =>
-      buildDsn({ failed, to, id, original: [original, 'Subject: [#ABC234] reply'] });
+    const dsnFor = (failed: string, to: string, original: string, id: string) => buildDsn({ failed, to, id, original: [original, 'Subject: [#ABC234] reply'] });
 
     it('a bounce to the VERP address of a message and recipient marks that message bounced and that address undeliverable', async () => {
       const { customer, contact } = await contactAt();
       const cc = await makeContact(customer);
       const ticket = await makeTicket({ agent, customer, contact });
-      const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], cc: [{ address: cc.email }], ticketId: ticket.id, automatic: false });
+      const out = await queueEmail({
+        template: 'agent_reply',
+        to: [{ address: contact.email }],
+        cc: [{ address: cc.email }],
+        ticketId: ticket.id,
+        automatic: false,
+      });
       await db()('outbound_emails').where({ id: out.id }).update({ state: 'sent' });
       const verp = verpAddress(mailbox.email, { outboundEmailId: out.id, recipientIndex: 1 });
       // the report names the primary contact, but the VERP address says the Cc recipient failed: only that one counts
@@ -315,7 +333,10 @@ describe.each([direct, throughImap])('$name', (via) => {
       const o = await db()('outbound_emails').where({ id: out.id }).first();
       expect(o.state).toBe('bounced');
       expect(o.bounce_reason).toMatch(/5\.1\.1/);
-      expect(await db()('undeliverable_addresses').where({ address: cc.email.toLowerCase() }).first()).toMatchObject({ outbound_email_id: out.id, source: 'bounce' });
+      expect(await db()('undeliverable_addresses').where({ address: cc.email.toLowerCase() }).first()).toMatchObject({
+        outbound_email_id: out.id,
+        source: 'bounce',
+      });
       expect(await db()('undeliverable_addresses').where({ address: contact.email.toLowerCase() })).toHaveLength(0);
     });
 
@@ -334,7 +355,10 @@ describe.each([direct, throughImap])('$name', (via) => {
       expect(await db()('undeliverable_addresses').where({ address: contact.email.toLowerCase() })).toHaveLength(0);
       // a stranger's DSN that answers nothing of ours (a forged VERP address included)
       const forged = verpAddress(mailbox.email, { outboundEmailId: out.id, recipientIndex: 0 }).replace(/-[0-9a-f]{16}@/, '-0000000000000000@');
-      for (const [to, id] of [[mailbox.email, `dsn-none-${tag}`], [forged, `dsn-forged-${tag}`]] as const) {
+      for (const [to, id] of [
+        [mailbox.email, `dsn-none-${tag}`],
+        [forged, `dsn-forged-${tag}`],
+      ] as const) {
         const unlinked = await ingest(dsnFor(contact.email, to, 'Message-ID: <nothing-of-ours@elsewhere.test>', id));
         expect(unlinked).toMatchObject({ outcome: 'bounce', reason: 'unlinked' });
       }
@@ -361,7 +385,9 @@ describe.each([direct, throughImap])('$name', (via) => {
       const customer = await makeCustomer({ email_domains: [`globex-${tag}.test`] });
       const r = await ingest(await buildMail({ from: `Hank <hank@globex-${tag}.test>` }), box);
       expect(r.outcome).toBe('ticket_created');
-      const contact = await db()('contacts').where({ email: `hank@globex-${tag}.test` }).first();
+      const contact = await db()('contacts')
+        .where({ email: `hank@globex-${tag}.test` })
+        .first();
       expect(contact).toMatchObject({ contactable_id: customer.id, name: 'Hank' });
       const other = await ingest(await buildMail({ from: `x-${tag}@unmatched.test` }), box);
       expect(other.outcome).toBe('quarantined');
@@ -371,10 +397,14 @@ describe.each([direct, throughImap])('$name', (via) => {
       const box = await via.makeBox({ unknown_sender: 'reject' });
       const r = await ingest(await buildMail({ from: `spammer-${tag}@bad.test` }), box);
       expect(r.outcome).toBe('rejected');
-      const notices = await db()('outbound_emails').where({ template: 'unknown_sender_notice' }).whereRaw(`to_addresses->0->>'address' = ?`, [`spammer-${tag}@bad.test`]);
+      const notices = await db()('outbound_emails')
+        .where({ template: 'unknown_sender_notice' })
+        .whereRaw(`to_addresses->0->>'address' = ?`, [`spammer-${tag}@bad.test`]);
       expect(notices).toHaveLength(1);
       for (let i = 0; i < 12; i++) await ingest(await buildMail({ from: `spammer-${tag}@bad.test` }), box);
-      const after = await db()('outbound_emails').where({ template: 'unknown_sender_notice' }).whereRaw(`to_addresses->0->>'address' = ?`, [`spammer-${tag}@bad.test`]);
+      const after = await db()('outbound_emails')
+        .where({ template: 'unknown_sender_notice' })
+        .whereRaw(`to_addresses->0->>'address' = ?`, [`spammer-${tag}@bad.test`]);
       expect(after).toHaveLength(13);
       expect(after.every((n) => n.automatic)).toBe(true); // so AUTO_MAIL_PER_HOUR applies (mailer.test.ts)
     });
@@ -383,7 +413,14 @@ describe.each([direct, throughImap])('$name', (via) => {
       const { contact } = await contactAt();
       const first = await ingest(await buildMail({ from: contact.email, messageId: `<ooo-thread-${tag}@acme.test>` }));
       const before = await db()('replies').where({ ticket_id: first.ticketId }).count({ n: '*' });
-      const r = await ingest(await buildMail({ from: `away-${tag}@elsewhere.test`, inReplyTo: `<ooo-thread-${tag}@acme.test>`, subject: 'Out of office', headers: { 'Auto-Submitted': 'auto-replied' } }));
+      const r = await ingest(
+        await buildMail({
+          from: `away-${tag}@elsewhere.test`,
+          inReplyTo: `<ooo-thread-${tag}@acme.test>`,
+          subject: 'Out of office',
+          headers: { 'Auto-Submitted': 'auto-replied' },
+        }),
+      );
       expect(r).toMatchObject({ outcome: 'auto_reply', ticketId: first.ticketId, replyId: null });
       expect(await db()('replies').where({ ticket_id: first.ticketId }).count({ n: '*' })).toEqual(before);
     });
@@ -396,7 +433,9 @@ describe.each([direct, throughImap])('$name', (via) => {
       const r = await ingest(await buildMail({ from: `colleague-${tag}@elsewhere.test`, inReplyTo: `<thread-${tag}@acme.test>`, subject: 'Re: help' }), box);
       expect(r).toMatchObject({ outcome: 'quarantined', ticketId: first.ticketId });
       expect(r.reason).toContain('held for an agent');
-      const notices = await db()('outbound_emails').where({ template: 'unknown_sender_notice' }).whereRaw(`to_addresses->0->>'address' = ?`, [`colleague-${tag}@elsewhere.test`]);
+      const notices = await db()('outbound_emails')
+        .where({ template: 'unknown_sender_notice' })
+        .whereRaw(`to_addresses->0->>'address' = ?`, [`colleague-${tag}@elsewhere.test`]);
       expect(notices).toHaveLength(0);
     });
   });
@@ -405,7 +444,13 @@ describe.each([direct, throughImap])('$name', (via) => {
     async function setup() {
       const { customer, contact } = await contactAt();
       const ticket = await makeTicket({ agent, customer, contact });
-      const notification = await queueEmail({ template: 'customer_reply_to_team', to: [{ address: agent.user.email }], ticketId: ticket.id, recipientUserId: agent.user.id, automatic: true });
+      const notification = await queueEmail({
+        template: 'customer_reply_to_team',
+        to: [{ address: agent.user.email }],
+        ticketId: ticket.id,
+        recipientUserId: agent.user.id,
+        automatic: true,
+      });
       return { contact, ticket, notification };
     }
 

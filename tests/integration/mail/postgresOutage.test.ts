@@ -122,10 +122,13 @@ test('PostgreSQL stopped for 10 s while 200 messages arrive: the helpdesk recove
   });
   child = proc.child;
   const pid = child.pid;
-  const ready = await waitFor(async () => (await health(port))?.status === 200 && (await db()('mailboxes').where({ id: mailbox.id }).first()).last_uid !== null, {
-    timeoutMs: 30_000,
-    what: `the helpdesk up and the cursor set: ${proc.output()}`,
-  });
+  const ready = await waitFor(
+    async () => (await health(port))?.status === 200 && (await db()('mailboxes').where({ id: mailbox.id }).first()).last_uid !== null,
+    {
+      timeoutMs: 30_000,
+      what: `the helpdesk up and the cursor set: ${proc.output()}`,
+    },
+  );
   expect(ready).toBe(true);
 
   const messageIds = Array.from({ length: TOTAL }, (_, i) => `<outage-${process.pid}-${i}@acme.test>`);
@@ -133,7 +136,11 @@ test('PostgreSQL stopped for 10 s while 200 messages arrive: the helpdesk recove
 
   const uids = await dovecot!.append(user, messages.slice(0, BEFORE_OUTAGE));
   // the stop lands while the helpdesk is at work on them
-  const storedBeforeStop = await waitFor(() => count('inbound_emails', { mailbox_id: mailbox.id }), { timeoutMs: 20_000, intervalMs: 20, what: 'the first of them stored' });
+  const storedBeforeStop = await waitFor(() => count('inbound_emails', { mailbox_id: mailbox.id }), {
+    timeoutMs: 20_000,
+    intervalMs: 20,
+    what: 'the first of them stored',
+  });
   // the test's own pool is closed over the outage (its idle connections would only log their end)
   await closeDatabase();
   const stoppedAt = Date.now();
@@ -171,7 +178,9 @@ test('PostgreSQL stopped for 10 s while 200 messages arrive: the helpdesk recove
 
   const lastUid = Math.max(...uids);
   await waitFor(
-    async () => (await count('inbound_emails', { mailbox_id: mailbox.id })) >= TOTAL && Number((await db()('mailboxes').where({ id: mailbox.id }).first()).last_uid) === lastUid,
+    async () =>
+      (await count('inbound_emails', { mailbox_id: mailbox.id })) >= TOTAL &&
+      Number((await db()('mailboxes').where({ id: mailbox.id }).first()).last_uid) === lastUid,
     { timeoutMs: 60_000, what: `all ${TOTAL} stored and the cursor at ${lastUid}: ${proc.output().slice(-3000)}` },
   );
   const allInAt = Date.now();

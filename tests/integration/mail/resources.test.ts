@@ -25,9 +25,24 @@ describe('/api/v1/ticketing/mailboxes', () => {
     const res = await api()
       .post('/api/v1/ticketing/mailboxes')
       .set(staff.admin.auth)
-      .send({ name: 'Support', email: 'Help@Acme.test', imap_host: '127.0.0.1', imap_port: 1143, imap_secure: false, imap_username: 'help', imap_password: 's3cret!' })
+      .send({
+        name: 'Support',
+        email: 'Help@Acme.test',
+        imap_host: '127.0.0.1',
+        imap_port: 1143,
+        imap_secure: false,
+        imap_username: 'help',
+        imap_password: 's3cret!',
+      })
       .expect(201);
-    expect(res.body).toMatchObject({ email: 'help@acme.test', has_password: true, after_import: 'seen', unknown_sender: 'quarantine', import_existing: 'unseen', imap_folder: 'INBOX' });
+    expect(res.body).toMatchObject({
+      email: 'help@acme.test',
+      has_password: true,
+      after_import: 'seen',
+      unknown_sender: 'quarantine',
+      import_existing: 'unseen',
+      imap_folder: 'INBOX',
+    });
     expect(JSON.stringify(res.body)).not.toContain('s3cret');
     const row = await db()('mailboxes').where({ id: res.body.id }).first();
     expect(row.imap_password_encrypted).toMatch(/^v1:/);
@@ -51,21 +66,42 @@ describe('/api/v1/ticketing/inbound_emails', () => {
     const raw = await buildMail({ from: 'Stranger <stranger@unknown.test>', subject: 'Help please', messageId: '<stranger-1@unknown.test>' });
     const r = await ingestMessage({ mailbox, raw });
     expect(r.outcome).toBe('quarantined');
-    const list = await api().get(`/api/v1/ticketing/inbound_emails?filter[outcome]=quarantined&filter[mailbox_id]=${mailbox.id}`).set(staff.agent.auth).expect(200);
+    const list = await api()
+      .get(`/api/v1/ticketing/inbound_emails?filter[outcome]=quarantined&filter[mailbox_id]=${mailbox.id}`)
+      .set(staff.agent.auth)
+      .expect(200);
     expect(list.body.map((x: { id: number }) => x.id)).toEqual([r.inboundEmailId]);
-    const byId = await api().get(`/api/v1/ticketing/inbound_emails?filter[message_id]=${encodeURIComponent('<stranger-1@unknown.test>')}`).set(staff.agent.auth).expect(200);
+    const byId = await api()
+      .get(`/api/v1/ticketing/inbound_emails?filter[message_id]=${encodeURIComponent('<stranger-1@unknown.test>')}`)
+      .set(staff.agent.auth)
+      .expect(200);
     expect(byId.body).toHaveLength(1);
     const shown = await api().get(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}`).set(staff.agent.auth).expect(200);
-    expect(shown.body).toMatchObject({ from: 'stranger@unknown.test', from_name: 'Stranger', subject: 'Help please', outcome: 'quarantined', size: raw.length });
-    const rawRes = await api().get(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/raw`).set(staff.agent.auth).buffer(true).parse((res, cb) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => cb(null, Buffer.concat(parts)));
-    }).expect(200);
+    expect(shown.body).toMatchObject({
+      from: 'stranger@unknown.test',
+      from_name: 'Stranger',
+      subject: 'Help please',
+      outcome: 'quarantined',
+      size: raw.length,
+    });
+    const rawRes = await api()
+      .get(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/raw`)
+      .set(staff.agent.auth)
+      .buffer(true)
+      .parse((res, cb) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => cb(null, Buffer.concat(parts)));
+      })
+      .expect(200);
     expect((rawRes.body as Buffer).equals(raw)).toBe(true);
 
     const customer = await makeCustomer();
-    const assigned = await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(staff.agent.auth).send({ customer_id: customer.id }).expect(200);
+    const assigned = await api()
+      .post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`)
+      .set(staff.agent.auth)
+      .send({ customer_id: customer.id })
+      .expect(200);
     expect(assigned.body.outcome).toBe('ticket_created');
     const ticket = await db()('tickets').where({ id: assigned.body.ticket_id }).first();
     expect(ticket).toMatchObject({ ticketable_id: customer.id, subject: 'Help please', origin: 'email' });
@@ -79,7 +115,11 @@ describe('/api/v1/ticketing/inbound_emails', () => {
     const contact = await makeContact(customer);
     const ticket = await makeTicket({ agent: staff.agent, customer, contact });
     const r = await ingestMessage({ mailbox, raw: await buildMail({ from: 'cc.person@elsewhere.test', text: 'Adding my two cents.' }) });
-    const assigned = await api().post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`).set(staff.agent.auth).send({ ticket_id: ticket.id }).expect(200);
+    const assigned = await api()
+      .post(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}/assign`)
+      .set(staff.agent.auth)
+      .send({ ticket_id: ticket.id })
+      .expect(200);
     expect(assigned.body).toMatchObject({ outcome: 'reply_added', ticket_id: ticket.id });
     const reply = await db()('replies').where({ id: assigned.body.reply_id }).first();
     expect(reply.body).toBe('<p>Adding my two cents.</p>');
@@ -119,7 +159,10 @@ describe('assign: one rule for who wrote it', () => {
     const agent = await agentWithAlias();
     const ticket = await makeTicket({ agent: staff.agent });
     const token = signReplyToken({ ticketNumber: ticket.number, recipient: { kind: 'user', id: agent.user.id } });
-    const r = await ingestMessage({ mailbox, raw: await buildMail({ from: `Agent <${agent.alias.toUpperCase()}>`, to: replyAddress(mailbox.email, token), text: 'Done.' }) });
+    const r = await ingestMessage({
+      mailbox,
+      raw: await buildMail({ from: `Agent <${agent.alias.toUpperCase()}>`, to: replyAddress(mailbox.email, token), text: 'Done.' }),
+    });
     expect(r).toMatchObject({ outcome: 'reply_added', ticketId: ticket.id });
     expect(await db()('replies').where({ id: r.replyId }).first()).toMatchObject({ author_type: 'App\\User', author_id: agent.user.id });
   });
@@ -128,7 +171,10 @@ describe('assign: one rule for who wrote it', () => {
     const mailbox = await makeMailbox();
     const agent = await agentWithAlias();
     const customer = await makeCustomer();
-    const first = await ingestMessage({ mailbox, raw: await buildMail({ from: `Agent <${agent.alias}>`, subject: 'A note of mine', text: 'Something to track.' }) });
+    const first = await ingestMessage({
+      mailbox,
+      raw: await buildMail({ from: `Agent <${agent.alias}>`, subject: 'A note of mine', text: 'Something to track.' }),
+    });
     expect(first.outcome).toBe('quarantined');
     const created = await assign(first.inboundEmailId, { customer_id: customer.id }).expect(200);
     expect(created.body).toMatchObject({ outcome: 'ticket_created' });
@@ -138,7 +184,10 @@ describe('assign: one rule for who wrote it', () => {
     // on a ticket: the agent's internal note, sent to nobody, changing nothing
     const contact = await makeContact(customer);
     const other = await makeTicket({ agent: staff.agent, customer, contact });
-    const second = await ingestMessage({ mailbox, raw: await buildMail({ from: agent.alias, subject: `Re: [#${other.number}]`, text: 'Told them by phone.' }) });
+    const second = await ingestMessage({
+      mailbox,
+      raw: await buildMail({ from: agent.alias, subject: `Re: [#${other.number}]`, text: 'Told them by phone.' }),
+    });
     expect(second.outcome).toBe('quarantined');
     const noted = await assign(second.inboundEmailId, { ticket_id: other.id }).expect(200);
     expect(noted.body).toMatchObject({ outcome: 'reply_added', ticket_id: other.id });
@@ -185,7 +234,12 @@ describe('assign: one rule for who wrote it', () => {
       const original = await buildMail({ from: `Someone <${stranger.email}>`, subject: 'Elsewhere', text: 'Not yours.' });
       const attached = await ingestMessage({
         mailbox,
-        raw: await buildMail({ from: agent.alias, subject: 'Fwd: Elsewhere', text: 'See attached.', attachments: [{ filename: 'original.eml', content: original, contentType: 'message/rfc822' }] }),
+        raw: await buildMail({
+          from: agent.alias,
+          subject: 'Fwd: Elsewhere',
+          text: 'See attached.',
+          attachments: [{ filename: 'original.eml', content: original, contentType: 'message/rfc822' }],
+        }),
       });
       const other = await assign(attached.inboundEmailId, { customer_id: customer.id }).expect(200);
       const second = await db()('tickets').where({ id: other.body.ticket_id }).first();
@@ -204,7 +258,12 @@ describe('assign: one rule for who wrote it', () => {
     const original = await buildMail({ from: `Pat <${contact.email}>`, subject: 'Broken', text: 'It broke.' });
     const r = await ingestMessage({
       mailbox,
-      raw: await buildMail({ from: agent.user.email, subject: 'Fwd: Broken', text: 'See attached.', attachments: [{ filename: 'original.eml', content: original, contentType: 'message/rfc822' }] }),
+      raw: await buildMail({
+        from: agent.user.email,
+        subject: 'Fwd: Broken',
+        text: 'See attached.',
+        attachments: [{ filename: 'original.eml', content: original, contentType: 'message/rfc822' }],
+      }),
     });
     const res = await assign(r.inboundEmailId, { customer_id: customer.id }).expect(200);
     expect(await db()('tickets').where({ id: res.body.ticket_id }).first()).toMatchObject({ ticketable_id: customer.id, contact_id: contact.id });
@@ -245,9 +304,19 @@ describe('what the inbound_emails API shows', () => {
     const shown = await api().get(`/api/v1/ticketing/inbound_emails/${r.inboundEmailId}`).set(staff.agent.auth).expect(200);
     expect(shown.body.error).toBe('error 23505: duplicate key value violates unique constraint "tickets_number_unique"');
     for (const hidden of ['raw_sha256', 'imap_uid']) expect(shown.body).not.toHaveProperty(hidden);
-    expect(shown.body).toMatchObject({ mailbox_id: mailbox.id, from: contact.email, outcome: 'failed', size: expect.any(Number), attachments_count: 0, flags: [] });
+    expect(shown.body).toMatchObject({
+      mailbox_id: mailbox.id,
+      from: contact.email,
+      outcome: 'failed',
+      size: expect.any(Number),
+      attachments_count: 0,
+      flags: [],
+    });
 
-    await db()('inbound_emails').where({ id: r.inboundEmailId }).update({ error: "TypeError: Cannot read properties of undefined (reading 'id') at decide (/srv/helpdesk/src/mail/inbound/ingest.ts:212:14)\n    at next (node:internal/process/task_queues:95:5)" });
+    await db()('inbound_emails').where({ id: r.inboundEmailId }).update({
+      error:
+        "TypeError: Cannot read properties of undefined (reading 'id') at decide (/srv/helpdesk/src/mail/inbound/ingest.ts:212:14)\n    at next (node:internal/process/task_queues:95:5)",
+    });
     const list = await api().get(`/api/v1/ticketing/inbound_emails?filter[mailbox_id]=${mailbox.id}`).set(staff.agent.auth).expect(200);
     expect(list.body[0].error).toBe("TypeError: Cannot read properties of undefined (reading 'id') at decide (…)");
     const text = JSON.stringify(list.body);

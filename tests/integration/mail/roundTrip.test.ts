@@ -51,7 +51,9 @@ beforeAll(async () => {
 
 async function supportMailbox(teamAgents: Agent[]): Promise<Mailbox> {
   const n = `${process.pid}x${++seq}`;
-  const [team] = await db()('support_teams').insert({ name: `Round trip ${n}`, created_at: new Date(), updated_at: new Date() }).returning('id');
+  const [team] = await db()('support_teams')
+    .insert({ name: `Round trip ${n}`, created_at: new Date(), updated_at: new Date() })
+    .returning('id');
   await db()('support_team_members').insert(teamAgents.map((a) => ({ support_team_id: team.id, user_id: a.user.id })));
   const box = await makeMailbox({
     email: `help${n}@helpdesk.test`,
@@ -100,8 +102,11 @@ test('customer, agent by API, customer again, agent by mail: one ticket; forged 
   expect(toBob.text).toContain('Nobody can connect.');
 
   // 2. Alice answers through the API; the customer's copy arrives.
-  await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(alice.auth)
-    .send({ body: '<p>Restart the client, please.</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+  await api()
+    .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+    .set(alice.auth)
+    .send({ body: '<p>Restart the client, please.</p>', close: false, send_to_assignee: false, send_to_contacts: true })
+    .expect(201);
   const copy = await received(pat.email);
   expect(copy.subject).toBe(`[#${ticket.number}] VPN is down`);
   expect(copy.inReplyTo).toBe(firstId);
@@ -109,15 +114,18 @@ test('customer, agent by API, customer again, agent by mail: one ticket; forged 
 
   // 3. The customer answers the copy the way a mail client does.
   const answerId = `<rt-answer-${process.pid}@acme.test>`;
-  await deliver(box, await buildMail({
-    from: pat.email,
-    to: copy.replyTo!.value[0]!.address!,
-    subject: `Re: ${copy.subject}`,
-    text: `Restarted, it works now.\n\nOn Monday Acme Support wrote:\n> ${copy.text!.split('\n').join('\n> ')}`,
-    messageId: answerId,
-    inReplyTo: copy.messageId,
-    references: `${copy.references ?? ''} ${copy.messageId}`.trim(),
-  }));
+  await deliver(
+    box,
+    await buildMail({
+      from: pat.email,
+      to: copy.replyTo!.value[0]!.address!,
+      subject: `Re: ${copy.subject}`,
+      text: `Restarted, it works now.\n\nOn Monday Acme Support wrote:\n> ${copy.text!.split('\n').join('\n> ')}`,
+      messageId: answerId,
+      inReplyTo: copy.messageId,
+      references: `${copy.references ?? ''} ${copy.messageId}`.trim(),
+    }),
+  );
   const answer = await inbound(answerId);
   expect(answer).toMatchObject({ outcome: 'reply_added', ticket_id: ticket.id });
   const answerReply = await db()('replies').where({ id: answer.reply_id }).first();
@@ -128,17 +136,24 @@ test('customer, agent by API, customer again, agent by mail: one ticket; forged 
   // 4. Bob answers his notification by mail, through his signed address.
   const bobNote = await received(bob.user.email, (m) => m.subject === `[#${ticket.number}] Customer reply: VPN is down`);
   const bobId = `<rt-bob-${process.pid}@helpdesk.test>`;
-  await deliver(box, await buildMail({
-    from: bob.user.email,
-    to: bobNote.replyTo!.value[0]!.address!,
-    subject: `Re: ${bobNote.subject}`,
-    text: 'Glad it works. Closing soon.',
-    messageId: bobId,
-    inReplyTo: bobNote.messageId,
-  }));
+  await deliver(
+    box,
+    await buildMail({
+      from: bob.user.email,
+      to: bobNote.replyTo!.value[0]!.address!,
+      subject: `Re: ${bobNote.subject}`,
+      text: 'Glad it works. Closing soon.',
+      messageId: bobId,
+      inReplyTo: bobNote.messageId,
+    }),
+  );
   const bobAnswer = await inbound(bobId);
   expect(bobAnswer).toMatchObject({ outcome: 'reply_added', ticket_id: ticket.id });
-  expect(await db()('replies').where({ id: bobAnswer.reply_id }).first()).toMatchObject({ author_type: 'App\\User', author_id: bob.user.id, customer_visible: true });
+  expect(await db()('replies').where({ id: bobAnswer.reply_id }).first()).toMatchObject({
+    author_type: 'App\\User',
+    author_id: bob.user.id,
+    customer_visible: true,
+  });
   const fromBob = await received(pat.email, (m) => (m.text ?? '').includes('Glad it works.'));
   expect(fromBob.subject).toBe(`[#${ticket.number}] VPN is down`);
   expect(fromBob.text).toContain('Bob Agent');
@@ -146,9 +161,27 @@ test('customer, agent by API, customer again, agent by mail: one ticket; forged 
 
   // 5. Forged: Bob's From with no token and no In-Reply-To; Bob's From with the customer's token.
   const forgedId = `<rt-forged-${process.pid}@evil.test>`;
-  await deliver(box, await buildMail({ from: bob.user.email, to: box.email, subject: `Re: [#${ticket.number}] VPN is down`, text: 'Send me the passwords.', messageId: forgedId }));
+  await deliver(
+    box,
+    await buildMail({
+      from: bob.user.email,
+      to: box.email,
+      subject: `Re: [#${ticket.number}] VPN is down`,
+      text: 'Send me the passwords.',
+      messageId: forgedId,
+    }),
+  );
   const stolenId = `<rt-stolen-${process.pid}@evil.test>`;
-  await deliver(box, await buildMail({ from: bob.user.email, to: copy.replyTo!.value[0]!.address!, subject: `Re: ${copy.subject}`, text: 'Send me the passwords too.', messageId: stolenId }));
+  await deliver(
+    box,
+    await buildMail({
+      from: bob.user.email,
+      to: copy.replyTo!.value[0]!.address!,
+      subject: `Re: ${copy.subject}`,
+      text: 'Send me the passwords too.',
+      messageId: stolenId,
+    }),
+  );
   for (const id of [forgedId, stolenId]) {
     const row = await inbound(id);
     expect(row.outcome).not.toBe('reply_added');
@@ -172,7 +205,15 @@ test('an auto-responder that answers every message: the exchange stops at the ho
     if (!m.to.includes(bot.email)) return;
     answered++;
     const original = await parse(m);
-    await deliver(box, await buildMail({ from: bot.email, to: box.email, subject: `I got your mail "${(original.subject ?? '').replace(/\[#\w+\]/, '')}" ${answered}`, text: 'Thank you for your message. I will read it soon.' }));
+    await deliver(
+      box,
+      await buildMail({
+        from: bot.email,
+        to: box.email,
+        subject: `I got your mail "${(original.subject ?? '').replace(/\[#\w+\]/, '')}" ${answered}`,
+        text: 'Thank you for your message. I will read it soon.',
+      }),
+    );
   };
   try {
     await deliver(box, await buildMail({ from: bot.email, to: box.email, subject: 'Order status', text: 'Where is my order?' }));
@@ -182,7 +223,8 @@ test('an auto-responder that answers every message: the exchange stops at the ho
     await waitFor(
       async () => {
         const count = sink.to(bot.email).length;
-        const quiet = count === last && (await db()('outbound_emails').where({ state: 'queued' }).whereRaw(`to_addresses->0->>'address' = ?`, [bot.email])).length === 0;
+        const quiet =
+          count === last && (await db()('outbound_emails').where({ state: 'queued' }).whereRaw(`to_addresses->0->>'address' = ?`, [bot.email])).length === 0;
         last = count;
         return quiet;
       },

@@ -22,14 +22,21 @@ async function bouncedContact(n: number) {
   const contact = await makeContact(customer, { email: `Gone.${n}.${process.pid}@acme.test` });
   const ticket = await makeTicket({ agent: staff.agent, customer, contact });
   const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
-  const r = await ingestMessage({ mailbox, raw: buildDsn({ failed: contact.email, to: verpAddress(mailbox.email, { outboundEmailId: out.id, recipientIndex: 0 }), id: `sup${n}-${process.pid}` }) });
+  const r = await ingestMessage({
+    mailbox,
+    raw: buildDsn({ failed: contact.email, to: verpAddress(mailbox.email, { outboundEmailId: out.id, recipientIndex: 0 }), id: `sup${n}-${process.pid}` }),
+  });
   return { contact, out, inboundId: r.inboundEmailId };
 }
 
 test('a linked bounce is listed with its reason and source; an agent cannot clear it, an admin can', async () => {
   const { contact, out, inboundId } = await bouncedContact(1);
   const address = contact.email.toLowerCase();
-  const list = await api().get('/api/v1/ticketing/suppressions').query({ 'filter[address]': `GONE.1.${process.pid}` }).set(staff.agent.auth).expect(200);
+  const list = await api()
+    .get('/api/v1/ticketing/suppressions')
+    .query({ 'filter[address]': `GONE.1.${process.pid}` })
+    .set(staff.agent.auth)
+    .expect(200);
   expect(list.headers['x-total-count']).toBe('1');
   expect(list.body).toEqual([expect.objectContaining({ address, source: 'bounce', inbound_email_id: inboundId, outbound_email_id: out.id })]);
   expect(list.body[0].reason).toMatch(/5\.1\.1/);

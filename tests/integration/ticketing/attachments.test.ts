@@ -16,7 +16,10 @@ import { waitFor } from '../../helpers/waitFor';
 useTestDatabase();
 
 let agent: Agent;
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4a80000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4a80000000049454e44ae426082',
+  'hex',
+);
 
 beforeAll(async () => {
   setConfig(loadConfig({ ...process.env, ATTACHMENT_MAX_BYTES: String(3 * 1024 * 1024) }));
@@ -28,11 +31,14 @@ const upload = (query: string, content: Buffer, filename: string, contentType?: 
   api().post(`/api/v1/ticketing/attachments${query}`).set(agent.auth).attach('file', content, { filename, contentType });
 
 function download(url: string, auth = true) {
-  const req = api().get(url).buffer(true).parse((res, cb) => {
-    const parts: Buffer[] = [];
-    res.on('data', (c: Buffer) => parts.push(c));
-    res.on('end', () => cb(null, Buffer.concat(parts)));
-  });
+  const req = api()
+    .get(url)
+    .buffer(true)
+    .parse((res, cb) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => cb(null, Buffer.concat(parts)));
+    });
   return auth ? req.set(agent.auth) : req;
 }
 
@@ -41,7 +47,12 @@ describe('attachments', () => {
     const ticket = await makeTicket({ agent });
     const content = crypto.randomBytes(2.5 * 1024 * 1024 + 17);
     const res = await upload(`?ticket_id=${ticket.id}`, content, 'dump.bin', 'application/octet-stream').expect(201);
-    expect(res.body).toMatchObject({ filename: 'dump.bin', size: content.length, ticket_id: ticket.id, sha256: crypto.createHash('sha256').update(content).digest('hex') });
+    expect(res.body).toMatchObject({
+      filename: 'dump.bin',
+      size: content.length,
+      ticket_id: ticket.id,
+      sha256: crypto.createHash('sha256').update(content).digest('hex'),
+    });
     const got = await download(`/api/v1/ticketing/attachments/${res.body.id}/content`).expect(200);
     expect(Buffer.compare(got.body as Buffer, content)).toBe(0);
     expect(got.headers['content-disposition']).toMatch(/^attachment; filename="dump.bin"/);
@@ -69,8 +80,12 @@ describe('attachments', () => {
     const url: string = res.body.content_url;
     expect(url).toMatch(/expires=\d+&signature=/);
     expect((await download(url, false).expect(200)).body.toString()).toBe('hello');
-    await api().get(url.replace(/signature=./, 'signature=x')).expect(401);
-    await api().get(url.replace(`/attachments/${res.body.id}/`, `/attachments/${res.body.id + 1}/`)).expect(401);
+    await api()
+      .get(url.replace(/signature=./, 'signature=x'))
+      .expect(401);
+    await api()
+      .get(url.replace(`/attachments/${res.body.id}/`, `/attachments/${res.body.id + 1}/`))
+      .expect(401);
     await api().get(`/api/v1/ticketing/attachments/${res.body.id}/content`).expect(401);
     setNow(new Date(Date.now() + (config().contentUrlTtlSeconds + 60) * 1000));
     await api().get(url).expect(401);
@@ -93,7 +108,11 @@ describe('attachments', () => {
 
   it('links to replies, shows on the ticket, moves and renames', async () => {
     const ticket = await makeTicket({ agent });
-    const reply = await api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(agent.auth).send({ body: 'x', close: false, send_to_assignee: false, send_to_contacts: false }).expect(201);
+    const reply = await api()
+      .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+      .set(agent.auth)
+      .send({ body: 'x', close: false, send_to_assignee: false, send_to_contacts: false })
+      .expect(201);
     const res = await api()
       .post('/api/v1/ticketing/attachments')
       .set(agent.auth)
@@ -106,7 +125,11 @@ describe('attachments', () => {
     const list = await api().get(`/api/v1/ticketing/attachments?reply_id=${reply.body.id}`).set(agent.auth).expect(200);
     expect(list.body).toHaveLength(1);
     const other = await makeTicket({ agent });
-    const moved = await api().put(`/api/v1/ticketing/attachments/${res.body.id}`).set(agent.auth).send({ filename: 'x/../renamed.txt', ticket_id: other.id }).expect(200);
+    const moved = await api()
+      .put(`/api/v1/ticketing/attachments/${res.body.id}`)
+      .set(agent.auth)
+      .send({ filename: 'x/../renamed.txt', ticket_id: other.id })
+      .expect(200);
     expect(moved.body).toMatchObject({ filename: 'renamed.txt', ticket_id: other.id, reply_id: null });
     await api().put(`/api/v1/ticketing/attachments/${res.body.id}`).set(agent.auth).send({ reply_id: 999999 }).expect(400);
   });
@@ -174,16 +197,42 @@ describe('attachments', () => {
   it('sweeps staged and unlinked blobs past the grace period, never a linked or a recent one', async () => {
     const ticket = await makeTicket({ agent });
     const linked = await upload(`?ticket_id=${ticket.id}`, crypto.randomBytes(2000), 'kept.bin').expect(201);
-    const old = await stageAttachment((async function* () { yield crypto.randomBytes(1.2 * 1024 * 1024); })(), 10 * 1024 * 1024);
-    const recent = await stageAttachment((async function* () { yield Buffer.from('recent'); })(), 1024);
+    const old = await stageAttachment(
+      (async function* () {
+        yield crypto.randomBytes(1.2 * 1024 * 1024);
+      })(),
+      10 * 1024 * 1024,
+    );
+    const recent = await stageAttachment(
+      (async function* () {
+        yield Buffer.from('recent');
+      })(),
+      1024,
+    );
     const orphan = crypto.randomBytes(500);
     const raw = crypto.randomBytes(700);
     const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-    await db().transaction((t) => putBlobBuffers(t, new Map([[sha(orphan), orphan], [sha(raw), raw]])));
+    await db().transaction((t) =>
+      putBlobBuffers(
+        t,
+        new Map([
+          [sha(orphan), orphan],
+          [sha(raw), raw],
+        ]),
+      ),
+    );
     // a raw message's blob is referenced by inbound_emails: the sweep finds that foreign key itself
-    await db()('inbound_emails').insert({ message_id: `<sweep-${process.pid}@x.test>`, received_at: new Date(), size: 700, outcome: 'failed', raw_sha256: sha(raw) });
+    await db()('inbound_emails').insert({
+      message_id: `<sweep-${process.pid}@x.test>`,
+      received_at: new Date(),
+      size: 700,
+      outcome: 'failed',
+      raw_sha256: sha(raw),
+    });
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
-    await db()('blobs').whereIn('sha256', [old.temp, sha(orphan), sha(raw), linked.body.sha256]).update({ created_at: twoHoursAgo });
+    await db()('blobs')
+      .whereIn('sha256', [old.temp, sha(orphan), sha(raw), linked.body.sha256])
+      .update({ created_at: twoHoursAgo });
 
     expect(await sweepUnlinkedBlobs(db(), 3600)).toEqual({ temporary: 1, unlinked: 1, files: 0 });
     const left = (await db()('blobs').select('sha256')).map((r: { sha256: string }) => r.sha256);
@@ -208,7 +257,12 @@ describe('attachments', () => {
       const ticket = await makeTicket({ agent });
       const linked = await upload(`?ticket_id=${ticket.id}`, crypto.randomBytes(3000), 'kept.bin').expect(201);
       const fileOf = (sha256: string) => path.join(blobDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
-      const staged = await stageAttachment((async function* () { yield Buffer.from('abandoned'); })(), 1024);
+      const staged = await stageAttachment(
+        (async function* () {
+          yield Buffer.from('abandoned');
+        })(),
+        1024,
+      );
       const stray = crypto.randomBytes(64).toString('hex').slice(0, 64);
       fs.mkdirSync(path.dirname(fileOf(stray)), { recursive: true });
       fs.writeFileSync(fileOf(stray), 'no row names me');

@@ -32,14 +32,26 @@ async function newTicket(customerId: number, priorityId = 2) {
 
 test('points follow the time, from tracking to sharing', async () => {
   // 2 points per hour, Urgent (priority 4) weighs double
-  await api().put('/api/v1/ticketing/config').set(staff.admin.auth).send({ points_per_hour: 2, points_priority_weights: { '4': 2 } }).expect(200);
+  await api()
+    .put('/api/v1/ticketing/config')
+    .set(staff.admin.auth)
+    .send({ points_per_hour: 2, points_priority_weights: { '4': 2 } })
+    .expect(200);
 
   const acme = await makeCustomer({ name: 'Acme' });
   await makeContact(acme);
   const created = await api()
     .post('/api/v1/ticketing/support_contracts')
     .set(staff.admin.auth)
-    .send({ support_contracteable_id: acme.id, type: 1, points_init: 10, points_alert: 2, signed_at: '01/11/2026', started_at: '2026-11-01 00:00:00', expires_at: '2027-11-01 00:00:00' })
+    .send({
+      support_contracteable_id: acme.id,
+      type: 1,
+      points_init: 10,
+      points_alert: 2,
+      signed_at: '01/11/2026',
+      started_at: '2026-11-01 00:00:00',
+      expires_at: '2027-11-01 00:00:00',
+    })
     .expect(201);
   const c = created.body;
   expect(c).toMatchObject({ points_init: 10, points_total: 10, points_current: 10, signed_at: '01/11/2026', type: 1 });
@@ -87,7 +99,11 @@ test('points follow the time, from tracking to sharing', async () => {
   // shared: Globex has no contract of its own, Acme's is shared with it
   const globex = await makeCustomer({ name: 'Globex' });
   await api().post('/api/v1/ticketing/shared_support_contracts').set(staff.admin.auth).send({ support_contract_id: c.id, customer_id: acme.id }).expect(400);
-  const share = await api().post('/api/v1/ticketing/shared_support_contracts').set(staff.admin.auth).send({ support_contract_id: c.id, customer_id: globex.id }).expect(201);
+  const share = await api()
+    .post('/api/v1/ticketing/shared_support_contracts')
+    .set(staff.admin.auth)
+    .send({ support_contract_id: c.id, customer_id: globex.id })
+    .expect(201);
   await api().post('/api/v1/ticketing/shared_support_contracts').set(staff.admin.auth).send({ support_contract_id: c.id, customer_id: globex.id }).expect(409);
   const g1 = await newTicket(globex.id, 2);
   await api().post('/api/v1/ticketing/time_segments').set(staff.agent.auth).send({ ticket_id: g1, minutes: 90 }).expect(201);
@@ -112,7 +128,10 @@ test('points follow the time, from tracking to sharing', async () => {
   expect(row.points_current).toBe(row.points_total - Number(consumed));
 
   // the customer's contracts, and the share's removal
-  const mine = await api().get(`/api/v1/ticketing/support_contracts/customer?support_contracteable_type=${CUSTOMER}&support_contracteable_id=${acme.id}`).set(staff.agent.auth).expect(200);
+  const mine = await api()
+    .get(`/api/v1/ticketing/support_contracts/customer?support_contracteable_type=${CUSTOMER}&support_contracteable_id=${acme.id}`)
+    .set(staff.agent.auth)
+    .expect(200);
   expect(mine.body.map((x: { id: number }) => x.id)).toEqual([c.id]);
   expect(mine.headers['x-total-count']).toBe('1');
   await api().delete(`/api/v1/ticketing/shared_support_contracts/${share.body.id}`).set(staff.admin.auth).expect(200);
@@ -121,10 +140,18 @@ test('points follow the time, from tracking to sharing', async () => {
 test('contract routes validate and guard', async () => {
   const acme = await makeCustomer();
   await api().post('/api/v1/ticketing/support_contracts').set(staff.agent.auth).send({ support_contracteable_id: acme.id, points_init: 1 }).expect(403);
-  const bad = await api().post('/api/v1/ticketing/support_contracts').set(staff.admin.auth).send({ support_contracteable_id: acme.id, points_init: -1, type: 9, signed_at: '2026-11-01' }).expect(400);
+  const bad = await api()
+    .post('/api/v1/ticketing/support_contracts')
+    .set(staff.admin.auth)
+    .send({ support_contracteable_id: acme.id, points_init: -1, type: 9, signed_at: '2026-11-01' })
+    .expect(400);
   expect(Object.keys(bad.body.error.details.fields).sort()).toEqual(['points_init', 'signed_at', 'type']);
   await api().post('/api/v1/ticketing/support_contracts').set(staff.admin.auth).send({ support_contracteable_id: 999999, points_init: 1 }).expect(404);
-  await api().post('/api/v1/ticketing/support_contracts').set(staff.admin.auth).send({ support_contracteable_id: acme.id, points_init: 1, started_at: '2026-02-01 00:00:00', expires_at: '2026-01-01 00:00:00' }).expect(400);
+  await api()
+    .post('/api/v1/ticketing/support_contracts')
+    .set(staff.admin.auth)
+    .send({ support_contracteable_id: acme.id, points_init: 1, started_at: '2026-02-01 00:00:00', expires_at: '2026-01-01 00:00:00' })
+    .expect(400);
   await api().get('/api/v1/ticketing/support_contracts/999999').set(staff.agent.auth).expect(404);
   await api().get(`/api/v1/ticketing/support_contracts/customer?support_contracteable_id=999999`).set(staff.agent.auth).expect(404);
   await api().post('/api/v1/ticketing/shared_support_contracts').set(staff.admin.auth).send({ support_contract_id: 999999, customer_id: acme.id }).expect(400);
@@ -142,8 +169,16 @@ test('one running timer per user; tracking needs a real ticket', async () => {
   expect(running).toHaveLength(1);
   await api().post('/api/v1/ticketing/end_tracking').set(staff.agent.auth).send({ ticket_id: t }).expect(200);
   await api().post('/api/v1/ticketing/time_segments').set(staff.agent.auth).send({ ticket_id: 999999, minutes: 5 }).expect(400);
-  await api().post('/api/v1/ticketing/time_segments').set(staff.agent.auth).send({ ticket_id: t, started_at: '2026-11-27 10:00:00', ended_at: '2026-11-27 09:00:00' }).expect(400);
-  const seg = await api().post('/api/v1/ticketing/time_segments').set(staff.agent.auth).send({ ticket_id: t, started_at: '2026-11-27 10:00:00', ended_at: '2026-11-27 10:20:00' }).expect(201);
+  await api()
+    .post('/api/v1/ticketing/time_segments')
+    .set(staff.agent.auth)
+    .send({ ticket_id: t, started_at: '2026-11-27 10:00:00', ended_at: '2026-11-27 09:00:00' })
+    .expect(400);
+  const seg = await api()
+    .post('/api/v1/ticketing/time_segments')
+    .set(staff.agent.auth)
+    .send({ ticket_id: t, started_at: '2026-11-27 10:00:00', ended_at: '2026-11-27 10:20:00' })
+    .expect(201);
   expect(seg.body).toMatchObject({ minutes: 20, user_id: staff.agent.user.id, kind: 'manual' });
   await api().get('/api/v1/ticketing/time_segments/999999').set(staff.agent.auth).expect(404);
 });

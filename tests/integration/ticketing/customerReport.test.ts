@@ -73,7 +73,13 @@ describe('what the report shows', () => {
     const contact = await makeContact(customer);
     const contractId = await contractFor(customer.id, 20);
     // the daily summary recorded the balance before the period
-    await db()('daily_points_summaries').insert({ support_contract_id: contractId, day: '2026-10-31', points_total: 20, points_current: 20, points_consumed: 0 });
+    await db()('daily_points_summaries').insert({
+      support_contract_id: contractId,
+      day: '2026-10-31',
+      points_total: 20,
+      points_current: 20,
+      points_consumed: 0,
+    });
     setNow(new Date('2026-11-03T09:00:00Z'));
     const first = await makeTicket({ agent: staff.agent, customer, contact, subject: 'Printer on fire' });
     setNow(new Date('2026-11-12T09:00:00Z'));
@@ -81,9 +87,14 @@ describe('what the report shows', () => {
     setNow(NOW);
     await addTime(first.id, '2026-11-03 10:00:00', 90); // 1.5 points (1 point an hour)
     await addTime(second.id, '2026-11-12 10:00:00', 30); // 0.5
-    await api().put(`/api/v1/tickets/close/${first.id}`).set(staff.agent.auth).expect((r) => expect(r.status).toBeLessThan(300));
+    await api()
+      .put(`/api/v1/tickets/close/${first.id}`)
+      .set(staff.agent.auth)
+      .expect((r) => expect(r.status).toBeLessThan(300));
     const outside = await makeTicket({ agent: staff.agent, customer, contact, subject: 'Only in December' });
-    await db()('tickets').where({ id: outside.id }).update({ opened_at: new Date('2026-12-05T09:00:00Z'), created_at: new Date('2026-12-05T09:00:00Z') });
+    await db()('tickets')
+      .where({ id: outside.id })
+      .update({ opened_at: new Date('2026-12-05T09:00:00Z'), created_at: new Date('2026-12-05T09:00:00Z') });
 
     const { text } = await pdfOf(`customer_id=${customer.id}&${PERIOD}`);
     const flat = text.replace(/\s+/g, ' ');
@@ -143,12 +154,13 @@ describe('nothing in a report reaches the network or the disk', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const hostile = () => [
-    `<p>See <img src="http://127.0.0.1:${port}/body-img"> and <img src="file:///etc/passwd">`,
-    `<link rel=prefetch href="http://127.0.0.1:${port}/x"><link rel=preconnect href="http://127.0.0.1:${port}">`,
-    `<iframe src="file:///etc/passwd"></iframe><object data="file:///etc/passwd"></object>`,
-    `<a href="http://127.0.0.1:${port}/link">link</a> <a href="file:///etc/passwd">passwd</a></p>`,
-  ].join('');
+  const hostile = () =>
+    [
+      `<p>See <img src="http://127.0.0.1:${port}/body-img"> and <img src="file:///etc/passwd">`,
+      `<link rel=prefetch href="http://127.0.0.1:${port}/x"><link rel=preconnect href="http://127.0.0.1:${port}">`,
+      `<iframe src="file:///etc/passwd"></iframe><object data="file:///etc/passwd"></object>`,
+      `<a href="http://127.0.0.1:${port}/link">link</a> <a href="file:///etc/passwd">passwd</a></p>`,
+    ].join('');
 
   it('through the API: ticket subjects and bodies full of references fetch nothing', async () => {
     const customer = await makeCustomer({ name: 'Hostile Customer' });
@@ -241,7 +253,15 @@ describe('the stored copy', () => {
     // time, a reply, the contract's balance, a new ticket in the period: each makes a fresh one
     const changes: [string, () => Promise<unknown>][] = [
       ['time', () => addTime(ticket.id, '2026-11-05 10:00:00', 60)],
-      ['reply', () => api().post(`/api/v1/replies?ticket_id=${ticket.id}`).set(staff.agent.auth).send({ body: 'On it', close: false, send_to_contacts: true, send_to_assignee: false }).expect(201)],
+      [
+        'reply',
+        () =>
+          api()
+            .post(`/api/v1/replies?ticket_id=${ticket.id}`)
+            .set(staff.agent.auth)
+            .send({ body: 'On it', close: false, send_to_contacts: true, send_to_assignee: false })
+            .expect(201),
+      ],
       ['balance', () => api().put(`/api/v1/ticketing/support_contracts/${contractId}`).set(staff.admin.auth).send({ points_total: 15 }).expect(200)],
       ['new ticket', () => makeTicket({ agent: staff.agent, customer, contact, subject: 'Brand new' })],
     ];

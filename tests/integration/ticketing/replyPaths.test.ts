@@ -32,7 +32,9 @@ let teamId: number;
 const status: Record<'on_admin_reply' | 'on_customer_reply', number> = { on_admin_reply: 0, on_customer_reply: 0 };
 
 beforeAll(async () => {
-  const [team] = await db()('support_teams').insert({ name: `Replies ${process.pid}` }).returning('id');
+  const [team] = await db()('support_teams')
+    .insert({ name: `Replies ${process.pid}` })
+    .returning('id');
   teamId = team.id;
   await db()('support_team_members').insert([staff.agent, staff.admin].map((a) => ({ support_team_id: teamId, user_id: a.user.id })));
   mailbox = await makeMailbox({ team_id: teamId });
@@ -53,7 +55,9 @@ async function scene(ticketState: { open?: boolean; closed_at?: Date | null; clo
   await db()('ticket_contacts').insert({ ticket_id: ticket.id, contact_id: colleague.id });
   const out = await queueEmail({ template: 'agent_reply', to: [{ address: contact.email }], ticketId: ticket.id, automatic: false });
   if (Object.keys(ticketState).length) {
-    await db()('tickets').where({ id: ticket.id }).update({ ...ticketState, closure_requested_at: ticketState.closure ? later(-1) : null });
+    await db()('tickets')
+      .where({ id: ticket.id })
+      .update({ ...ticketState, closure_requested_at: ticketState.closure ? later(-1) : null });
   }
   const before = await db()('tickets').where({ id: ticket.id }).first();
   return { customer, contact, colleague, ticket: before, out, mailAfter: await lastMailId() };
@@ -91,7 +95,11 @@ describe('API agent reply sent to contacts', () => {
   it('the agent, visible, unseen, origin admin, to the primary contact; an exchange, on_admin_reply, agent_reply to the contacts; closes only with close: true, never reopens', async () => {
     const s = await scene();
     const send = (body: string, close: boolean) =>
-      api().post(`/api/v1/replies?ticket_id=${s.ticket.id}`).set(staff.agent.auth).send({ body, close, send_to_assignee: false, send_to_contacts: true }).expect(201);
+      api()
+        .post(`/api/v1/replies?ticket_id=${s.ticket.id}`)
+        .set(staff.agent.auth)
+        .send({ body, close, send_to_assignee: false, send_to_contacts: true })
+        .expect(201);
     const res = await send('<p>Fixed.</p>', true);
     const stored = await expectRowOf(res.body.id, {
       author: { kind: 'agent', userId: staff.agent.user.id, via: 'api' },
@@ -100,7 +108,14 @@ describe('API agent reply sent to contacts', () => {
       toContacts: true,
       contactIds: [s.contact.id, s.colleague.id],
     });
-    expect(stored).toMatchObject({ author_type: 'App\\User', author_id: staff.agent.user.id, customer_visible: true, seen_at: null, origin: 'admin', contact_id: s.contact.id });
+    expect(stored).toMatchObject({
+      author_type: 'App\\User',
+      author_id: staff.agent.user.id,
+      customer_visible: true,
+      seen_at: null,
+      origin: 'admin',
+      contact_id: s.contact.id,
+    });
     expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: s.ticket.exchanges + 1, status_id: status.on_admin_reply, open: false });
     expect(await mailSince(s.ticket.id, s.mailAfter)).toEqual([{ template: 'agent_reply', to: [s.contact.email], cc: [s.colleague.email], user: null }]);
 
@@ -118,7 +133,12 @@ describe('API internal note', () => {
       .set(staff.agent.auth)
       .send({ body: '<p>Called them.</p>', close: false, send_to_assignee: true, send_to_contacts: false, notify_team: true })
       .expect(201);
-    const stored = await expectRowOf(res.body.id, { author: { kind: 'agent', userId: staff.agent.user.id, via: 'api' }, ticketId: s.ticket.id, body: '<p>Called them.</p>', toContacts: false });
+    const stored = await expectRowOf(res.body.id, {
+      author: { kind: 'agent', userId: staff.agent.user.id, via: 'api' },
+      ticketId: s.ticket.id,
+      body: '<p>Called them.</p>',
+      toContacts: false,
+    });
     expect(stored).toMatchObject({ author_id: staff.agent.user.id, customer_visible: false, seen_at: null, origin: 'admin', contact_id: null });
     expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: s.ticket.exchanges, status_id: s.ticket.status_id, open: true });
     // the assignee is the author: only the other team member is told
@@ -138,11 +158,26 @@ describe('customer mail reply', () => {
       flags: [],
       inboundEmailId: r.inboundEmailId,
     });
-    expect(stored).toMatchObject({ author_type: 'App\\Contact', author_id: s.contact.id, customer_visible: true, seen_at: null, origin: 'email', contact_id: s.contact.id });
-    expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: s.ticket.exchanges + 1, status_id: status.on_customer_reply, closure: false, closure_requested_at: null, open: true });
+    expect(stored).toMatchObject({
+      author_type: 'App\\Contact',
+      author_id: s.contact.id,
+      customer_visible: true,
+      seen_at: null,
+      origin: 'email',
+      contact_id: s.contact.id,
+    });
+    expect(await ticketNow(s.ticket.id)).toMatchObject({
+      exchanges: s.ticket.exchanges + 1,
+      status_id: status.on_customer_reply,
+      closure: false,
+      closure_requested_at: null,
+      open: true,
+    });
     expect(await mailSince(s.ticket.id, s.mailAfter)).toEqual(teamMail('customer_reply_to_team'));
 
-    await db()('tickets').where({ id: s.ticket.id }).update({ open: false, closed_at: later(-1) });
+    await db()('tickets')
+      .where({ id: s.ticket.id })
+      .update({ open: false, closed_at: later(-1) });
     const again = await ingestMessage({ mailbox, raw: await buildMail({ from: s.contact.email, inReplyTo: s.out.message_id, text: 'Back again.' }) });
     expect(again).toMatchObject({ outcome: 'reply_added', ticketId: s.ticket.id });
     expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: s.ticket.exchanges + 2, open: true, closed_at: null });
@@ -150,7 +185,10 @@ describe('customer mail reply', () => {
 
   it("machine-generated mail from the ticket's contact is such a reply too, flagged machine_generated", async () => {
     const s = await scene();
-    const r = await ingestMessage({ mailbox, raw: await buildMail({ from: s.contact.email, inReplyTo: s.out.message_id, text: 'Alert resolved.', headers: { 'Auto-Submitted': 'auto-generated' } }) });
+    const r = await ingestMessage({
+      mailbox,
+      raw: await buildMail({ from: s.contact.email, inReplyTo: s.out.message_id, text: 'Alert resolved.', headers: { 'Auto-Submitted': 'auto-generated' } }),
+    });
     expect(r).toMatchObject({ outcome: 'reply_added', ticketId: s.ticket.id });
     const stored = await expectRowOf(r.replyId, {
       author: { kind: 'contact', contactId: s.contact.id, ofTicketCustomer: true },
@@ -168,7 +206,10 @@ describe('agent mail reply (token-proven)', () => {
   it('the agent, visible, unseen, origin email, to the primary contact; an exchange, on_admin_reply, agent_reply to the contacts; a pending closure stays', async () => {
     const s = await scene({ closure: true });
     const token = signReplyToken({ ticketNumber: s.ticket.number, recipient: { kind: 'user', id: staff.agent.user.id } });
-    const r = await ingestMessage({ mailbox, raw: await buildMail({ from: staff.agent.user.email, to: replyAddress(mailbox.email, token), text: 'We fixed it.' }) });
+    const r = await ingestMessage({
+      mailbox,
+      raw: await buildMail({ from: staff.agent.user.email, to: replyAddress(mailbox.email, token), text: 'We fixed it.' }),
+    });
     expect(r).toMatchObject({ outcome: 'reply_added', ticketId: s.ticket.id });
     const stored = await expectRowOf(r.replyId, {
       author: { kind: 'agent', userId: staff.agent.user.id, via: 'email' },
@@ -179,7 +220,14 @@ describe('agent mail reply (token-proven)', () => {
       flags: [],
       inboundEmailId: r.inboundEmailId,
     });
-    expect(stored).toMatchObject({ author_type: 'App\\User', author_id: staff.agent.user.id, customer_visible: true, seen_at: null, origin: 'email', contact_id: s.contact.id });
+    expect(stored).toMatchObject({
+      author_type: 'App\\User',
+      author_id: staff.agent.user.id,
+      customer_visible: true,
+      seen_at: null,
+      origin: 'email',
+      contact_id: s.contact.id,
+    });
     expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: s.ticket.exchanges + 1, status_id: status.on_admin_reply, open: true, closure: true });
     expect(await mailSince(s.ticket.id, s.mailAfter)).toEqual([{ template: 'agent_reply', to: [s.contact.email], cc: [s.colleague.email], user: null }]);
   });
@@ -187,7 +235,13 @@ describe('agent mail reply (token-proven)', () => {
   it("the agent's auto-reply (token-proven) is kept as the agent's note: hidden, no exchange, no status change, sent to nobody", async () => {
     const s = await scene();
     const token = signReplyToken({ ticketNumber: s.ticket.number, recipient: { kind: 'user', id: staff.agent.user.id } });
-    const raw = await buildMail({ from: staff.agent.user.email, to: replyAddress(mailbox.email, token), subject: 'Out of office', text: 'I am away.', headers: { 'Auto-Submitted': 'auto-replied' } });
+    const raw = await buildMail({
+      from: staff.agent.user.email,
+      to: replyAddress(mailbox.email, token),
+      subject: 'Out of office',
+      text: 'I am away.',
+      headers: { 'Auto-Submitted': 'auto-replied' },
+    });
     const r = await ingestMessage({ mailbox, raw });
     expect(r).toMatchObject({ outcome: 'auto_reply', ticketId: s.ticket.id });
     const stored = await expectRowOf(r.replyId, {
@@ -198,7 +252,14 @@ describe('agent mail reply (token-proven)', () => {
       flags: ['auto_reply'],
       inboundEmailId: r.inboundEmailId,
     });
-    expect(stored).toMatchObject({ author_id: staff.agent.user.id, customer_visible: false, contact_id: null, seen_at: null, origin: 'email', flags: ['auto_reply'] });
+    expect(stored).toMatchObject({
+      author_id: staff.agent.user.id,
+      customer_visible: false,
+      contact_id: null,
+      seen_at: null,
+      origin: 'email',
+      flags: ['auto_reply'],
+    });
     expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: s.ticket.exchanges, status_id: s.ticket.status_id, open: true });
     expect(await mailSince(s.ticket.id, s.mailAfter)).toEqual([]);
   });
@@ -207,7 +268,13 @@ describe('agent mail reply (token-proven)', () => {
 describe('auto-reply stored on a ticket', () => {
   it('the contact, visible, unseen, origin email, marked auto_reply; no exchange, no status change, nobody told, a closed ticket stays closed', async () => {
     const s = await scene({ open: false, closed_at: later(-1) });
-    const raw = await buildMail({ from: s.contact.email, inReplyTo: s.out.message_id, subject: 'Out of office', text: 'I am away.', headers: { 'Auto-Submitted': 'auto-replied' } });
+    const raw = await buildMail({
+      from: s.contact.email,
+      inReplyTo: s.out.message_id,
+      subject: 'Out of office',
+      text: 'I am away.',
+      headers: { 'Auto-Submitted': 'auto-replied' },
+    });
     const r = await ingestMessage({ mailbox, raw });
     expect(r).toMatchObject({ outcome: 'auto_reply', ticketId: s.ticket.id });
     const stored = await expectRowOf(r.replyId, {
@@ -216,8 +283,20 @@ describe('auto-reply stored on a ticket', () => {
       flags: ['auto_reply'],
       inboundEmailId: r.inboundEmailId,
     });
-    expect(stored).toMatchObject({ author_type: 'App\\Contact', author_id: s.contact.id, customer_visible: true, seen_at: null, origin: 'email', flags: ['auto_reply'] });
-    expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: s.ticket.exchanges, status_id: s.ticket.status_id, open: false, closed_at: s.ticket.closed_at });
+    expect(stored).toMatchObject({
+      author_type: 'App\\Contact',
+      author_id: s.contact.id,
+      customer_visible: true,
+      seen_at: null,
+      origin: 'email',
+      flags: ['auto_reply'],
+    });
+    expect(await ticketNow(s.ticket.id)).toMatchObject({
+      exchanges: s.ticket.exchanges,
+      status_id: s.ticket.status_id,
+      open: false,
+      closed_at: s.ticket.closed_at,
+    });
     expect(await mailSince(s.ticket.id, s.mailAfter)).toEqual([]);
   });
 });
@@ -234,7 +313,14 @@ describe("another customer's contact's answer", () => {
       flags: [],
       inboundEmailId: r.inboundEmailId,
     });
-    expect(stored).toMatchObject({ author_type: 'App\\Contact', author_id: outsider.id, contact_id: outsider.id, customer_visible: false, seen_at: null, origin: 'email' });
+    expect(stored).toMatchObject({
+      author_type: 'App\\Contact',
+      author_id: outsider.id,
+      contact_id: outsider.id,
+      customer_visible: false,
+      seen_at: null,
+      origin: 'email',
+    });
     expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: s.ticket.exchanges, status_id: s.ticket.status_id, open: false });
     expect(await mailSince(s.ticket.id, s.mailAfter)).toEqual(teamMail('customer_reply_to_team'));
     expect(await db()('ticket_contacts').where({ ticket_id: s.ticket.id }).pluck('contact_id')).not.toContain(outsider.id);
@@ -247,7 +333,10 @@ describe('held mail assigned to a ticket', () => {
 
   it("an agent's mail without a token: the agent's internal note (whole body), hidden, unseen, origin email; no exchange, no status change, nobody told, stays closed", async () => {
     const s = await scene({ open: false, closed_at: later(-1) });
-    const r = await ingestMessage({ mailbox, raw: await buildMail({ from: staff.agent.user.email, subject: `Re: [#${s.ticket.number}]`, text: 'Told them by phone.' }) });
+    const r = await ingestMessage({
+      mailbox,
+      raw: await buildMail({ from: staff.agent.user.email, subject: `Re: [#${s.ticket.number}]`, text: 'Told them by phone.' }),
+    });
     expect(r.outcome).toBe('quarantined');
     const res = await assign(r.inboundEmailId, s.ticket.id);
     const stored = await expectRowOf(res.body.reply_id, {
@@ -257,7 +346,14 @@ describe('held mail assigned to a ticket', () => {
       flags: [],
       inboundEmailId: r.inboundEmailId,
     });
-    expect(stored).toMatchObject({ author_type: 'App\\User', author_id: staff.agent.user.id, customer_visible: false, contact_id: null, seen_at: null, origin: 'email' });
+    expect(stored).toMatchObject({
+      author_type: 'App\\User',
+      author_id: staff.agent.user.id,
+      customer_visible: false,
+      contact_id: null,
+      seen_at: null,
+      origin: 'email',
+    });
     expect(stored.body).toContain('Told them by phone.');
     expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: s.ticket.exchanges, status_id: s.ticket.status_id, open: false });
     expect(await mailSince(s.ticket.id, s.mailAfter)).toEqual([]);
@@ -309,7 +405,11 @@ describe('auto-closure message', () => {
     await updateSettings({ auto_closure_enabled: true, auto_closure_delay_days: 3, auto_closure_reminders: 1 });
     try {
       const s = await scene();
-      await api().post(`/api/v1/replies?ticket_id=${s.ticket.id}`).set(staff.agent.auth).send({ body: '<p>Try this.</p>', close: false, send_to_assignee: false, send_to_contacts: true }).expect(201);
+      await api()
+        .post(`/api/v1/replies?ticket_id=${s.ticket.id}`)
+        .set(staff.agent.auth)
+        .send({ body: '<p>Try this.</p>', close: false, send_to_assignee: false, send_to_contacts: true })
+        .expect(201);
       const answered = await ticketNow(s.ticket.id);
       const afterAnswer = await lastMailId();
       const run = async (at: Date) => {
@@ -320,9 +420,24 @@ describe('auto-closure message', () => {
       const reminders = await db()('replies').where({ ticket_id: s.ticket.id, auto_closure_message: true });
       expect(reminders).toHaveLength(1);
       const stored = await expectRowOf(reminders[0].id, { author: { kind: 'system' }, ticketId: s.ticket.id, contactIds: [s.contact.id, s.colleague.id] });
-      expect(stored).toMatchObject({ author_type: 'App\\User', author_id: null, customer_visible: true, seen_at: null, origin: 'system', contact_id: s.contact.id, created_at: later(3, 1) });
-      expect(await ticketNow(s.ticket.id)).toMatchObject({ exchanges: answered.exchanges, status_id: answered.status_id, open: true, auto_closure_alerts: [later(3, 1)] });
-      expect(await mailSince(s.ticket.id, afterAnswer)).toEqual([{ template: 'auto_closure_reminder', to: [s.contact.email], cc: [s.colleague.email], user: null }]);
+      expect(stored).toMatchObject({
+        author_type: 'App\\User',
+        author_id: null,
+        customer_visible: true,
+        seen_at: null,
+        origin: 'system',
+        contact_id: s.contact.id,
+        created_at: later(3, 1),
+      });
+      expect(await ticketNow(s.ticket.id)).toMatchObject({
+        exchanges: answered.exchanges,
+        status_id: answered.status_id,
+        open: true,
+        auto_closure_alerts: [later(3, 1)],
+      });
+      expect(await mailSince(s.ticket.id, afterAnswer)).toEqual([
+        { template: 'auto_closure_reminder', to: [s.contact.email], cc: [s.colleague.email], user: null },
+      ]);
 
       const beforeClose = await lastMailId();
       await run(later(6, 2));

@@ -3,8 +3,31 @@ import { isAddressWroteLine } from '../../../src/mail/inbound/addressWrote';
 import { random } from '../../helpers/random';
 
 const EXPRESSION = /^.{0,200}\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b.{0,200}\bwrote:?\s*$/i;
-const PIECES = ['a', 'B', '-', '.', '..', '@', 'b.c', '_', '+', ' ', '  ', 'wrote', 'WROTE', 'Wrote:', ':', '\u2028', '\t', '<', '>', 'é', 'x'.repeat(97), ' '.repeat(60), 'Bob <bob@example.com>'];
-
+const PIECES = [
+  'a',
+  'B',
+  '-',
+  '.',
+  '..',
+  '@',
+  'b.c',
+  '_',
+  '+',
+  ' ',
+  '  ',
+  'wrote',
+  'WROTE',
+  'Wrote:',
+  ':',
+  '\u2028',
+  '\t',
+  '<',
+  '>',
+  'é',
+  'x'.repeat(97),
+  ' '.repeat(60),
+  'Bob <bob@example.com>',
+];
 
 describe('isAddressWroteLine', () => {
   it('recognises the usual attribution lines and nothing else', () => {

@@ -30,14 +30,18 @@ describe('parseAuthResults (RFC 8601)', () => {
 
   it('reads "none", a quoted authserv-id, spaces around "=", and nothing at all', () => {
     expect(parseAuthResults('mx.example.com; none')).toEqual({ authservId: 'mx.example.com', results: [] });
-    expect(parseAuthResults('"mx.example.com" ; spf = fail smtp.helo = x.test')?.results).toEqual([{ method: 'spf', result: 'fail', props: { 'smtp.helo': 'x.test' } }]);
+    expect(parseAuthResults('"mx.example.com" ; spf = fail smtp.helo = x.test')?.results).toEqual([
+      { method: 'spf', result: 'fail', props: { 'smtp.helo': 'x.test' } },
+    ]);
     expect(parseAuthResults('   ')).toBeUndefined();
     expect(parseAuthResults('(only a comment)')).toBeUndefined();
   });
 
   it('reads unclosed comments and quotes to the end, and long hostile input in linear time', () => {
     expect(parseAuthResults('mx.test; spf=pass (never closed ; dkim=pass')?.results).toEqual([{ method: 'spf', result: 'pass', props: {} }]);
-    expect(parseAuthResults('mx.test; spf=pass reason="never closed; dkim=pass')?.results).toEqual([{ method: 'spf', result: 'pass', reason: 'never closed; dkim=pass', props: {} }]);
+    expect(parseAuthResults('mx.test; spf=pass reason="never closed; dkim=pass')?.results).toEqual([
+      { method: 'spf', result: 'pass', reason: 'never closed; dkim=pass', props: {} },
+    ]);
     const hostile = `mx.test; ${'('.repeat(100_000)}${'a=b;'.repeat(50_000)}${'"'.repeat(10_000)}`;
     const started = Date.now();
     parseAuthResults(hostile);
@@ -66,7 +70,10 @@ describe('trustedHeaderChecks', () => {
   });
 
   it('ignores every header when the topmost is not the server (a sender can write them), and when there is none', () => {
-    const forged = headers('Authentication-Results: evil.test; dmarc=pass header.from=bank.test', 'Authentication-Results: mx.helpdesk.test; dmarc=pass header.from=bank.test');
+    const forged = headers(
+      'Authentication-Results: evil.test; dmarc=pass header.from=bank.test',
+      'Authentication-Results: mx.helpdesk.test; dmarc=pass header.from=bank.test',
+    );
     expect(trustedHeaderChecks(forged, 'mx.helpdesk.test')).toEqual({ note: expect.stringContaining('not from mx.helpdesk.test but from evil.test') });
     expect(trustedHeaderChecks(headers('Subject: hi'), 'mx.helpdesk.test')).toEqual({ note: 'no Authentication-Results header' });
     expect('note' in trustedHeaderChecks(forged, null)).toBe(true);
@@ -81,7 +88,11 @@ describe('trustedHeaderChecks', () => {
 
 describe('receivedClient (the topmost Received header)', () => {
   it.each([
-    ['from mail.acme.test (mail.acme.test [192.0.2.1]) by mx.helpdesk.test (Postfix) with ESMTPS id A1 for <s@h.test>; Mon, 1 Jun 2026', '192.0.2.1', 'mail.acme.test'],
+    [
+      'from mail.acme.test (mail.acme.test [192.0.2.1]) by mx.helpdesk.test (Postfix) with ESMTPS id A1 for <s@h.test>; Mon, 1 Jun 2026',
+      '192.0.2.1',
+      'mail.acme.test',
+    ],
     ['from mail.acme.test (mail.acme.test. [IPv6:2001:db8::1]) by mx.google.com with ESMTPS id x', '2001:db8::1', 'mail.acme.test'],
     ['from [192.0.2.7] (helo=laptop) by mx.test with esmtpsa', '192.0.2.7', undefined],
     ['from EUR05.outbound.protection.outlook.com (2a01:111:f400:7e1a::81b) by mx.test', '2a01:111:f400:7e1a::81b', 'EUR05.outbound.protection.outlook.com'],
@@ -155,7 +166,12 @@ describe('enforce', () => {
 describe('DNS_SERVERS', () => {
   it('takes ip, ip:port and [ipv6]:port, comma-separated; defaults to the system', () => {
     expect(loadConfig({}).dnsServers).toBeUndefined();
-    expect(loadConfig({ DNS_SERVERS: '192.0.2.53, 127.0.0.1:5353,[::1]:53,2001:db8::53' }).dnsServers).toEqual(['192.0.2.53', '127.0.0.1:5353', '[::1]:53', '2001:db8::53']);
+    expect(loadConfig({ DNS_SERVERS: '192.0.2.53, 127.0.0.1:5353,[::1]:53,2001:db8::53' }).dnsServers).toEqual([
+      '192.0.2.53',
+      '127.0.0.1:5353',
+      '[::1]:53',
+      '2001:db8::53',
+    ]);
   });
 
   it.each(['dns.example.com', '127.0.0.1:0', '127.0.0.1:70000', '[::1]', '::1:53:x', ' , '])('refuses %p', (value) => {

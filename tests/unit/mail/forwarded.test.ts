@@ -8,8 +8,16 @@ const message = (over: Partial<ReadMessage>): ReadMessage =>
 describe('namedCustomerAddresses', () => {
   it('reads Reply-To, a forwarded block (HTML or quoted text), then To and Cc, leaving out the sender and our addresses', () => {
     const raw = Buffer.from('From: agent@helpdesk.test\r\nReply-To: "Pat" <Pat@Customer.test>, other@customer.test\r\n\r\nbody');
-    const full = '<p>FYI</p><p>---------- Forwarded message ---------<br />From: <strong>Sam</strong> &lt;<a href="mailto:sam@customer.test">sam@customer.test</a>&gt;<br />Date: today</p><p>&gt; De : Lou &lt;lou@client.test&gt;</p>';
-    const m = message({ bodies: { full, reply: full }, to: [{ address: 'support@helpdesk.test', name: '' }], cc: [{ address: 'boss@customer.test', name: '' }, { address: 'agent@helpdesk.test', name: '' }] });
+    const full =
+      '<p>FYI</p><p>---------- Forwarded message ---------<br />From: <strong>Sam</strong> &lt;<a href="mailto:sam@customer.test">sam@customer.test</a>&gt;<br />Date: today</p><p>&gt; De : Lou &lt;lou@client.test&gt;</p>';
+    const m = message({
+      bodies: { full, reply: full },
+      to: [{ address: 'support@helpdesk.test', name: '' }],
+      cc: [
+        { address: 'boss@customer.test', name: '' },
+        { address: 'agent@helpdesk.test', name: '' },
+      ],
+    });
     expect(namedCustomerAddresses(raw, m, new Set(['support@helpdesk.test']))).toEqual([
       'pat@customer.test',
       'other@customer.test',

@@ -7,8 +7,26 @@ const CASES: [string, { test(line: string): boolean }, RegExp][] = [
   ['schrieb am', gapMarker(/\bschrieb\s+am\s/iy, /:\s*$/), /^.{1,200}\bschrieb\s+am\s.{1,200}:\s*$/i],
   ['via', gapMarker(/\svia\s/iy, /\s(wrote|schrieb):?\s*$/i), /^.{1,200}\svia\s.{1,200}\s(wrote|schrieb):?\s*$/i],
 ];
-const PIECES = ['Bob', ' ', '  ', 'via', ' via ', 'wrote', ' wrote', 'schrieb', ' schrieb am ', 'Wrote on ', 'am', 'on', ':', ': ', '\u2028', '\t', 'x'.repeat(90), 'é'];
-
+const PIECES = [
+  'Bob',
+  ' ',
+  '  ',
+  'via',
+  ' via ',
+  'wrote',
+  ' wrote',
+  'schrieb',
+  ' schrieb am ',
+  'Wrote on ',
+  'am',
+  'on',
+  ':',
+  ': ',
+  '\u2028',
+  '\t',
+  'x'.repeat(90),
+  'é',
+];
 
 describe.each(CASES)('%s', (_name, marker, expression) => {
   it('agrees with the expression on random lines', () => {

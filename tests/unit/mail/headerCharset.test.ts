@@ -14,7 +14,15 @@ const jis = (text: string) => Buffer.from(Encoding.convert(Encoding.stringToCode
 
 describe('header lines in raw legacy charsets', () => {
   it('GB2312 From and Subject decode by the charset the body declares', async () => {
-    const raw = crlf('From: ', gb('张三'), ' <zhang@example.cn>\r\nSubject: ', gb('关于发票的问题'), '\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n', gb('你好'), '\r\n');
+    const raw = crlf(
+      'From: ',
+      gb('张三'),
+      ' <zhang@example.cn>\r\nSubject: ',
+      gb('关于发票的问题'),
+      '\r\nContent-Type: text/plain; charset=gb2312\r\n\r\n',
+      gb('你好'),
+      '\r\n',
+    );
     const copy = Buffer.from(raw);
     const parsed = await parseMessage(raw);
     expect(parsed.from).toEqual({ address: 'zhang@example.cn', name: '张三' });
@@ -24,7 +32,13 @@ describe('header lines in raw legacy charsets', () => {
   });
 
   it('GBK with no declared charset is detected from the header bytes', async () => {
-    const raw = crlf('From: ', gb('北京科技有限公司客户服务部'), ' <service@example.cn>\r\nSubject: ', gb('关于上个月发票金额不正确的问题，请尽快处理'), '\r\n\r\nbody\r\n');
+    const raw = crlf(
+      'From: ',
+      gb('北京科技有限公司客户服务部'),
+      ' <service@example.cn>\r\nSubject: ',
+      gb('关于上个月发票金额不正确的问题，请尽快处理'),
+      '\r\n\r\nbody\r\n',
+    );
     const parsed = await parseMessage(raw);
     expect(parsed.from).toEqual({ address: 'service@example.cn', name: '北京科技有限公司客户服务部' });
     expect(parsed.subject).toBe('关于上个月发票金额不正确的问题，请尽快处理');
@@ -36,7 +50,13 @@ describe('header lines in raw legacy charsets', () => {
   });
 
   it('raw UTF-8 stays UTF-8, and plain ASCII headers are not rewritten', async () => {
-    const raw = crlf('From: ', Buffer.from('Zoë Ångström', 'utf8'), ' <zoe@example.se>\r\nSubject: ', Buffer.from('Köp – fråga', 'utf8'), '\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nx\r\n');
+    const raw = crlf(
+      'From: ',
+      Buffer.from('Zoë Ångström', 'utf8'),
+      ' <zoe@example.se>\r\nSubject: ',
+      Buffer.from('Köp – fråga', 'utf8'),
+      '\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nx\r\n',
+    );
     const parsed = await parseMessage(raw);
     expect(parsed.from).toEqual({ address: 'zoe@example.se', name: 'Zoë Ångström' });
     expect(parsed.subject).toBe('Köp – fråga');

@@ -20,34 +20,58 @@ const ALPHABET = ['e', 'd', 's', 'b', 'h', 'q', 't'];
 
 /** Each scan beside what its expression said on the same sequence. */
 const CASES: [string, (k: Kinds) => unknown, (p: string) => unknown][] = [
-  ['replyBelowTopQuote', replyBelowTopQuote, (p) => {
-    const m = /^e*b[eb]*q[eqbh]*t/.exec(p);
-    return m ? m[0].length - 1 : -1;
-  }],
+  [
+    'replyBelowTopQuote',
+    replyBelowTopQuote,
+    (p) => {
+      const m = /^e*b[eb]*q[eqbh]*t/.exec(p);
+      return m ? m[0].length - 1 : -1;
+    },
+  ],
   ['textBeforeLastMarker not q', (k) => textBeforeLastMarker(k, (x) => x !== 'q'), (p) => /te*b[^q]*$/.exec(p)?.index ?? -1],
   ['textBeforeLastMarker eqbh', (k) => textBeforeLastMarker(k, (x) => 'eqbh'.includes(x)), (p) => /te*b[eqbh]*$/.exec(p)?.index ?? -1],
-  ['wrappedHeaderBlock', wrappedHeaderBlock, (p) => {
-    const m = /h+[hte]+h+e/.exec(p);
-    return m ? [m.index, m.index + m[0].length - 1] : undefined;
-  }],
+  [
+    'wrappedHeaderBlock',
+    wrappedHeaderBlock,
+    (p) => {
+      const m = /h+[hte]+h+e/.exec(p);
+      return m ? [m.index, m.index + m[0].length - 1] : undefined;
+    },
+  ],
   ['textBeforeHeaders', textBeforeHeaders, (p) => /t[eq]*h{3,}/.exec(p)?.index ?? -1],
   ['trailingQuoteStart', trailingQuoteStart, (p) => /[eq]+$/.exec(p)?.index ?? -1],
-  ['markerRightAfterText', markerRightAfterText, (p) => {
-    const m = /t[eds]*(b)/.exec(p);
-    return m ? m.index + m[0].length - 1 : -1;
-  }],
-  ['markerAfterText', markerAfterText, (p) => {
-    const m = /t[^b]*(b)/.exec(p);
-    return m ? m.index + m[0].length - 1 : -1;
-  }],
-  ['headersAfterText', headersAfterText, (p) => {
-    const m = /t[eq]*(h)[eh]*h[eh]*h/.exec(p);
-    return m ? m.index + m[0].indexOf('h') : -1;
-  }],
-  ['trailingQuoteAfterText', trailingQuoteAfterText, (p) => {
-    const m = /t[^q]*?(q[eq]*)$/.exec(p);
-    return m ? p.length - m[1]!.length : -1;
-  }],
+  [
+    'markerRightAfterText',
+    markerRightAfterText,
+    (p) => {
+      const m = /t[eds]*(b)/.exec(p);
+      return m ? m.index + m[0].length - 1 : -1;
+    },
+  ],
+  [
+    'markerAfterText',
+    markerAfterText,
+    (p) => {
+      const m = /t[^b]*(b)/.exec(p);
+      return m ? m.index + m[0].length - 1 : -1;
+    },
+  ],
+  [
+    'headersAfterText',
+    headersAfterText,
+    (p) => {
+      const m = /t[eq]*(h)[eh]*h[eh]*h/.exec(p);
+      return m ? m.index + m[0].indexOf('h') : -1;
+    },
+  ],
+  [
+    'trailingQuoteAfterText',
+    trailingQuoteAfterText,
+    (p) => {
+      const m = /t[^q]*?(q[eq]*)$/.exec(p);
+      return m ? p.length - m[1]!.length : -1;
+    },
+  ],
 ];
 
 function* allSequences(maxLength: number, alphabet: string[]): Generator<string[]> {

@@ -1,13 +1,26 @@
 import { donePrefix, relationKeys, splitIntoLanes } from '../../../src/mail/imap/lanes';
 
 const mail = (headers: Record<string, string>) =>
-  Buffer.from(`${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\nbody\r\n`);
+  Buffer.from(
+    `${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n')}\r\n\r\nbody\r\n`,
+  );
 
 describe('lanes', () => {
   it('relates messages by Message-IDs, sender and ticket numbers (subject or signed address)', () => {
-    expect(relationKeys(mail({ 'Message-ID': '<A@x>', 'In-Reply-To': '<b@x>', References: '<c@x> <b@x>', From: 'Pat <Pat@Acme.test>', Subject: 'Re: [#abc234] x', To: 'support+kmn345-c12-0123456789abcdef0123@help.test' })).sort()).toEqual(
-      ['from:pat@acme.test', 'id:<a@x>', 'id:<b@x>', 'id:<b@x>', 'id:<c@x>', 'ticket:ABC234', 'ticket:KMN345'].sort(),
-    );
+    expect(
+      relationKeys(
+        mail({
+          'Message-ID': '<A@x>',
+          'In-Reply-To': '<b@x>',
+          References: '<c@x> <b@x>',
+          From: 'Pat <Pat@Acme.test>',
+          Subject: 'Re: [#abc234] x',
+          To: 'support+kmn345-c12-0123456789abcdef0123@help.test',
+        }),
+      ).sort(),
+    ).toEqual(['from:pat@acme.test', 'id:<a@x>', 'id:<b@x>', 'id:<b@x>', 'id:<c@x>', 'ticket:ABC234', 'ticket:KMN345'].sort());
   });
 
   it('keeps related messages in one lane, in UID order, and spreads the others', async () => {

@@ -25,9 +25,11 @@ describe('References', () => {
 
 describe('htmlToText', () => {
   it('turns our sanitized HTML into readable text', () => {
-    expect(htmlToText('<p>Hello <strong>Pat</strong>,</p><p>line one<br />line two</p><ul><li>a</li><li>b</li></ul><ol><li>x</li></ol><p><a href="https://x.test/a">the docs</a> &amp; more</p>')).toBe(
-      'Hello Pat,\n\nline one\nline two\n\n- a\n- b\n\n1. x\n\nthe docs (https://x.test/a) & more',
-    );
+    expect(
+      htmlToText(
+        '<p>Hello <strong>Pat</strong>,</p><p>line one<br />line two</p><ul><li>a</li><li>b</li></ul><ol><li>x</li></ol><p><a href="https://x.test/a">the docs</a> &amp; more</p>',
+      ),
+    ).toBe('Hello Pat,\n\nline one\nline two\n\n- a\n- b\n\n1. x\n\nthe docs (https://x.test/a) & more');
   });
   it('decodes entities and never lets markup through as markup', () => {
     expect(htmlToText('<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>')).toBe('<script>alert(1)</script>');
@@ -79,7 +81,9 @@ describe('delivery per recipient', () => {
     ]);
     expect(envelopes[0]!.from.startsWith('support+bounce-42-0-')).toBe(true);
     expect(envelopesFor(row({ delivered_recipients: ['pat@acme.test'] }), screened, 'support@helpdesk.test').map((e) => e.to)).toEqual(['cat@acme.test']);
-    expect(envelopesFor(row({ delivered_recipients: ['pat@acme.test'], rejected_recipients: ['cat@acme.test'] }), screened, 'support@helpdesk.test')).toEqual([]);
+    expect(envelopesFor(row({ delivered_recipients: ['pat@acme.test'], rejected_recipients: ['cat@acme.test'] }), screened, 'support@helpdesk.test')).toEqual(
+      [],
+    );
   });
 
   it('settles: sent when all are delivered or refused, queued while one is deferred, failed when none got it', () => {
@@ -87,17 +91,27 @@ describe('delivery per recipient', () => {
     const no = (address: string) => ({ address, status: 'rejected' as const, response: '550 no', error: '550 no' });
     const later = (address: string) => ({ address, status: 'deferred' as const, response: '451 later', error: '451 later' });
     expect(settle(row(), [ok('pat@acme.test'), no('cat@acme.test')])).toMatchObject({
-      state: 'sent', delivered_recipients: ['pat@acme.test'], rejected_recipients: ['cat@acme.test'], next_attempt_at: null, last_error: 'cat@acme.test: 550 no',
+      state: 'sent',
+      delivered_recipients: ['pat@acme.test'],
+      rejected_recipients: ['cat@acme.test'],
+      next_attempt_at: null,
+      last_error: 'cat@acme.test: 550 no',
     });
     const waiting = settle(row(), [ok('pat@acme.test'), later('cat@acme.test')]);
     expect(waiting).toMatchObject({ state: 'queued', delivered_recipients: ['pat@acme.test'], rejected_recipients: [], sent_at: null });
     expect(waiting.next_attempt_at!.getTime()).toBeGreaterThan(Date.now());
-    expect(settle(row({ delivered_recipients: ['pat@acme.test'] }), [ok('cat@acme.test')])).toMatchObject({ state: 'sent', last_error: null, delivered_recipients: ['pat@acme.test', 'cat@acme.test'] });
+    expect(settle(row({ delivered_recipients: ['pat@acme.test'] }), [ok('cat@acme.test')])).toMatchObject({
+      state: 'sent',
+      last_error: null,
+      delivered_recipients: ['pat@acme.test', 'cat@acme.test'],
+    });
     expect(settle(row(), [no('pat@acme.test'), no('cat@acme.test')])).toMatchObject({ state: 'failed', sent_at: null });
     // The retry window over: the deferred one is given up on; the message went to the other.
     const old = new Date(Date.now() - 48 * 3600_000);
     expect(settle(row({ queued_at: old }), [ok('pat@acme.test'), later('cat@acme.test')])).toMatchObject({
-      state: 'sent', rejected_recipients: ['cat@acme.test'], last_error: expect.stringMatching(/^gave up after 1 attempts/),
+      state: 'sent',
+      rejected_recipients: ['cat@acme.test'],
+      last_error: expect.stringMatching(/^gave up after 1 attempts/),
     });
     expect(settle(row({ queued_at: old }), [later('pat@acme.test')])).toMatchObject({ state: 'failed' });
   });
@@ -137,7 +151,11 @@ describe('templates', () => {
   });
 
   it('the unknown-sender notice echoes nothing the sender wrote: it names only our mailbox', () => {
-    const mail = renderTemplate('unknown_sender_notice', { ...context, recipient: { name: 'Visit pills.test', address: 'x@y.test' }, data: { subject: 'Buy at pills.test' } });
+    const mail = renderTemplate('unknown_sender_notice', {
+      ...context,
+      recipient: { name: 'Visit pills.test', address: 'x@y.test' },
+      data: { subject: 'Buy at pills.test' },
+    });
     expect(mail.subject).toBe('Your message to support@helpdesk.test was not delivered');
     for (const part of [mail.subject, mail.html, mail.text]) expect(part).not.toMatch(/pills|Buy at/);
     expect(mail.text).toContain('support@helpdesk.test');

@@ -49,7 +49,7 @@ describe('quote stripping on the corpus', () => {
   it.each(Object.keys(MINIMUM))('%s', async (source) => {
     const { passed, total, failures } = await scoreSource(source);
     const detail = reportScore(`quotes/${source}`, passed, total, failures);
-    if (process.env.SHOW_FAILURES) process.stdout.write(`${failures.join("\n")}\n`);
+    if (process.env.SHOW_FAILURES) process.stdout.write(`${failures.join('\n')}\n`);
     expect(total).toBeGreaterThan(5);
     const least = Math.max(MINIMUM[source]!, required(total));
     if (passed < least) throw new Error(`${passed}/${total} below ${least}:\n${detail}`);
@@ -78,42 +78,69 @@ describe('pathological input', () => {
   const HTML_QUOTES = path.resolve(__dirname, '../../../src/mail/inbound/htmlQuotes.ts');
   const text = (body: string) => inThread<string>(QUOTES, 'visibleReplyText', body);
   const html = (body: string) => inThread<string>(HTML_QUOTES, 'visibleReplyHtml', body);
-  const visibleText = (cut: string) => decodeHTML(cut.replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim();
+  const visibleText = (cut: string) =>
+    decodeHTML(cut.replace(/<[^>]+>/g, ' '))
+      .replace(/\s+/g, ' ')
+      .trim();
   afterAll(stopThreads);
 
-  it.each([1000, 5000])('a reply above %i "From: a" lines with no blank line after them', async (n) => {
-    expect(await text(`Thanks, done.\n${'From: a\n'.repeat(n)}`)).toBe('Thanks, done.');
-    expect(await text(`Thanks, done.\n${'From: a\n'.repeat(n)}more text`)).toBe('Thanks, done.');
-  }, LIMIT);
+  it.each([1000, 5000])(
+    'a reply above %i "From: a" lines with no blank line after them',
+    async (n) => {
+      expect(await text(`Thanks, done.\n${'From: a\n'.repeat(n)}`)).toBe('Thanks, done.');
+      expect(await text(`Thanks, done.\n${'From: a\n'.repeat(n)}more text`)).toBe('Thanks, done.');
+    },
+    LIMIT,
+  );
 
-  it('a reply above 100 KB of quoted lines', async () => {
-    expect(await text(`Reply\n${'>\n'.repeat(50_000)}`)).toBe('Reply');
-    expect(await text(`Reply\n${'> old\n'.repeat(20_000)}`)).toBe('Reply');
-  }, LIMIT);
+  it(
+    'a reply above 100 KB of quoted lines',
+    async () => {
+      expect(await text(`Reply\n${'>\n'.repeat(50_000)}`)).toBe('Reply');
+      expect(await text(`Reply\n${'> old\n'.repeat(20_000)}`)).toBe('Reply');
+    },
+    LIMIT,
+  );
 
-  it('10,000 alternating header and text lines', async () => {
-    // without a blank line after them they are no header block: only the header lines go
-    expect(await text(`Hi\n${'From: a\ntext\n'.repeat(5000)}`)).toBe(`Hi\n${'text\n'.repeat(5000)}`.trim());
-    // ending in a header and a blank line they are one wrapped header block after the reply
-    expect(await text(`Hi\n${'From: a\ntext\n'.repeat(5000)}From: a\n\nold`)).toBe('Hi');
-  }, LIMIT);
+  it(
+    '10,000 alternating header and text lines',
+    async () => {
+      // without a blank line after them they are no header block: only the header lines go
+      expect(await text(`Hi\n${'From: a\ntext\n'.repeat(5000)}`)).toBe(`Hi\n${'text\n'.repeat(5000)}`.trim());
+      // ending in a header and a blank line they are one wrapped header block after the reply
+      expect(await text(`Hi\n${'From: a\ntext\n'.repeat(5000)}From: a\n\nold`)).toBe('Hi');
+    },
+    LIMIT,
+  );
 
-  it('a 1 MB line', async () => {
-    const line = 'x'.repeat(1 << 20);
-    expect(await text(line)).toBe(line);
-    expect(await text(`On Monday ${' '.repeat(1 << 20)} wrote:\n> old`)).toContain('On Monday');
-    expect(await html(`<p>${line}</p>`)).toBe(`<p>${line}</p>`);
-  }, LIMIT);
+  it(
+    'a 1 MB line',
+    async () => {
+      const line = 'x'.repeat(1 << 20);
+      expect(await text(line)).toBe(line);
+      expect(await text(`On Monday ${' '.repeat(1 << 20)} wrote:\n> old`)).toContain('On Monday');
+      expect(await html(`<p>${line}</p>`)).toBe(`<p>${line}</p>`);
+    },
+    LIMIT,
+  );
 
-  it('HTML with 20,000 nested blockquotes', async () => {
-    expect(visibleText(await html(`<div>Thanks</div>${'<blockquote>'.repeat(20_000)}old${'</blockquote>'.repeat(20_000)}`))).toBe('Thanks');
-  }, LIMIT);
+  it(
+    'HTML with 20,000 nested blockquotes',
+    async () => {
+      expect(visibleText(await html(`<div>Thanks</div>${'<blockquote>'.repeat(20_000)}old${'</blockquote>'.repeat(20_000)}`))).toBe('Thanks');
+    },
+    LIMIT,
+  );
 
-  it('HTML with 50,000 <br>', async () => {
-    const quote = '<div class="gmail_quote">On Mon, Bob wrote:<blockquote>old</blockquote></div>';
-    expect(visibleText(await html(`<p>Thanks</p>${'<br>'.repeat(50_000)}${quote}`))).toBe('Thanks');
-    expect(visibleText(await html(`<p>Thanks</p>${'<br>&gt; old'.repeat(50_000)}`))).toBe('Thanks');
-  }, LIMIT);
+  it(
+    'HTML with 50,000 <br>',
+    async () => {
+      const quote = '<div class="gmail_quote">On Mon, Bob wrote:<blockquote>old</blockquote></div>';
+      expect(visibleText(await html(`<p>Thanks</p>${'<br>'.repeat(50_000)}${quote}`))).toBe('Thanks');
+      expect(visibleText(await html(`<p>Thanks</p>${'<br>&gt; old'.repeat(50_000)}`))).toBe('Thanks');
+    },
+    LIMIT,
+  );
 });
 
 describe('visibleReplyText', () => {

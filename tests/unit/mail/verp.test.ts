@@ -15,7 +15,14 @@ describe('VERP return paths', () => {
     expect(verifyVerp(address.replace('-42-', '-43-'))).toBeUndefined();
     expect(verifyVerp(address.replace('-0-', '-1-'))).toBeUndefined();
     expect(verifyVerp(address.replace(/-[0-9a-f]{16}@/, '-0123456789abcdef@'))).toBeUndefined();
-    for (const other of ['support@acme.test', 'support+kmn345-c12-0123456789abcdef0123@acme.test', 'bounce-42-0-0123456789abcdef@x', '', '+@', `a+${'b'.repeat(5000)}@x`]) {
+    for (const other of [
+      'support@acme.test',
+      'support+kmn345-c12-0123456789abcdef0123@acme.test',
+      'bounce-42-0-0123456789abcdef@x',
+      '',
+      '+@',
+      `a+${'b'.repeat(5000)}@x`,
+    ]) {
       expect(verifyVerp(other)).toBeUndefined();
     }
   });

@@ -63,7 +63,10 @@ describe('periods', () => {
       period: reportPeriod('2026-11-01', '2026-11-30', 'UTC'),
       openedAt: [new Date('2026-11-01T10:00:00Z'), new Date('2026-11-03T10:00:00Z'), new Date('2026-11-30T23:59:00Z')],
       closedAt: [new Date('2026-11-09T00:00:00Z')],
-      segments: [{ ticket_id: 1, at: new Date('2026-11-15T23:00:00Z'), minutes: 30, points: 0.255 }, { ticket_id: 1, at: new Date('2026-11-10T08:00:00Z'), minutes: 30, points: 0.25 }],
+      segments: [
+        { ticket_id: 1, at: new Date('2026-11-15T23:00:00Z'), minutes: 30, points: 0.255 },
+        { ticket_id: 1, at: new Date('2026-11-10T08:00:00Z'), minutes: 30, points: 0.25 },
+      ],
     } as unknown as CustomerReportData;
     expect(weeklyFigures(data)).toEqual({
       labels: ['1 Nov', '2 Nov', '9 Nov', '16 Nov', '23 Nov', '30 Nov'],

@@ -81,13 +81,16 @@ describe('streamWorkbook pacing', () => {
   it('holds the writer back while nobody reads, and stops when the stream is destroyed', async () => {
     const log = { error: jest.fn(), info: jest.fn(), debug: jest.fn() };
     let rows = 0;
-    const stream = streamWorkbook(async (book) => {
-      const sheet = book.addSheet('Rows', [{ header: 'Text', width: 40 }]);
-      for (;;) {
-        for (let i = 0; i < 200; i++) sheet.add([textCell(`row ${rows++} ${Math.random().toString(36)}`)]);
-        await sheet.flush();
-      }
-    }, log as unknown as Logger);
+    const stream = streamWorkbook(
+      async (book) => {
+        const sheet = book.addSheet('Rows', [{ header: 'Text', width: 40 }]);
+        for (;;) {
+          for (let i = 0; i < 200; i++) sheet.add([textCell(`row ${rows++} ${Math.random().toString(36)}`)]);
+          await sheet.flush();
+        }
+      },
+      log as unknown as Logger,
+    );
     await new Promise((r) => setTimeout(r, 300));
     const held = rows;
     await new Promise((r) => setTimeout(r, 200));

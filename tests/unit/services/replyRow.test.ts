@@ -31,8 +31,21 @@ describe('replyRow', () => {
   it("an agent's reply sent to the contacts: visible, to the primary contact, an exchange, on_admin_reply", () => {
     const p = plan({ author: { kind: 'agent', userId: 1, via: 'api' }, toContacts: true, contactIds: [3, 4] });
     expect(p.row).toEqual({
-      ticket_id: 7, body: '<p>x</p>', origin: 'admin', author_type: 'App\\User', author_id: 1, contact_id: 3, customer_visible: true, seen_at: null,
-      copy_to_sales: false, auto_closure_message: false, flags: [], inbound_email_id: null, auth_summary: null, created_at: T, updated_at: T,
+      ticket_id: 7,
+      body: '<p>x</p>',
+      origin: 'admin',
+      author_type: 'App\\User',
+      author_id: 1,
+      contact_id: 3,
+      customer_visible: true,
+      seen_at: null,
+      copy_to_sales: false,
+      auto_closure_message: false,
+      flags: [],
+      inbound_email_id: null,
+      auth_summary: null,
+      created_at: T,
+      updated_at: T,
     });
     expect(p.ticket).toEqual({ exchanges: 1, status: 'on_admin_reply' });
     const byMail = plan({ author: { kind: 'agent', userId: 1, via: 'email' }, toContacts: true, contactIds: [], inboundEmailId: 5 });
@@ -60,7 +73,16 @@ describe('replyRow', () => {
   it("a contact's reply: visible, from that contact, an exchange, on_customer_reply; machine mail too", () => {
     for (const flags of [[], ['machine_generated']]) {
       const p = plan({ author: { kind: 'contact', contactId: 3, ofTicketCustomer: true }, flags, inboundEmailId: 9 });
-      expect(p.row).toMatchObject({ origin: 'email', author_type: 'App\\Contact', author_id: 3, contact_id: 3, customer_visible: true, seen_at: null, flags, inbound_email_id: 9 });
+      expect(p.row).toMatchObject({
+        origin: 'email',
+        author_type: 'App\\Contact',
+        author_id: 3,
+        contact_id: 3,
+        customer_visible: true,
+        seen_at: null,
+        flags,
+        inbound_email_id: 9,
+      });
       expect(p.ticket).toEqual({ exchanges: 1, status: 'on_customer_reply' });
     }
   });
@@ -79,11 +101,19 @@ describe('replyRow', () => {
 
   it('the system (the auto-closure reminder): no author id, origin system, visible, to the primary contact, counts nothing', () => {
     const p = plan({ author: { kind: 'system' }, contactIds: [4, 3] });
-    expect(p.row).toMatchObject({ origin: 'system', author_type: 'App\\User', author_id: null, contact_id: 4, customer_visible: true, auto_closure_message: true, seen_at: null });
+    expect(p.row).toMatchObject({
+      origin: 'system',
+      author_type: 'App\\User',
+      author_id: null,
+      contact_id: 4,
+      customer_visible: true,
+      auto_closure_message: true,
+      seen_at: null,
+    });
     expect(p.ticket).toEqual({ exchanges: 0, status: null });
   });
 
-  it('a reply to the contacts without the ticket\'s contacts is a programming error', () => {
+  it("a reply to the contacts without the ticket's contacts is a programming error", () => {
     expect(() => plan({ author: { kind: 'system' } })).toThrow(/contacts/);
     expect(() => plan({ author: { kind: 'agent', userId: 1, via: 'api' }, toContacts: true })).toThrow(/contacts/);
   });

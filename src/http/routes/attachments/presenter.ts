@@ -43,7 +43,6 @@ export function downloadType(a: Pick<Attachment, 'sniffed_type' | 'declared_type
   return declared ?? 'application/octet-stream';
 }
 
-
 /** RFC 5987 attr-char: sent as is in `filename*`; every other byte is percent-encoded. */
 const ATTR_CHAR = /[A-Za-z0-9!#$&+\-.^_`|~]/;
 

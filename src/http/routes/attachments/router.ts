@@ -33,14 +33,27 @@ function formId(value: string | undefined, field: string): number | undefined {
 }
 
 export function registerAttachmentRoutes(router: Router): void {
+  registerAttachmentUploadRoutes(router);
+  registerAttachmentFileRoutes(router);
+}
+
+/** Listing and uploading attachments. */
+function registerAttachmentUploadRoutes(router: Router): void {
   route(router, {
-    method: 'get', path, tag, summary: 'Attachments (filter by ticket or reply)',
+    method: 'get',
+    path,
+    tag,
+    summary: 'Attachments (filter by ticket or reply)',
     query: attachmentListQuery,
     handler: async ({ query, ctx }) => pagedBody(ctx, await listAttachments({ ...query, page: query }), presentAttachment),
   });
 
   route(router, {
-    method: 'post', path, tag, status: 201, errors: [408, 413, 415],
+    method: 'post',
+    path,
+    tag,
+    status: 201,
+    errors: [408, 413, 415],
     summary: 'Upload a file (multipart/form-data, field "file") to a ticket or a reply',
     description:
       'Give ticket_id or reply_id as query parameters, or as form fields before or after the file. ' +
@@ -68,20 +81,32 @@ export function registerAttachmentRoutes(router: Router): void {
       }
     },
   });
+}
 
+/** One attachment: show, rename or move, delete, download. */
+function registerAttachmentFileRoutes(router: Router): void {
   route(router, {
-    method: 'get', path: `${path}/:id`, tag, summary: "An attachment's metadata",
+    method: 'get',
+    path: `${path}/:id`,
+    tag,
+    summary: "An attachment's metadata",
     handler: async ({ params }) => presentAttachment(await showAttachment(pathId(params.id, 'attachment'))),
   });
 
   route(router, {
-    method: 'put', path: `${path}/:id`, tag, summary: 'Rename an attachment or move it to another ticket or reply',
+    method: 'put',
+    path: `${path}/:id`,
+    tag,
+    summary: 'Rename an attachment or move it to another ticket or reply',
     body: updateAttachmentBody,
     handler: async ({ params, body }) => presentAttachment(await updateAttachment(pathId(params.id, 'attachment'), body)),
   });
 
   route(router, {
-    method: 'delete', path: `${path}/:id`, tag, summary: 'Delete an attachment (and its bytes when nothing else uses them)',
+    method: 'delete',
+    path: `${path}/:id`,
+    tag,
+    summary: 'Delete an attachment (and its bytes when nothing else uses them)',
     handler: async ({ params }) => {
       await deleteAttachment(pathId(params.id, 'attachment'));
       return { response: 'element deleted' };
@@ -89,7 +114,11 @@ export function registerAttachmentRoutes(router: Router): void {
   });
 
   route(router, {
-    method: 'get', path: `${path}/:id/content`, tag, access: 'public', produces: 'application/octet-stream',
+    method: 'get',
+    path: `${path}/:id/content`,
+    tag,
+    access: 'public',
+    produces: 'application/octet-stream',
     summary: 'Download the file, with a bearer token or a signed content_url',
     query: contentQuery,
     errors: [401, 404],

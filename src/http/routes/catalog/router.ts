@@ -10,20 +10,30 @@ import { categoryBody, priorityListQuery, statusBody, subCategoryBody, subCatego
 
 export function registerCatalogRoutes(router: Router): void {
   crudRoutes(router, {
-    path: '/v1/ticketing/statuses', tag: 'Statuses', what: 'status', service: statuses, present: presentStatus,
+    path: '/v1/ticketing/statuses',
+    tag: 'Statuses',
+    what: 'status',
+    service: statuses,
+    present: presentStatus,
     body: statusBody,
     describe: { delete: 'Delete a status; its tickets are left without a status' },
   });
 
   route(router, {
-    method: 'get', path: '/v1/ticketing/priorities', tag: 'Priorities',
+    method: 'get',
+    path: '/v1/ticketing/priorities',
+    tag: 'Priorities',
     summary: 'Every priority, by id (read-only reference data)',
     query: priorityListQuery,
     handler: async ({ query, ctx }) => pagedBody(ctx, await listPriorities(query), presentPriority),
   });
 
   crudRoutes(router, {
-    path: '/v1/ticketing/categories', tag: 'Categories', what: 'category', service: categories, present: presentCategory,
+    path: '/v1/ticketing/categories',
+    tag: 'Categories',
+    what: 'category',
+    service: categories,
+    present: presentCategory,
     body: categoryBody,
     describe: {
       list: 'Categories with their sub-category counts',
@@ -33,7 +43,10 @@ export function registerCatalogRoutes(router: Router): void {
   });
 
   crudRoutes(router, {
-    path: '/v1/ticketing/sub-categories', tag: 'Categories', what: 'sub-category', service: subCategories,
+    path: '/v1/ticketing/sub-categories',
+    tag: 'Categories',
+    what: 'sub-category',
+    service: subCategories,
     present: presentSubCategory,
     body: subCategoryBody,
     listQuery: subCategoryListFilters,

@@ -11,7 +11,10 @@ const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a colour like #2563
 export const statusBody = z.object({
   name: text(),
   color: color.nullable().optional(),
-  auto_for: z.enum(['default', 'on_admin_reply', 'on_customer_reply']).nullable().optional()
+  auto_for: z
+    .enum(['default', 'on_admin_reply', 'on_customer_reply'])
+    .nullable()
+    .optional()
     .describe('the event on which tickets move to this status automatically; one status each'),
   position: z.number().int().min(0).max(10_000).optional(),
 });

@@ -8,11 +8,17 @@ const tag = 'Config';
 
 export function registerConfigRoutes(router: Router): void {
   route(router, {
-    method: 'get', path: '/v1/ticketing/config', tag, summary: 'Every ticketing setting, stored or default',
+    method: 'get',
+    path: '/v1/ticketing/config',
+    tag,
+    summary: 'Every ticketing setting, stored or default',
     handler: async () => presentConfig(await getSettings()),
   });
   route(router, {
-    method: 'put', path: '/v1/ticketing/config', tag, access: 'admin',
+    method: 'put',
+    path: '/v1/ticketing/config',
+    tag,
+    access: 'admin',
     summary: 'Change some settings; an unknown key or a wrong type is a 400',
     description:
       'points_per_hour and points_priority_weights (priority id -> factor) turn minutes into points; ' +

@@ -42,13 +42,5 @@ export const SHARED_CONTRACT_FIELDS = ['id', 'support_contract_id', 'customer_id
 export const presentSharedContract: Presenter<SharedSupportContract> = presenter(SHARED_CONTRACT_FIELDS);
 
 /** `day` as Y-m-d. */
-export const DAILY_POINTS_SUMMARY_FIELDS = [
-  'id',
-  'support_contract_id',
-  'day',
-  'points_total',
-  'points_current',
-  'points_consumed',
-  'created_at',
-] as const;
+export const DAILY_POINTS_SUMMARY_FIELDS = ['id', 'support_contract_id', 'day', 'points_total', 'points_current', 'points_consumed', 'created_at'] as const;
 export const presentDailyPointsSummary: Presenter<DailyPointsSummary> = presenter(DAILY_POINTS_SUMMARY_FIELDS);

@@ -21,12 +21,17 @@ const toDbDate = <T extends Record<string, unknown>>(body: T): T =>
 
 export function registerContractRoutes(router: Router): void {
   route(router, {
-    method: 'get', path: '/v1/ticketing/support_contracts/customer', tag,
-    summary: "A customer's contracts, latest started first", errors: [404],
+    method: 'get',
+    path: '/v1/ticketing/support_contracts/customer',
+    tag,
+    summary: "A customer's contracts, latest started first",
+    errors: [404],
     query: customerContractsQuery,
     handler: async ({ query, ctx }) => {
       const page = await contractsOfCustomer({
-        type: query.support_contracteable_type, customerId: query.support_contracteable_id, page: query,
+        type: query.support_contracteable_type,
+        customerId: query.support_contracteable_id,
+        page: query,
       });
       return pagedBody(ctx, page, presentContract);
     },
@@ -38,7 +43,11 @@ export function registerContractRoutes(router: Router): void {
     update: (i: number, f: Record<string, unknown>) => contracts.update(i, toDbDate(f)),
   };
   crudRoutes(router, {
-    path: '/v1/ticketing/support_contracts', tag, what: 'support contract', service, present: presentContract,
+    path: '/v1/ticketing/support_contracts',
+    tag,
+    what: 'support contract',
+    service,
+    present: presentContract,
     body: createContractBody,
     updateBody: updateContractBody,
     listQuery: contractListFilters,
@@ -46,15 +55,21 @@ export function registerContractRoutes(router: Router): void {
   });
 
   crudRoutes(router, {
-    path: '/v1/ticketing/shared_support_contracts', tag: 'Shared support contracts', what: 'shared support contract',
-    service: sharedContracts, present: presentSharedContract, only: ['list', 'create', 'show', 'delete'],
+    path: '/v1/ticketing/shared_support_contracts',
+    tag: 'Shared support contracts',
+    what: 'shared support contract',
+    service: sharedContracts,
+    present: presentSharedContract,
+    only: ['list', 'create', 'show', 'delete'],
     body: shareContractBody,
     listQuery: sharedContractListFilters,
     describe: { create: 'Share a contract with another customer (not its owner)' },
   });
 
   route(router, {
-    method: 'get', path: '/v1/ticketing/daily_points_summary', tag: 'Daily points summary',
+    method: 'get',
+    path: '/v1/ticketing/daily_points_summary',
+    tag: 'Daily points summary',
     summary: 'One row per contract per day (written by the daily-points-summary job), newest first',
     query: dailyPointsSummaryQuery,
     handler: async ({ query, ctx }) => pagedBody(ctx, await listDailyPointsSummaries(query, query), presentDailyPointsSummary),

@@ -17,8 +17,17 @@ export const customerContractsQuery = listQuery({
 export const createContractBody = z.object({
   support_contracteable_type: z.string().default('App\\Customer').describe('App\\Customer'),
   support_contracteable_id: id(),
-  type: z.number().int().min(1).max(6).default(1)
-    .describe(Object.entries(CONTRACT_TYPES).map(([k, v]) => `${k}: ${v}`).join('; ')),
+  type: z
+    .number()
+    .int()
+    .min(1)
+    .max(6)
+    .default(1)
+    .describe(
+      Object.entries(CONTRACT_TYPES)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; '),
+    ),
   points_init: points().describe('points at the start; sets points_total and points_current'),
   points_alert: points().default(0).describe('alert when points_current drops below this'),
   points_auto_renew: points().default(0).describe('points added on each renewal (0: no renewal)'),
@@ -27,10 +36,13 @@ export const createContractBody = z.object({
   expires_at: dateTime().nullable().optional(),
 });
 
-export const updateContractBody = createContractBody.omit({ points_init: true }).partial().extend({
-  points_init: points().optional().describe('kept for the record; points_total is what counts'),
-  points_total: points().optional().describe('the points the contract holds; points_current follows'),
-});
+export const updateContractBody = createContractBody
+  .omit({ points_init: true })
+  .partial()
+  .extend({
+    points_init: points().optional().describe('kept for the record; points_total is what counts'),
+    points_total: points().optional().describe('the points the contract holds; points_current follows'),
+  });
 
 /** Filters of the contract list. */
 export const contractListFilters = { support_contracteable_type: z.string().optional(), support_contracteable_id: queryId().optional() };

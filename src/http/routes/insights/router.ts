@@ -3,15 +3,7 @@
  * is shown in the document from its one definition (services/insights/figures.ts).
  */
 import type Router from '@koa/router';
-import {
-  AVERAGE_FIGURES,
-  COUNT_FIGURES,
-  DIMENSIONS,
-  type Figure,
-  HISTORY_FIGURES,
-  SELECTION_RULE,
-  TICKET_FACTS,
-} from '../../../services/insights/figures';
+import { AVERAGE_FIGURES, COUNT_FIGURES, DIMENSIONS, type Figure, HISTORY_FIGURES, SELECTION_RULE, TICKET_FACTS } from '../../../services/insights/figures';
 import { type InsightsPart, MAX_RANGE_YEARS, ticketInsights } from '../../../services/insights/insights';
 import { route } from '../../route';
 import { fullInsightsQuery, insightsQuery } from './schema';
@@ -19,7 +11,9 @@ import { fullInsightsQuery, insightsQuery } from './schema';
 const tag = 'Ticket insights';
 
 function table(title: string, rows: readonly Pick<Figure, 'name' | 'unit' | 'description'>[], sql = true): string {
-  const lines = rows.map((f) => `| \`${f.name}\` | ${f.unit} | ${f.description}${sql && 'sql' in f ? ` SQL: \`${String(f.sql).replace(/\s+/g, ' ')}\`` : ''} |`);
+  const lines = rows.map(
+    (f) => `| \`${f.name}\` | ${f.unit} | ${f.description}${sql && 'sql' in f ? ` SQL: \`${String(f.sql).replace(/\s+/g, ' ')}\`` : ''} |`,
+  );
   return [`**${title}**`, '', '| field | unit | how it is computed |', '|---|---|---|', ...lines].join('\n');
 }
 
@@ -36,7 +30,11 @@ const FACTS = [
 
 const AGGREGATIONS = table('aggregations', [
   ...COUNT_FIGURES,
-  ...DIMENSIONS.map((d) => ({ name: d.name, unit: 'tickets' as const, description: `${d.description} A list of ${d.table ? '`{id, name, count}`' : `\`{${d.key}, count}\``}, largest first.` })),
+  ...DIMENSIONS.map((d) => ({
+    name: d.name,
+    unit: 'tickets' as const,
+    description: `${d.description} A list of ${d.table ? '`{id, name, count}`' : `\`{${d.key}, count}\``}, largest first.`,
+  })),
 ]);
 const AVERAGES = table('averages (`total`: the tickets averaged over)', [COUNT_FIGURES[0]!, ...AVERAGE_FIGURES]);
 const YEARLY =
@@ -49,14 +47,26 @@ const HISTORY = table(
 );
 
 const PARTS: { path: string; summary: string; parts: InsightsPart[]; doc: string[] }[] = [
-  { path: '/aggregations', summary: 'Ticket counts: open, closed, total, per status, priority, category, team, assignee and origin', parts: ['aggregations'], doc: [AGGREGATIONS] },
-  { path: '/averages', summary: 'Average first response and resolution times, exchanges, minutes, points and the share reopened', parts: ['averages'], doc: [AVERAGES] },
+  {
+    path: '/aggregations',
+    summary: 'Ticket counts: open, closed, total, per status, priority, category, team, assignee and origin',
+    parts: ['aggregations'],
+    doc: [AGGREGATIONS],
+  },
+  {
+    path: '/averages',
+    summary: 'Average first response and resolution times, exchanges, minutes, points and the share reopened',
+    parts: ['averages'],
+    doc: [AVERAGES],
+  },
   { path: '/yearly-averages', summary: 'The averages per calendar year', parts: ['yearly_averages'], doc: [YEARLY, AVERAGES] },
 ];
 
 export function registerInsightsRoutes(router: Router): void {
   route(router, {
-    method: 'get', path: '/v1/tickets-insights', tag,
+    method: 'get',
+    path: '/v1/tickets-insights',
+    tag,
     summary: 'Full ticket insights: aggregations, averages, yearly averages and the history of openings and closings',
     description: [COMMON, FACTS, AGGREGATIONS, AVERAGES, YEARLY, HISTORY].join('\n\n'),
     returns: '`{range, filters, aggregations, averages, yearly_averages, history}`',
@@ -65,7 +75,10 @@ export function registerInsightsRoutes(router: Router): void {
   });
   for (const part of PARTS) {
     route(router, {
-      method: 'get', path: `/v1/tickets-insights${part.path}`, tag, summary: part.summary,
+      method: 'get',
+      path: `/v1/tickets-insights${part.path}`,
+      tag,
+      summary: part.summary,
       description: [COMMON, FACTS, ...part.doc].join('\n\n'),
       returns: `\`{range, filters, ${part.parts.join(', ')}}\``,
       query: insightsQuery,

@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import type { Mailbox } from '../../../models/Mailbox';
 import { testImapLogin } from '../../../mail/imap/connection';
 import { assignInboundEmail, retryInboundEmail } from '../../../mail/inbound/heldMail';
 import { listInboundEmails, rawInboundEmail, showInboundEmail } from '../../../services/inbound/inboundEmails';
@@ -33,11 +32,15 @@ const mailboxFields = z.object({
   authenticity: z
     .enum(['off', 'record', 'enforce'])
     .optional()
-    .describe("off (default): nothing checked; record: each message's SPF, DKIM, DMARC and ARC verdict is kept; enforce: and a known sender's failing mail is quarantined (spoofed)"),
+    .describe(
+      "off (default): nothing checked; record: each message's SPF, DKIM, DMARC and ARC verdict is kept; enforce: and a known sender's failing mail is quarantined (spoofed)",
+    ),
   auth_source: z
     .enum(['trusted_header', 'verify'])
     .optional()
-    .describe("verify (default): checked here with DNS; trusted_header: the mailbox's own server's topmost Authentication-Results, when its authserv-id is authserv_id"),
+    .describe(
+      "verify (default): checked here with DNS; trusted_header: the mailbox's own server's topmost Authentication-Results, when its authserv-id is authserv_id",
+    ),
   authserv_id: z
     .string()
     .trim()
@@ -51,20 +54,40 @@ const mailboxFields = z.object({
 });
 
 export function registerMailRoutes(router: Router): void {
+  registerMailboxRoutes(router);
+  registerInboundEmailRoutes(router);
+}
+
+/** Mailboxes (admin) and their login test. */
+function registerMailboxRoutes(router: Router): void {
   crudRoutes(router, {
-    path: '/v1/ticketing/mailboxes', tag: 'Mailboxes', what: 'mailbox', service: mailboxes, present: presentMailbox,
+    path: '/v1/ticketing/mailboxes',
+    tag: 'Mailboxes',
+    what: 'mailbox',
+    service: mailboxes,
+    present: presentMailbox,
     body: mailboxFields,
   });
   route(router, {
-    method: 'post', path: '/v1/ticketing/mailboxes/:id/test', tag: 'Mailboxes', access: 'admin', errors: [404],
+    method: 'post',
+    path: '/v1/ticketing/mailboxes/:id/test',
+    tag: 'Mailboxes',
+    access: 'admin',
+    errors: [404],
     summary: "Try the mailbox's IMAP login; answers with the server's reply",
     handler: async ({ params }) => testImapLogin(await mailboxes.show(pathId(params.id, 'mailbox'))),
   });
+}
 
+/** Inbound emails: the list, one, its raw original, assign and retry. */
+function registerInboundEmailRoutes(router: Router): void {
   const path = '/v1/ticketing/inbound_emails';
   const tag = 'Inbound emails';
   route(router, {
-    method: 'get', path, tag, summary: 'Every message received, newest first',
+    method: 'get',
+    path,
+    tag,
+    summary: 'Every message received, newest first',
     query: listQuery({
       'filter[outcome]': z.enum(['ticket_created', 'reply_added', 'duplicate', 'auto_reply', 'bounce', 'loop', 'quarantined', 'rejected', 'failed']).optional(),
       'filter[mailbox_id]': queryId().optional(),
@@ -83,15 +106,22 @@ export function registerMailRoutes(router: Router): void {
       ),
   });
   route(router, {
-    method: 'get', path: `${path}/:id`, tag, summary: 'One message received and what became of it',
+    method: 'get',
+    path: `${path}/:id`,
+    tag,
+    summary: 'One message received and what became of it',
     returns: 'the inbound email; `error` is the class and first line of what a `failed` message hit, never a stack or a path',
     handler: async ({ params }) => presentInboundEmail(await showInboundEmail(pathId(params.id, 'inbound email'))),
   });
   route(router, {
-    method: 'get', path: `${path}/:id/raw`, tag, produces: 'message/rfc822', summary: 'The original message, byte for byte',
+    method: 'get',
+    path: `${path}/:id/raw`,
+    tag,
+    produces: 'message/rfc822',
+    summary: 'The original message, byte for byte',
     description:
       'Once RAW_MAIL_KEEP_DAYS removed the original (old mail of a closed ticket, or of no ticket; never quarantined or failed mail), ' +
-      'the answer is 410 Gone with `details.removed_at` and `details.keep_days`; the message\'s record stays.',
+      "the answer is 410 Gone with `details.removed_at` and `details.keep_days`; the message's record stays.",
     errors: [410],
     handler: async ({ params, ctx }) => {
       const raw = await rawInboundEmail(pathId(params.id, 'inbound email'));
@@ -103,7 +133,10 @@ export function registerMailRoutes(router: Router): void {
     },
   });
   route(router, {
-    method: 'post', path: `${path}/:id/assign`, tag, errors: [404, 409],
+    method: 'post',
+    path: `${path}/:id/assign`,
+    tag,
+    errors: [404, 409],
     summary: 'Turn a quarantined message into a ticket of a customer, or a reply on a ticket',
     description:
       "An agent's own mail (held because no reply token proved it) becomes, with `ticket_id`, the agent's internal note (never sent to the customer); " +
@@ -114,7 +147,10 @@ export function registerMailRoutes(router: Router): void {
     handler: async ({ params, body, actor }) => presentInboundEmail(await assignInboundEmail(pathId(params.id, 'inbound email'), body, actor.id)),
   });
   route(router, {
-    method: 'post', path: `${path}/:id/retry`, tag, errors: [404, 409],
+    method: 'post',
+    path: `${path}/:id/retry`,
+    tag,
+    errors: [404, 409],
     summary: 'Run a failed message through the pipeline again',
     handler: async ({ params }) => retryInboundEmail(pathId(params.id, 'inbound email')),
   });

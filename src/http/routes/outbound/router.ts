@@ -10,7 +10,10 @@ export function registerOutboundRoutes(router: Router): void {
   const path = '/v1/ticketing/outbound_emails';
   const tag = 'Outbound emails';
   route(router, {
-    method: 'get', path, tag, summary: 'Every message sent or queued, newest first',
+    method: 'get',
+    path,
+    tag,
+    summary: 'Every message sent or queued, newest first',
     query: outboundListQuery,
     handler: async ({ query, ctx }) =>
       pagedBody(
@@ -26,12 +29,20 @@ export function registerOutboundRoutes(router: Router): void {
       ),
   });
   route(router, {
-    method: 'get', path: `${path}/:id`, tag, errors: [404], summary: 'One message: recipients, state, attempts, last error, bounce',
+    method: 'get',
+    path: `${path}/:id`,
+    tag,
+    errors: [404],
+    summary: 'One message: recipients, state, attempts, last error, bounce',
     handler: async ({ params }) => presentOutboundEmail(await showOutboundEmail(pathId(params.id, 'outbound email'))),
   });
   route(router, {
-    method: 'post', path: `${path}/:id/retry`, tag, errors: [404, 409],
-    summary: 'Send now: a failed, bounced or suppressed message is queued again (same Message-ID), a waiting one falls due; 409 `being_sent` while a mailer sends it',
+    method: 'post',
+    path: `${path}/:id/retry`,
+    tag,
+    errors: [404, 409],
+    summary:
+      'Send now: a failed, bounced or suppressed message is queued again (same Message-ID), a waiting one falls due; 409 `being_sent` while a mailer sends it',
     handler: async ({ params }) => presentOutboundEmail(await retryOutboundEmail(pathId(params.id, 'outbound email'))),
   });
 }

@@ -20,5 +20,5 @@ export const replyBody = z.object({
     .array(z.number().int().positive())
     .max(100)
     .optional()
-    .describe("attachments uploaded beforehand (to this ticket, or to nothing) that go with the reply and its mail"),
+    .describe('attachments uploaded beforehand (to this ticket, or to nothing) that go with the reply and its mail'),
 });

@@ -6,7 +6,10 @@ import { createSupportSheetBody, supportSheetListFilters, updateSupportSheetBody
 
 export function registerSupportSheetRoutes(router: Router): void {
   crudRoutes(router, {
-    path: '/v1/ticketing/support_sheets', tag: 'Support sheets', what: 'support sheet', service: supportSheets,
+    path: '/v1/ticketing/support_sheets',
+    tag: 'Support sheets',
+    what: 'support sheet',
+    service: supportSheets,
     present: presentSupportSheet,
     writeAccess: 'agent',
     stampOnCreate: (actor) => ({ author_id: actor.id }),

@@ -11,14 +11,19 @@ const tag = 'Suppressions';
 
 export function registerSuppressionRoutes(router: Router): void {
   route(router, {
-    method: 'get', path, tag,
+    method: 'get',
+    path,
+    tag,
     summary: 'Addresses no mail goes to: marked undeliverable by a bounce or complaint linked to a message we sent them',
     query: suppressionListQuery,
-    handler: async ({ query, ctx }) =>
-      pagedBody(ctx, await listSuppressions({ page: query, address: query['filter[address]'] }), presentSuppression),
+    handler: async ({ query, ctx }) => pagedBody(ctx, await listSuppressions({ page: query, address: query['filter[address]'] }), presentSuppression),
   });
   route(router, {
-    method: 'delete', path: `${path}/:id`, tag, access: 'admin', errors: [404],
+    method: 'delete',
+    path: `${path}/:id`,
+    tag,
+    access: 'admin',
+    errors: [404],
     summary: 'Clear a suppression: the address gets mail again',
     handler: async ({ params }) => {
       await clearSuppression(pathId(params.id, 'suppression'));

@@ -90,8 +90,21 @@ export const assignBody = z.object({ assignee_id: id() });
 
 export const amendBody = z.object({
   time: z
-    .union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/, 'must be a number').transform(Number)])
-    .pipe(z.number().int('must be a whole number of minutes').min(-1_000_000).max(1_000_000).refine((n) => n !== 0, 'must not be 0'))
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^-?\d+(\.\d+)?$/, 'must be a number')
+        .transform(Number),
+    ])
+    .pipe(
+      z
+        .number()
+        .int('must be a whole number of minutes')
+        .min(-1_000_000)
+        .max(1_000_000)
+        .refine((n) => n !== 0, 'must not be 0'),
+    )
     .describe('signed minutes to add (negative to remove)'),
 });
 
