@@ -10,10 +10,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { dkimSign } from 'mailauth';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { config, setConfig } from '../src/config';
 import { ImapRole } from '../src/mail/imap/imapRole';
 import { mailboxes } from '../src/services/mailboxes/mailboxes';
+import { ZoneServer } from '../tests/helpers/dnsServer';
 import { Dovecot } from '../tests/helpers/dovecot';
 import { dropDatabase, freshDatabase } from './lib/database';
 import { profiled } from './lib/profile';
@@ -91,6 +94,102 @@ async function count(knex: import('knex').Knex, mailboxId: number): Promise<numb
   return Number((await knex('inbound_emails').where({ mailbox_id: mailboxId }).count({ n: '*' }))[0]!.n);
 }
 
+/** The mix as a signing domain sends it: a DKIM signature and the receiving server's Received line on top. */
+async function signedMix(mix: Buffer[], privateKey: string): Promise<Buffer[]> {
+  const key = { signingDomain: 'customer.test', selector: 'bench', privateKey };
+  const received =
+    'Received: from mail.customer.test (mail.customer.test [203.0.113.5]) by mx.helpdesk.test (Postfix) with ESMTPS id 4Q; Mon, 1 Jun 2026 10:00:00 +0000\r\n';
+  const out: Buffer[] = [];
+  for (const raw of mix) {
+    const { signatures } = await dkimSign(raw, { ...key, signatureData: [key] });
+    out.push(Buffer.concat([Buffer.from(`Return-Path: <bounce@customer.test>\r\n${received}${signatures}`, 'latin1'), raw]));
+  }
+  return out;
+}
+
+/**
+ * The same mix with `verify` authenticity (mailauth: SPF, DKIM, DMARC, ARC) against a DNS
+ * server in this process serving the customer domain's records, beside its own floor.
+ */
+async function verifyThroughput(knex: import('knex').Knex, dovecot: Dovecot, contacts: string[]): Promise<void> {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const dkimKey = (publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
+  const zone = await ZoneServer.start({
+    'customer.test': ['v=spf1 ip4:203.0.113.0/24 -all'],
+    'bench._domainkey.customer.test': [`v=DKIM1; k=rsa; p=${dkimKey}`],
+    '_dmarc.customer.test': ['v=DMARC1; p=reject'],
+  });
+  const original = config();
+  setConfig({ ...original, dnsServers: [zone.address] });
+  try {
+    const mix = await signedMix(await buildMix(TOTAL, contacts), privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    const user = 'benchverify';
+    for (let i = 0; i < mix.length; i += 500) await dovecot.append(user, mix.slice(i, i + 500));
+    const floor = await floorRate(dovecot, user);
+    const box = await mailboxes.create({
+      name: 'Bench verify',
+      email: 'verify@helpdesk.test',
+      imap_host: '127.0.0.1',
+      imap_port: dovecot.port,
+      imap_secure: false,
+      imap_username: user,
+      imap_password: 'secret',
+      import_existing: 'all',
+      unknown_sender: 'quarantine',
+      authenticity: 'record',
+      auth_source: 'verify',
+    });
+    const role = new ImapRole({ pollMs: 1000, backoffMaxMs: 2000 });
+    const lastUid = async () => Number((await knex('mailboxes').where({ id: box.id }).first('last_uid')).last_uid ?? 0);
+    const started = Date.now();
+    await role.start();
+    while ((await lastUid()) < mix.length) await new Promise((r) => setTimeout(r, 100));
+    const rate = mix.length / ((Date.now() - started) / 1000);
+    const latencies: number[] = [];
+    for (let i = 0; i < Math.min(LATENCY_SAMPLES, 30); i++) {
+      const before = await count(knex, box.id);
+      const [raw] = await signedMix(
+        [
+          await compose({
+            from: contacts[i % contacts.length],
+            to: 'verify@helpdesk.test',
+            subject: `latency ${i}`,
+            text: 'ping',
+            messageId: `<verify-latency-${i}@customer.test>`,
+          }),
+        ],
+        privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      );
+      const sent = Date.now();
+      await dovecot.append(user, [raw!]);
+      while ((await count(knex, box.id)) <= before) await new Promise((r) => setTimeout(r, 5));
+      latencies.push(Date.now() - sent);
+    }
+    await role.stop();
+    latencies.sort((a, b) => a - b);
+    const summaries = await knex('inbound_emails')
+      .where({ mailbox_id: box.id })
+      .groupByRaw("auth->>'summary'")
+      .select(knex.raw("auth->>'summary' as summary"))
+      .count({ n: '*' });
+    report({
+      bench: 'ingest',
+      figure: 'throughput with authenticity verify (local DNS server)',
+      messages: mix.length,
+      emails_per_second: Math.round(rate),
+      floor_emails_per_second: Math.round(floor),
+      floor: 'imapflow FETCH of the same messages + mailparser simpleParser, no database',
+      ratio_to_floor: Math.round((rate / floor) * 100) / 100,
+      latency_p95_ms: percentile(latencies, 95),
+      auth_summaries: Object.fromEntries((summaries as unknown as { summary: string | null; n: number }[]).map((r) => [r.summary ?? 'null', Number(r.n)])),
+      dns_questions: zone.questions.length,
+    });
+  } finally {
+    setConfig(original);
+    await zone.stop();
+  }
+}
+
 export async function benchIngest(): Promise<void> {
   const { knex, url } = await freshDatabase(DB);
   const dovecot = await Dovecot.start();
@@ -166,6 +265,8 @@ export async function benchIngest(): Promise<void> {
       p95_ms: percentile(latencies, 95),
       floor: "Dovecot's own IDLE notify delay, about 350 ms (../shared/STACK.md)",
     });
+
+    if (process.env.BENCH_VERIFY !== '0') await verifyThroughput(knex, dovecot, contacts);
 
     // memory: one 25 MB message with attachments, through the pipeline in a fresh process
     const big = await compose({
