@@ -7,6 +7,7 @@
  * the floor.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { profiled } from './lib/profile';
 import { ImapRole } from '../src/mail/imap/imapRole';
 import { mailboxes } from '../src/services/mailboxes/mailboxes';
 import { Dovecot } from '../tests/helpers/dovecot';
@@ -70,8 +71,10 @@ export async function benchHostile(): Promise<void> {
     const delay = monitorEventLoopDelay({ resolution: 5 });
     const started = Date.now();
     delay.enable();
-    await role.start();
-    while ((await lastUid()) < mix.length) await new Promise((r) => setTimeout(r, 100));
+    await profiled(async () => {
+      await role.start();
+      while ((await lastUid()) < mix.length) await new Promise((r) => setTimeout(r, 100));
+    });
     delay.disable();
     const rate = mix.length / ((Date.now() - started) / 1000);
     await role.stop();
