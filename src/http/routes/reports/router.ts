@@ -1,8 +1,7 @@
 import type Router from '@koa/router';
-import { z } from 'zod';
 import { MAX_PERIOD_DAYS, customerReport } from '../../../services/reports/customerReport';
 import { route } from '../../route';
-import { date, queryId } from '../../validation';
+import { customerReportQuery } from './schema';
 
 export function registerReportRoutes(router: Router): void {
   route(router, {
@@ -18,11 +17,7 @@ export function registerReportRoutes(router: Router): void {
       `at most ${MAX_PERIOD_DAYS} days). The same report asked again is served from the stored copy (\`X-Report-Cache: hit\`) ` +
       'until something it shows changes (a ticket, message or time of the customer, a contract balance); then a new one is made (`miss`). ' +
       '503 `pdf_renderer_unavailable` when Chromium (CHROMIUM_PATH) cannot be started.',
-    query: z.object({
-      customer_id: queryId().describe('the customer'),
-      from: date().optional().describe('first day, Y-m-d'),
-      to: date().optional().describe('last day (included), Y-m-d'),
-    }),
+    query: customerReportQuery,
     returns: 'the PDF (application/pdf)',
     errors: [400, 404, 503],
     handler: async ({ query, ctx }) => {
