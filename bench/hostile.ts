@@ -7,9 +7,7 @@
  * the floor.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { profiled } from './lib/profile';
-import { ImapRole } from '../src/mail/imap/imapRole';
-import { mailboxes } from '../src/services/mailboxes/mailboxes';
+import { benchMailbox, ingestBacklog } from './lib/mailboxRun';
 import { Dovecot } from '../tests/helpers/dovecot';
 import { buildMix, floorRate } from './ingest';
 import { dropDatabase, freshDatabase } from './lib/database';
@@ -55,28 +53,11 @@ export async function benchHostile(): Promise<void> {
     const user = 'bench';
     dovecot.writeMaildir(user, mix);
     const floor = await floorRate(dovecot, user);
-    const box = await mailboxes.create({
-      name: 'Bench',
-      email: 'support@helpdesk.test',
-      imap_host: '127.0.0.1',
-      imap_port: dovecot.port,
-      imap_secure: false,
-      imap_username: user,
-      imap_password: 'secret',
-      import_existing: 'all',
-      unknown_sender: 'quarantine',
-    });
-    const lastUid = async () => Number((await knex('mailboxes').where({ id: box.id }).first('last_uid')).last_uid ?? 0);
-    const role = new ImapRole({ pollMs: 1000, backoffMaxMs: 2000 });
+    const box = await benchMailbox(dovecot, user, 'support@helpdesk.test');
     const delay = monitorEventLoopDelay({ resolution: 5 });
-    const started = Date.now();
     delay.enable();
-    await profiled(async () => {
-      await role.start();
-      while ((await lastUid()) < mix.length) await new Promise((r) => setTimeout(r, 100));
-    });
+    const { emailsPerSecond: rate, role } = await ingestBacklog(knex, box, mix.length);
     delay.disable();
-    const rate = mix.length / ((Date.now() - started) / 1000);
     await role.stop();
     const outcomes = await knex('inbound_emails').where({ mailbox_id: box.id }).groupBy('outcome').select('outcome').count({ n: '*' });
     const ms = (ns: number) => Math.round((ns / 1e6) * 10) / 10;

@@ -96,7 +96,8 @@ function zonedParts(at: Date, tz: string) {
   };
 }
 
-function offsetMs(at: Date, tz: string): number {
+/** How far the wall clock in `tz` is ahead of UTC at `at`, in milliseconds. */
+export function offsetMs(at: Date, tz: string): number {
   const p = zonedParts(at, tz);
   return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s) - Math.floor(at.getTime() / 1000) * 1000;
 }

@@ -28,7 +28,7 @@ export function createKnex(url: string, poolMax = 10): Knex {
     connection: url,
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
-    // knex prints its warnings with console.log: on stdout they would mix with what commands print
+    // knex would print its warnings on stdout, mixed with what commands print: they go to our logger
     log: {
       warn: (detail: unknown) => logger.warn({ detail: String(detail) }, 'knex warning'),
       error: (detail: unknown) => logger.error({ detail: String(detail) }, 'knex error'),

@@ -7,6 +7,7 @@
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
+import { offsetMs } from '../datetime';
 import type { Logger } from '../logger';
 
 export const XLSX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -48,24 +49,11 @@ const QUARTER_HOUR = 15 * 60_000;
  */
 export function wallClockIn(tz: string): (at: Date | null | undefined) => Date | null {
   if (tz === 'UTC' || tz === 'Etc/UTC') return (at) => at ?? null;
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  });
   const offsets = new Map<number, number>();
   const offsetAt = (bucket: number): number => {
     let offset = offsets.get(bucket);
     if (offset === undefined) {
-      const start = bucket * QUARTER_HOUR;
-      const p: Record<string, number> = {};
-      for (const part of format.formatToParts(new Date(start))) p[part.type] = Number(part.value);
-      offset = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - start;
+      offset = offsetMs(new Date(bucket * QUARTER_HOUR), tz);
       if (offsets.size >= 4096) offsets.clear();
       offsets.set(bucket, offset);
     }

@@ -127,18 +127,11 @@ async function activeTickets(knex: Knex, customerId: number, p: ReportPeriod) {
       order by coalesce(t.opened_at, t.created_at), t.id`,
     [CUSTOMER_TYPE, customerId],
   );
-  return rows as {
-    id: number;
-    number: string;
-    subject: string;
-    open: boolean;
-    opened_at: Date;
-    closed_at: Date | null;
-    contract_id: number | null;
+  return rows as (Pick<ReportTicket, 'id' | 'number' | 'subject' | 'open' | 'opened_at' | 'closed_at' | 'contract_id'> & {
     points: string;
     billable: boolean;
     billable_minutes: number;
-  }[];
+  })[];
 }
 
 /** The period's segments of the customer's tickets. */

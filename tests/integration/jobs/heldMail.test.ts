@@ -6,17 +6,13 @@
 import { setNow } from '../../../src/clock';
 import { loadConfig, setConfig } from '../../../src/config';
 import { db } from '../../../src/db/knex';
-import type { JobContext, JobSummary } from '../../../src/jobs/job';
-import { findJob } from '../../../src/jobs/registry';
-import { logger } from '../../../src/logger';
 import { ingestMessage } from '../../../src/mail/inbound/ingest';
-import { runBatch } from '../../../src/mail/outbound/outbox';
-import { createMailTransport } from '../../../src/mail/outbound/transport';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { updateSettings } from '../../../src/services/config/settings';
 import { api, makeCustomer, makeUser, useStaff } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
 import { SmtpSink, parse } from '../../helpers/smtpSink';
+import { drainOutbox, runJob } from '../../helpers/jobs';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 
 useTestDatabase();
@@ -36,29 +32,6 @@ afterAll(async () => {
   await sink.stop();
   setConfig(loadConfig());
 });
-
-const quiet: JobContext = { log: logger, progress: () => undefined };
-
-async function runJob(name: string, when: Date): Promise<JobSummary> {
-  setNow(when);
-  try {
-    return await findJob(name)!.run(quiet);
-  } finally {
-    setNow(undefined);
-  }
-}
-
-async function drain(): Promise<void> {
-  const transport = createMailTransport();
-  try {
-    for (;;) {
-      const r = await runBatch(db(), transport);
-      if (r.claimed + r.suppressed === 0) return;
-    }
-  } finally {
-    transport.close();
-  }
-}
 
 /** A message from a stranger, quarantined at `when`; its inbound email id. */
 async function strangerWrites(when: Date, subject: string, from = 'stranger@unknown.test'): Promise<number> {
@@ -97,7 +70,7 @@ describe('quarantine-digest', () => {
     expect(queued.map((r) => r.recipient_user_id).sort()).toEqual([staff.admin.user.id, second.user.id].sort());
     expect(queued.every((r) => r.automatic && r.ticket_id === null)).toBe(true);
 
-    await drain();
+    await drainOutbox();
     expect(sink.to(staff.agent.user.email)).toHaveLength(0);
     expect(sink.to(retired.user.email)).toHaveLength(0);
     for (const admin of [staff.admin, second]) {
@@ -120,7 +93,7 @@ describe('quarantine-digest', () => {
     const customer = await makeCustomer();
     await api().post(`/api/v1/ticketing/inbound_emails/${first}/assign`).set(staff.agent.auth).send({ customer_id: customer.id }).expect(200);
     expect(await runJob('quarantine-digest', new Date('2026-05-06T08:00:00Z'))).toEqual({ day: '2026-05-06', waiting: 1, digests_sent: 2 });
-    await drain();
+    await drainOutbox();
     const mail = await parse(sink.to(staff.admin.user.email)[0]!);
     expect(mail.text).toContain('1 message waits in quarantine');
     expect(mail.text).not.toContain('Invoice');
@@ -151,7 +124,7 @@ describe('team-report', () => {
     expect(await runJob('team-report', new Date('2026-08-11T07:00:00Z'))).toMatchObject({ day: '2026-08-10', reports_sent: 1 });
     const row = await db()('outbound_emails').where({ template: 'team_report' }).whereRaw(`data->>'day' = '2026-08-10'`).first();
     expect(row.data).toMatchObject({ quarantined: 2, quarantine_waiting_now: waitingNow });
-    await drain();
+    await drainOutbox();
     const mail = await parse(sink.to('report@helpdesk.test').find((m) => m.raw.includes('2026-08-10'))!);
     expect(mail.text).toMatch(/Quarantined that day: 2\n/);
     expect(mail.text).toMatch(new RegExp(`Quarantine waiting:\\s+${waitingNow}\\n`));

@@ -9,18 +9,14 @@ import { setNow } from '../../../src/clock';
 import { loadConfig, setConfig } from '../../../src/config';
 import { db } from '../../../src/db/knex';
 import { PgRunCoordinator, pruneJobRuns } from '../../../src/jobs/coordinator';
-import type { JobContext, JobSummary } from '../../../src/jobs/job';
-import { findJob } from '../../../src/jobs/registry';
-import { logger } from '../../../src/logger';
 import { ingestMessage } from '../../../src/mail/inbound/ingest';
-import { runBatch } from '../../../src/mail/outbound/outbox';
-import { createMailTransport } from '../../../src/mail/outbound/transport';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { updateSettings } from '../../../src/services/config/settings';
 import { runCli, childEnv } from '../../helpers/cli';
 import { api, makeContact, makeCustomer, useStaff } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
 import { SmtpSink, parse } from '../../helpers/smtpSink';
+import { drainOutbox, runJob } from '../../helpers/jobs';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 
 const database = useTestDatabase();
@@ -45,29 +41,6 @@ afterAll(async () => {
   await sink.stop();
   setConfig(loadConfig());
 });
-
-const quiet: JobContext = { log: logger, progress: () => undefined };
-
-async function runJob(name: string, when: Date): Promise<JobSummary> {
-  setNow(when);
-  try {
-    return await findJob(name)!.run(quiet);
-  } finally {
-    setNow(undefined);
-  }
-}
-
-async function drain(): Promise<void> {
-  const transport = createMailTransport();
-  try {
-    for (;;) {
-      const r = await runBatch(db(), transport);
-      if (r.claimed + r.suppressed === 0) return;
-    }
-  } finally {
-    transport.close();
-  }
-}
 
 /** A ticket opened by a contact's mail at `when`. */
 async function customerTicket(when: Date) {
@@ -134,7 +107,7 @@ describe('auto-closure', () => {
     expect(reminder.body).toContain('2026-03-11');
     const [first] = await reminders(id);
     expect(first).toMatchObject({ automatic: true, to_addresses: [{ name: 'Pat', address: contact.email }] });
-    await drain();
+    await drainOutbox();
     const mail = await parse(sink.to(contact.email).find((m) => m.raw.includes('waiting for your answer'))!);
     expect(mail.subject).toBe(`[#${ticket.number}] Help`);
     expect(mail.headers.get('auto-submitted')).toBe('auto-generated');
@@ -257,7 +230,7 @@ describe('contract-points', () => {
     expect(await runJob('contract-points', at(2, 2))).toMatchObject({ alerts_sent: 0 });
     expect((await alerts(id)).map((a) => a.to_addresses[0].address).sort()).toEqual(['boss@helpdesk.test', 'sales@helpdesk.test']);
     expect((await shown(id)).last_notified_at).toBe('2026-03-04 10:00:00');
-    await drain();
+    await drainOutbox();
     const mail = await parse(sink.to('boss@helpdesk.test').find((m) => m.raw.includes(customer.name))!);
     expect(mail.subject).toBe(`Support points running low: ${customer.name}`);
     expect(mail.text).toContain('Points left: 4 of 10');
@@ -317,7 +290,7 @@ describe('team-report', () => {
     await customerTicket(new Date('2026-07-14T15:00:00Z'));
     expect(await runJob('team-report', new Date('2026-07-15T07:00:00Z'))).toMatchObject({ day: '2026-07-14', reports_sent: 1 });
     expect(await runJob('team-report', new Date('2026-07-15T09:00:00Z'))).toMatchObject({ reports_sent: 0 });
-    await drain();
+    await drainOutbox();
     const mail = await parse(sink.to('team@helpdesk.test').find((m) => m.raw.includes('2026-07-14'))!);
     expect(mail.subject).toBe('Helpdesk report for 2026-07-14');
     expect(mail.text).toMatch(/Tickets opened:\s+2\n/);

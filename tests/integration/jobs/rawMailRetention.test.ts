@@ -11,15 +11,14 @@ import path from 'node:path';
 import { setNow } from '../../../src/clock';
 import { type Config, loadConfig, setConfig } from '../../../src/config';
 import { db } from '../../../src/db/knex';
-import type { JobContext, JobSummary } from '../../../src/jobs/job';
-import { findJob } from '../../../src/jobs/registry';
-import { logger } from '../../../src/logger';
+import type { JobSummary } from '../../../src/jobs/job';
 import { ingestMessage } from '../../../src/mail/inbound/ingest';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { closeTicket, reopenTicket } from '../../../src/services/tickets/lifecycle';
 import { childEnv, runCli } from '../../helpers/cli';
 import { api, makeContact, makeCustomer, useStaff } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
+import { runJob } from '../../helpers/jobs';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 import { waitFor } from '../../helpers/waitFor';
 
@@ -50,16 +49,9 @@ afterEach(() => {
   setConfig(loadConfig());
 });
 
-const quiet: JobContext = { log: logger, progress: () => undefined };
-
 async function retention(when: Date, keepDays?: string): Promise<JobSummary> {
   setConfig(withEnv({ RAW_MAIL_KEEP_DAYS: keepDays }));
-  setNow(when);
-  try {
-    return await findJob('raw-mail-retention')!.run(quiet);
-  } finally {
-    setNow(undefined);
-  }
+  return runJob('raw-mail-retention', when);
 }
 
 async function ingest(target: Mailbox, raw: Buffer, when: Date) {
@@ -181,8 +173,7 @@ describe('raw-mail-retention', () => {
       expect(fs.existsSync(file)).toBe(true);
       // 365 days: the first test's mail of day 50 is not old enough yet
       setConfig(withEnv({ BLOB_STORE: 'filesystem', BLOB_DIR: dir, RAW_MAIL_KEEP_DAYS: '365' }));
-      setNow(at(400));
-      expect(await findJob('raw-mail-retention')!.run(quiet)).toMatchObject({ raw_removed: 1, blobs_released: 1 });
+      expect(await runJob('raw-mail-retention', at(400))).toMatchObject({ raw_removed: 1, blobs_released: 1 });
       await waitFor(() => !fs.existsSync(file), { what: 'the blob file removed' });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
