@@ -3,7 +3,8 @@
  * policies), shaped as mailauth's `resolver(name, type)`: node's resolver on the
  * DNS_SERVERS of the config (else the system's), a small LRU cache per name and type, one
  * query in flight per name and type however many messages ask, and a time budget per
- * message.
+ * message. The checks run in the CPU pool's threads, each with its own resolver and cache
+ * (dnsResolverFor), the servers handed over with each message (a thread has no config).
  *
  * A real answer, NXDOMAIN (`ENOTFOUND`) and no records of the type (`ENODATA`) included,
  * is cached and reported as it is: mailauth reads those as "no record". A server that
@@ -12,7 +13,6 @@
  * and the message goes on. Those are never cached.
  */
 import { promises as dns } from 'node:dns';
-import { config } from '../config';
 
 /** What mailauth calls. */
 export type MailauthResolver = (name: string, type: string) => Promise<unknown>;
@@ -105,9 +105,12 @@ export class CachingResolver {
 
 let shared: { key: string; resolver: CachingResolver } | undefined;
 
-/** The process's resolver for the configured DNS_SERVERS (a new one, with an empty cache, when they change). */
-export function mailDnsResolver(): CachingResolver {
-  const servers = config().dnsServers;
+/**
+ * This thread's resolver for `servers` (DNS_SERVERS; none: the system's), made once and
+ * made anew, with an empty cache, when they change. Each CPU-pool thread, where messages
+ * are checked, has its own (and its own cache): a domain is asked once per thread.
+ */
+export function dnsResolverFor(servers: readonly string[] | undefined): CachingResolver {
   const key = servers?.join(',') ?? '';
   if (shared?.key !== key) shared = { key, resolver: new CachingResolver(servers) };
   return shared.resolver;

@@ -10,6 +10,7 @@
  * (N: the index of the attachment), which finalBody() turns into content paths once the
  * attachments have ids (signed when a body is served: see contentUrl.ts).
  */
+import type { Authenticity } from '../../models/InboundEmail';
 import { sha256Of } from '../../services/blobs/blobStore';
 import { sanitizeBody, textToHtml } from '../../services/html/sanitize';
 import { type Classification, classify } from './classify';
@@ -38,8 +39,13 @@ export interface ReadMessage extends Pick<ParsedMessage, 'messageId' | 'from' | 
   bodies: { full: string; reply: string };
 }
 
-/** A message read, or why it is held; `sha256` of the raw bytes either way (when the reading got that far). */
-export type Analysis = { ok: true; message: ReadMessage; sha256: string } | { ok: false; reason: string; sha256?: string };
+/**
+ * A message read, or why it is held; `sha256` of the raw bytes either way (when the reading
+ * got that far). The pool thread adds the message's authenticity verdict when its mailbox
+ * asks for one (authenticity.ts): `authError` says what made the check fail, for the log.
+ */
+export type Analysis =
+  { ok: true; message: ReadMessage; sha256: string; auth?: Authenticity; authError?: string } | { ok: false; reason: string; sha256?: string };
 
 export interface AnalyzeOptions {
   maxBytes: number;

@@ -7,22 +7,35 @@
  *   SPF for the client of the topmost Received header (the one the receiving server
  *   added; without a client IP there, SPF is `none`).
  *
- * It runs on the main thread, after the CPU pool read the message and before its batch is
- * decided (prepareMessage), for all of a batch's messages at once and outside any
- * transaction. Its DNS has a budget per message (dnsResolver.ts): a server that does not
- * answer makes `temperror` and the message goes on. It never throws.
+ * The main thread only says what to check (authCheckOf); the check runs in the CPU pool's
+ * thread that read the message, right after reading it (cpuWorker.ts), for all of a
+ * chunk's messages at once so their DNS waits overlap. Its DNS has a budget per message
+ * (dnsResolver.ts): a server that does not answer makes `temperror` and the message goes
+ * on. It never throws.
  */
 import net from 'node:net';
-import { type DKIMVerifyResult, arc as verifyArc, dkimVerify, dmarc as verifyDmarc, spf as verifySpf } from 'mailauth';
+import type { DKIMVerifyResult } from 'mailauth';
 import { getDomain } from 'tldts';
 import { config } from '../../config';
-import type { Logger } from '../../logger';
 import type { Authenticity, AuthSummary } from '../../models/InboundEmail';
 import type { Mailbox } from '../../models/Mailbox';
 import { fitText } from '../../text/cleanText';
-import { type MailauthResolver, mailDnsResolver } from '../dnsResolver';
+import { type MailauthResolver, dnsResolverFor } from '../dnsResolver';
 import { parseAuthResults } from './authResults';
 import { type RawHeaders, addressOf, splitMessage } from './headers';
+
+/**
+ * What a pool thread needs to check a message for its mailbox (plain data, it crosses the
+ * thread boundary): the mailbox's source, and for `verify` the configured DNS_SERVERS and
+ * our mail domain (mailauth's `mta`, the receiving host SPF names).
+ */
+export type AuthCheck = { source: 'trusted_header'; authservId: string | null } | { source: 'verify'; dnsServers?: readonly string[]; mta: string };
+
+/** A verdict as a pool thread returns it: `error` says what made the check fail, for the log. */
+export interface CheckedAuthenticity {
+  auth: Authenticity;
+  error?: string;
+}
 
 /** The four results and their source, before the summary. */
 type Checks = Omit<Authenticity, 'from_domain' | 'summary'>;
@@ -125,11 +138,21 @@ export function receivedClient(value: string | undefined): { ip?: string; helo?:
 
 type DkimEntry = DKIMVerifyResult['results'][number];
 
-/** Checked here: DKIM, SPF (for the topmost Received header's client), ARC, then DMARC from those. */
-export async function verifiedChecks(raw: Buffer, headers: RawHeaders, resolver: MailauthResolver): Promise<Checks> {
+/**
+ * mailauth, loaded by a thread's first `verify` check rather than when the thread starts:
+ * loading it costs half a second of CPU, which a pool whose mailboxes do not verify never
+ * needs to pay.
+ */
+export const loadMailauth = () => import('mailauth');
+
+/**
+ * Checked here: DKIM, SPF (for the topmost Received header's client), ARC, then DMARC from
+ * those. `mta`: our mail domain, the receiving host SPF names.
+ */
+export async function verifiedChecks(raw: Buffer, headers: RawHeaders, resolver: MailauthResolver, mta: string): Promise<Checks> {
+  const { arc: verifyArc, dkimVerify, dmarc: verifyDmarc, spf: verifySpf } = await loadMailauth();
   const client = receivedClient(headers.get('received'));
   const sender = addressOf(headers.get('return-path'));
-  const mta = config().mailDomain;
   const [dkim, spf] = await Promise.all([
     dkimVerify(raw, { resolver: resolver as never, sender }),
     client.ip ? verifySpf({ ip: client.ip, helo: client.helo ?? `[${client.ip}]`, sender: sender ?? '', mta, resolver: resolver as never }) : undefined,
@@ -178,33 +201,47 @@ export function summarize(c: Checks, fromDomain: string | undefined): AuthSummar
 }
 
 /**
- * The message's verdict per its mailbox (null when the mailbox's authenticity is off:
- * nothing is read, nothing is asked). `fromAddress` is the From the pipeline identifies
- * the sender by, so the verdict is about the address the decision uses.
+ * What to check of a message for `mailbox`, on the main thread (it reads the config);
+ * undefined when the mailbox's authenticity is off: then nothing is read, nothing is asked.
  */
-export async function authenticityOf(mailbox: Mailbox, raw: Buffer, fromAddress: string | undefined, log: Logger): Promise<Authenticity | null> {
-  if (mailbox.authenticity !== 'record' && mailbox.authenticity !== 'enforce') return null;
-  const source = mailbox.auth_source === 'trusted_header' ? 'trusted_header' : 'verify';
+export function authCheckOf(mailbox: Pick<Mailbox, 'authenticity' | 'auth_source' | 'authserv_id'>): AuthCheck | undefined {
+  if (mailbox.authenticity !== 'record' && mailbox.authenticity !== 'enforce') return undefined;
+  if (mailbox.auth_source === 'trusted_header') return { source: 'trusted_header', authservId: mailbox.authserv_id };
+  const { dnsServers, mailDomain } = config();
+  return { source: 'verify', dnsServers, mta: mailDomain };
+}
+
+/**
+ * The message's verdict per `check` (authCheckOf), in the pool thread that read it.
+ * `fromAddress` is the From the pipeline identifies the sender by, so the verdict is about
+ * the address the decision uses. Never throws: a check that fails is no verdict.
+ */
+export async function authenticityOf(check: AuthCheck, raw: Buffer, fromAddress: string | undefined): Promise<CheckedAuthenticity> {
+  const { source } = check;
   const fromDomain = domainOf(fromAddress) ?? null;
-  const { headers } = splitMessage(raw, 0, 320 * 1024);
   try {
+    const { headers } = splitMessage(raw, 0, 320 * 1024);
     const checks =
-      source === 'trusted_header' ? trustedHeaderChecks(headers, mailbox.authserv_id) : await verifiedChecks(raw, headers, mailDnsResolver().withBudget());
-    if ('note' in checks) return { source, ...NO_CHECKS, from_domain: fromDomain, summary: 'none', note: checks.note };
-    return { ...checks, from_domain: fromDomain, summary: summarize(checks, fromDomain ?? undefined) };
+      check.source === 'trusted_header'
+        ? trustedHeaderChecks(headers, check.authservId)
+        : await verifiedChecks(raw, headers, dnsResolverFor(check.dnsServers).withBudget(), check.mta);
+    if ('note' in checks) return { auth: { source, ...NO_CHECKS, from_domain: fromDomain, summary: 'none', note: checks.note } };
+    return { auth: { ...checks, from_domain: fromDomain, summary: summarize(checks, fromDomain ?? undefined) } };
   } catch (e) {
     // mailauth turns DNS failures into results; anything thrown is unexpected: no verdict, the message goes on
-    log.warn({ err: e }, 'authenticity check failed');
     const failed = { result: 'temperror' };
     return {
-      source,
-      spf: failed,
-      dkim: { ...failed, signatures: [] },
-      dmarc: failed,
-      arc: failed,
-      from_domain: fromDomain,
-      summary: 'none',
-      note: 'the check failed',
+      auth: {
+        source,
+        spf: failed,
+        dkim: { ...failed, signatures: [] },
+        dmarc: failed,
+        arc: failed,
+        from_domain: fromDomain,
+        summary: 'none',
+        note: 'the check failed',
+      },
+      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
     };
   }
 }

@@ -10,16 +10,27 @@
  * chunks (up to CHUNK_MESSAGES, CHUNK_BYTES): handing a thread one message at a time cost
  * as much CPU as reading it (a task, its wake-up and its reply each time). Each message
  * still has its own deadline: the thread writes the number of the message it is reading
- * into a shared cell, and a watchdog on the main thread times each number. When it kills
- * a thread, the message it was reading is held and the rest of its chunk is read again in
- * another thread.
+ * into a shared cell (cpuProgress.ts), and a watchdog on the main thread times each
+ * number. When it kills a thread, the message it was reading is held and the rest of its
+ * chunk is read again in another thread.
+ *
+ * The thread then checks the authenticity of the messages whose mailbox asks for it, all
+ * of the chunk's at once (their DNS waits overlap). That step is timed as a whole, with
+ * the deadline plus the DNS budget of a message (dnsResolver.ts): each message's DNS
+ * waits end within its budget, and they run side by side, so a DNS server that is slow or
+ * silent adds at most the budget, and never gets a message held. When the watchdog kills
+ * a thread in that step, which message was at fault is not known: each message of the
+ * chunk is read again in a chunk of its own, where it is.
  *
  * Run from the TypeScript sources (tsx, jest), the threads load them through tsx too.
  */
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { config } from '../../config';
+import { DNS_BUDGET_MS } from '../dnsResolver';
 import type { Analysis, MailPart, ReadMessage } from './analyze';
+import type { AuthCheck } from './authenticity';
+import { CHECKING } from './cpuProgress';
 import type { CpuTask } from './cpuWorker';
 
 /** Why a message that ran out of time (or memory) is held. */
@@ -104,8 +115,9 @@ interface Watched {
 
 /**
  * Times every message being read: a chunk whose progress cell shows the same message
- * (number > 0) for longer than the deadline is killed. Checked ten times per deadline, so
- * a message is given up at most a tenth of the deadline late.
+ * (number > 0) for longer than the deadline is killed, and one that shows CHECKING for
+ * longer than the deadline plus the DNS budget. Checked ten times per deadline, so a
+ * message is given up at most a tenth of the deadline late.
  */
 class Watchdog {
   private readonly chunks = new Set<Watched>();
@@ -126,14 +138,14 @@ class Watchdog {
   }
 
   private check(): void {
-    const limit = config().inboundCpuSeconds * 1000;
+    const deadline = config().inboundCpuSeconds * 1000;
     const t = Date.now();
     for (const w of this.chunks) {
       const at = Atomics.load(w.cell, 0);
       if (at !== w.seen) {
         w.seen = at;
         w.since = t;
-      } else if (at > 0 && t - w.since >= limit) {
+      } else if (at !== 0 && t - w.since >= (at === CHECKING ? deadline + DNS_BUDGET_MS : deadline)) {
         this.chunks.delete(w);
         w.kill();
       }
@@ -145,6 +157,7 @@ const watchdog = new Watchdog();
 
 interface Asked {
   raw: Buffer;
+  check?: AuthCheck;
   resolve: (analysis: Analysis) => void;
   reject: (e: unknown) => void;
 }
@@ -162,27 +175,42 @@ function flush(): void {
   if (chunk.length > 0) void readChunk(chunk);
 }
 
+/** Why a message whose thread was killed is held: too_complex, and what ran out (time is the plain case). */
+function heldReason(checking: boolean, outOfMemory: boolean): string {
+  if (!checking) return outOfMemory ? `${TOO_COMPLEX}: reading it ran out of memory` : TOO_COMPLEX;
+  return `${TOO_COMPLEX}: checking its authenticity ${outOfMemory ? 'ran out of memory' : 'took too long'}`;
+}
+
 /** Reads a chunk in one thread; settles every message's promise, never rejects itself. */
 async function readChunk(chunk: Asked[]): Promise<void> {
   const cfg = config();
   const progress = new SharedArrayBuffer(4);
   const deadline = new AbortController();
   const unwatch = watchdog.watch(progress, () => deadline.abort());
-  const task: CpuTask = { raws: chunk.map((a) => a.raw), progress, maxBytes: cfg.inboundMaxBytes, mailDomain: cfg.mailDomain };
+  const checks = chunk.some((a) => a.check) ? chunk.map((a) => a.check) : undefined;
+  const task: CpuTask = { raws: chunk.map((a) => a.raw), checks, progress, maxBytes: cfg.inboundMaxBytes, mailDomain: cfg.mailDomain };
   let results: Analysis[];
   try {
     results = (await thePool().run(task, { signal: deadline.signal })) as Analysis[];
   } catch (e) {
     // the message being read when the thread was killed (over the deadline) or ran out of
     // memory is its fault: it is held; the others of its chunk are read again elsewhere.
+    // Killed while checking the chunk: each message is read again on its own, to find out.
     // Any other failure of the pool is ours: every message of the chunk rejects.
-    const at = Atomics.load(new Int32Array(progress), 0) - 1;
+    const at = Atomics.load(new Int32Array(progress), 0);
     const outOfMemory = (e as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
-    if ((deadline.signal.aborted || outOfMemory) && at >= 0 && at < chunk.length) {
-      chunk[at]!.resolve({ ok: false, reason: outOfMemory ? `${TOO_COMPLEX}: reading it ran out of memory` : TOO_COMPLEX });
-      const rest = chunk.filter((_, i) => i !== at);
-      if (rest.length > 0) await readChunk(rest);
-      return;
+    if (deadline.signal.aborted || outOfMemory) {
+      if (at === CHECKING && chunk.length > 1) {
+        await Promise.all(chunk.map((a) => readChunk([a])));
+        return;
+      }
+      const culprit = at === CHECKING ? 0 : at - 1;
+      if (culprit >= 0 && culprit < chunk.length) {
+        chunk[culprit]!.resolve({ ok: false, reason: heldReason(at === CHECKING, outOfMemory) });
+        const rest = chunk.filter((_, i) => i !== culprit);
+        if (rest.length > 0) await readChunk(rest);
+        return;
+      }
     }
     for (const a of chunk) a.reject(e);
     return;
@@ -193,13 +221,14 @@ async function readChunk(chunk: Asked[]): Promise<void> {
 }
 
 /**
- * Reads `raw` in the pool. Resolves with the analysis, or with `{ok: false, reason:
- * 'too_complex…'}` when reading it takes longer than the deadline or more memory than a
- * thread has. Other errors of the pool itself (a thread that died) reject.
+ * Reads `raw` in the pool, and checks its authenticity per `check` (authCheckOf; none:
+ * nothing is checked). Resolves with the analysis, or with `{ok: false, reason:
+ * 'too_complex…'}` when reading or checking it takes longer than the deadline or more
+ * memory than a thread has. Other errors of the pool itself (a thread that died) reject.
  */
-export function readInPool(raw: Buffer): Promise<Analysis> {
+export function readInPool(raw: Buffer, check?: AuthCheck): Promise<Analysis> {
   return new Promise((resolve, reject) => {
-    asked.push({ raw, resolve, reject });
+    asked.push({ raw, check, resolve, reject });
     askedBytes += raw.length;
     if (asked.length >= CHUNK_MESSAGES || askedBytes >= CHUNK_BYTES) flush();
     else if (!flushQueued) {

@@ -1,16 +1,43 @@
 /**
  * The entry of a CPU-pool worker thread (see cpuPool.ts): reads a chunk of raw messages
  * one after the other. Before each it writes the message's number (1, 2, …) into the
- * chunk's shared progress cell, which is how the pool's watchdog times each message and
- * knows which one a killed thread was reading. Buffers cross the thread boundary as plain
- * Uint8Arrays and are made Buffers again here.
+ * chunk's shared progress cell (cpuProgress.ts), which is how the pool's watchdog times
+ * each message and knows which one a killed thread was reading. Then it checks the
+ * authenticity of the messages read whose mailbox asks for it (authenticity.ts), all of
+ * them at once, so that their DNS waits overlap. Buffers cross the thread boundary as
+ * plain Uint8Arrays and are made Buffers again here.
  */
 import { type AnalyzeOptions, type Analysis, analyzeMessage } from './analyze';
+import { type AuthCheck, authenticityOf, loadMailauth } from './authenticity';
+import { CHECKING } from './cpuProgress';
 
 export interface CpuTask extends AnalyzeOptions {
   raws: Uint8Array[];
-  /** One Int32 cell: the number of the message being read (0: none yet). */
+  /** What to check of each message (by index), for its mailbox; none: its mailbox's authenticity is off. */
+  checks?: (AuthCheck | undefined)[];
+  /** One Int32 cell (cpuProgress.ts). */
   progress: SharedArrayBuffer;
+}
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** Adds each verdict to its message's analysis; a message that was not read is not checked. */
+async function checkAuthenticity(task: CpuTask, out: Analysis[], progress: Int32Array): Promise<void> {
+  const checks = task.checks ?? [];
+  const wanted = out.flatMap((a, i) => (a.ok && checks[i] ? [{ a, i, check: checks[i] }] : []));
+  if (wanted.length === 0) return;
+  if (wanted.some((w) => w.check.source === 'verify')) {
+    Atomics.store(progress, 0, 0);
+    await loadMailauth();
+  }
+  Atomics.store(progress, 0, CHECKING);
+  await Promise.all(
+    wanted.map(async ({ a, i, check }) => {
+      const checked = await authenticityOf(check, asBuffer(task.raws[i]!), a.message.from?.address);
+      a.auth = checked.auth;
+      if (checked.error) a.authError = checked.error;
+    }),
+  );
 }
 
 export default async function readTask(task: CpuTask): Promise<Analysis[]> {
@@ -18,7 +45,8 @@ export default async function readTask(task: CpuTask): Promise<Analysis[]> {
   const out: Analysis[] = [];
   for (const [i, bytes] of task.raws.entries()) {
     Atomics.store(progress, 0, i + 1);
-    out.push(await analyzeMessage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), task));
+    out.push(await analyzeMessage(asBuffer(bytes), task));
   }
+  await checkAuthenticity(task, out, progress);
   return out;
 }

@@ -1,10 +1,11 @@
 /**
  * The inbound pipeline, shared by the IMAP poller and `helpdesk mail import`: store once,
  * classify, thread, identify the sender, then create the ticket or reply, in one
- * transaction with the stored raw message. Messages are read first, off the event loop in
- * the CPU pool (`prepareMessage`), then decided in batches (`ingestBatch`, see mailWork.ts) whose rows
- * are written together at the end. A broken message is recorded and skipped; an error
- * nobody expected is recorded as `failed` (retryable) and never stops the caller.
+ * transaction with the stored raw message. Messages are read first, and their authenticity
+ * checked, off the event loop in the CPU pool (`prepareMessage`), then decided in batches
+ * (`ingestBatch`, see mailWork.ts) whose rows are written together at the end. A broken
+ * message is recorded and skipped; an error nobody expected is recorded as `failed`
+ * (retryable) and never stops the caller.
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
@@ -20,7 +21,7 @@ import { getSettings } from '../../services/config/settings';
 import { ourAddresses } from '../../services/mailboxes/mailboxes';
 import { cleanOptional, cleanText, fitText } from '../../text/cleanText';
 import type { ReadMessage } from './analyze';
-import { authenticityOf } from './authenticity';
+import { authCheckOf } from './authenticity';
 import { authBlocks, isSpoofed } from './authPolicy';
 import { recordBounce } from './bounces';
 import { readInPool } from './cpuPool';
@@ -97,8 +98,9 @@ function rawFacts(raw: Buffer, sha256?: string): InboundFacts {
  */
 export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number, log: Logger = logger): Promise<PreparedMessage> {
   const child = log.child({ mailbox_id: mailbox.id, uid });
-  // any failure of the pool itself is ours, and throws (the poller backs off, nothing recorded)
-  const analysis = await readInPool(raw);
+  // any failure of the pool itself is ours, and throws (the poller backs off, nothing recorded);
+  // the pool checks authenticity too, when the mailbox asks for it
+  const analysis = await readInPool(raw, authCheckOf(mailbox));
   if (!analysis.ok) {
     child.warn({ reason: analysis.reason }, 'message held before the pipeline');
     return { raw, sha256: analysis.sha256, uid, facts: rawFacts(raw, analysis.sha256), held: { outcome: 'quarantined', reason: analysis.reason }, log: child };
@@ -114,9 +116,8 @@ export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number
     sentAt: m.date,
     attachments: m.attachments.length,
   };
-  // DNS, on the main thread: a batch's messages are read, and so checked, at the same time
-  const auth = await authenticityOf(mailbox, raw, m.from?.address, child);
-  return { raw, sha256: analysis.sha256, uid, facts, message: m, auth, log: child };
+  if (analysis.authError) child.warn({ error: analysis.authError }, 'authenticity check failed');
+  return { raw, sha256: analysis.sha256, uid, facts, message: m, auth: analysis.auth ?? null, log: child };
 }
 
 function lookupKeys(m: PreparedMessage): LookupKeys {
