@@ -3,13 +3,11 @@
  * the body search and the counts, each beside the floor measured in the same run: a bare
  * Koa route doing one primary-key query through knex.
  */
-import http from 'node:http';
-import Router from '@koa/router';
-import Koa from 'koa';
 import type { Knex } from 'knex';
 import { createApp } from '../src/http/app';
 import { createToken } from '../src/services/auth/tokens';
 import { dropDatabase, freshDatabase } from './lib/database';
+import { FLOOR, floorApp, get, keepAlive, listen } from './lib/http';
 import { measure, report } from './lib/stats';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 100_000);
@@ -57,39 +55,6 @@ async function load(knex: Knex): Promise<void> {
   await knex.raw('analyze');
 }
 
-function listen(app: Koa): Promise<{ server: http.Server; port: number }> {
-  return new Promise((resolve) => {
-    const server = http.createServer(app.callback()).listen(0, '127.0.0.1', () => {
-      resolve({ server, port: (server.address() as { port: number }).port });
-    });
-  });
-}
-
-/** The floor: Koa + @koa/router + one primary-key lookup through knex. */
-function floorApp(knex: Knex): Koa {
-  const app = new Koa();
-  const router = new Router();
-  router.get('/tickets/:id', async (ctx) => {
-    ctx.body = await knex('tickets')
-      .where({ id: Number(ctx.params.id) })
-      .first();
-  });
-  app.use(router.routes());
-  return app;
-}
-
-const agentPool = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
-function get(port: number, path: string, token?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: agentPool, headers: token ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-  });
-}
-
 export async function benchApi(): Promise<void> {
   const { knex } = await freshDatabase(DB);
   try {
@@ -122,14 +87,14 @@ export async function benchApi(): Promise<void> {
         ...figure,
         floor_median_ms: floorFigure.median_ms,
         floor_p95_ms: floorFigure.p95_ms,
-        floor: 'bare Koa route, one primary-key query through knex',
+        floor: FLOOR,
         p95_vs_floor: Math.round((figure.p95_ms / floorFigure.p95_ms) * 10) / 10,
       });
     }
     floor.server.close();
     app.server.close();
   } finally {
-    agentPool.destroy();
+    keepAlive.destroy();
     await knex.destroy();
     await dropDatabase(DB);
   }

@@ -8,19 +8,15 @@
  * of this process (client included) against the wall time.
  */
 import http from 'node:http';
-import { Writable } from 'node:stream';
-import ExcelJS from 'exceljs';
 import type { Knex } from 'knex';
 import { createApp } from '../src/http/app';
-import { textCell } from '../src/rendering/xlsx';
 import { createToken } from '../src/services/auth/tokens';
-import { TICKET_COLUMNS } from '../src/services/tickets/exportTickets';
 import { dropDatabase, freshDatabase } from './lib/database';
+import { exportFigures, exportOver, withPeakRss, writerAlone } from './lib/exportRun';
 import { report } from './lib/stats';
 
 const TICKETS = Number(process.env.BENCH_EXPORT_TICKETS ?? 20_000);
 const DB = 'hd_bench_export';
-const MB = 1024 * 1024;
 
 /** Two customers (TICKETS and TICKETS / 4 tickets) and a third one's noise, set-based. */
 async function load(knex: Knex): Promise<{ big: number; small: number; agentId: number }> {
@@ -65,92 +61,6 @@ async function load(knex: Knex): Promise<{ big: number; small: number; agentId: 
   return { big, small, agentId: agent.id };
 }
 
-/** Samples RSS while `work` runs: its peak, and the RSS it started from. */
-async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; cpu_seconds: number; rss_start_mb: number; peak_rss_mb: number }> {
-  (globalThis as { gc?: () => void }).gc?.();
-  const start = process.memoryUsage.rss();
-  let peak = start;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 5);
-  const t0 = process.hrtime.bigint();
-  const cpu0 = process.cpuUsage();
-  try {
-    const result = await work();
-    peak = Math.max(peak, process.memoryUsage.rss());
-    return {
-      result,
-      seconds: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) / 1000,
-      cpu_seconds: cpuSeconds(process.cpuUsage(cpu0)),
-      rss_start_mb: Math.round(start / MB),
-      peak_rss_mb: Math.round(peak / MB),
-    };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/** Counts what is written to it and keeps nothing. */
-function sink(): Writable & { bytes: number } {
-  const w = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      w.bytes += chunk.length;
-      done();
-    },
-  }) as Writable & { bytes: number };
-  w.bytes = 0;
-  return w;
-}
-
-/** The floor: the streaming writer alone, same options, same columns and cell types, no database, no HTTP. */
-async function writerAlone(rows: number): Promise<number> {
-  const out = sink();
-  const writer = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
-  const sheet = writer.addWorksheet('Tickets', { views: [{ state: 'frozen', xSplit: 0, ySplit: 1 }] });
-  sheet.columns = TICKET_COLUMNS.map((c) => ({ width: c.width, ...(c.numFmt ? { style: { numFmt: c.numFmt } } : {}) }));
-  const header = sheet.addRow(TICKET_COLUMNS.map((c) => c.header));
-  header.font = { bold: true };
-  header.commit();
-  const opened = new Date();
-  for (let g = 1; g <= rows; g++) {
-    sheet
-      .addRow([
-        textCell('ABC234'),
-        textCell(`Printer on floor ${g % 7} does not print, ticket ${g}`),
-        textCell('In progress'),
-        textCell('Normal'),
-        textCell('General'),
-        textCell('Bench team'),
-        textCell('Bench Agent'),
-        opened,
-        g % 4 === 0 ? opened : null,
-        g % 240,
-        (g % 240) / 60,
-        g % 5 !== 0,
-        g % 8 === 0,
-      ])
-      .commit();
-    if (g % 500 === 0) await new Promise(setImmediate); // as the export yields between batches
-  }
-  sheet.autoFilter = { from: { row: 1, column: 1 }, to: { row: rows + 1, column: TICKET_COLUMNS.length } };
-  sheet.commit();
-  await writer.commit();
-  return out.bytes;
-}
-
-function exportOver(port: number, path: string, token: string): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: 'PUT', headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 export async function benchExport(): Promise<void> {
   const { knex } = await freshDatabase(DB);
   const server = http.createServer(createApp().callback());
@@ -166,7 +76,7 @@ export async function benchExport(): Promise<void> {
 
     await exportOver(port, `/api/v1/tickets/export/${small}`, token); // warm-up: first-use code paths and pools
     const floor = await withPeakRss(() => writerAlone(bigTickets));
-    const floorFig = figures(floor, bigTickets);
+    const floorFig = exportFigures(floor, bigTickets);
     report({ bench: 'export', case: 'floor: exceljs streaming writer alone, rows made in memory', rows: bigTickets, bytes: floor.result, ...floorFig });
 
     const segmentsOf = async (id: number) =>
@@ -179,7 +89,7 @@ export async function benchExport(): Promise<void> {
     for (const [name, id, tickets, segments] of cases) {
       const run = await withPeakRss(() => exportOver(port, name.slice('PUT '.length).replace('{id}', String(id)), token));
       if (run.result.status !== 200) throw new Error(`${name}: ${run.result.status}`);
-      const fig = figures(run, tickets + segments);
+      const fig = exportFigures(run, tickets + segments);
       report({
         bench: 'export',
         route: name,
@@ -199,24 +109,9 @@ export async function benchExport(): Promise<void> {
   }
 }
 
-function figures(run: { seconds: number; cpu_seconds: number; rss_start_mb: number; peak_rss_mb: number }, rows: number) {
-  return {
-    seconds: run.seconds,
-    cpu_seconds: run.cpu_seconds,
-    rows_per_s: Math.round(rows / run.seconds),
-    rss_start_mb: run.rss_start_mb,
-    peak_rss_mb: run.peak_rss_mb,
-    peak_rss_growth_mb: run.peak_rss_mb - run.rss_start_mb,
-  };
-}
-
 if (require.main === module) {
   benchExport().catch((e) => {
     process.stderr.write(`${(e as Error).stack}\n`);
     process.exit(1);
   });
-}
-
-function cpuSeconds(used: NodeJS.CpuUsage): number {
-  return Math.round((used.user + used.system) / 1000) / 1000;
 }

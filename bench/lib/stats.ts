@@ -15,7 +15,10 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Times `count` calls of `request` (after `warmup` untimed ones), `concurrency` at a time. */
-export async function measure(request: (i: number) => Promise<void>, opts: { count: number; warmup?: number; concurrency?: number }): Promise<LatencyFigure> {
+export async function measure(
+  request: (i: number) => Promise<unknown>,
+  opts: { count: number; warmup?: number; concurrency?: number },
+): Promise<LatencyFigure> {
   for (let i = 0; i < (opts.warmup ?? 20); i++) await request(i);
   const times: number[] = [];
   let next = 0;

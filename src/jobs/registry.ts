@@ -11,6 +11,7 @@ import { type Job, scheduleVariable } from './job';
 import { quarantineDigestJob } from './quarantineDigest';
 import { rawMailRetentionJob } from './rawMailRetention';
 import { teamReportJob } from './teamReport';
+import { ticketRollupsJob } from './ticketRollups';
 
 export const JOBS: readonly Job[] = [
   autoClosureJob,
@@ -21,6 +22,7 @@ export const JOBS: readonly Job[] = [
   quarantineDigestJob,
   rawMailRetentionJob,
   blobSweepJob,
+  ticketRollupsJob,
 ];
 
 export function findJob(name: string): Job | undefined {

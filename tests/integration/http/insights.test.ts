@@ -8,8 +8,13 @@ import { db } from '../../../src/db/knex';
 import { ingestBatch, ingestMessage, prepareMessage } from '../../../src/mail/inbound/ingest';
 import type { Customer } from '../../../src/models/Customer';
 import { updateSettings } from '../../../src/services/config/settings';
+import { TICKET_FACTS } from '../../../src/services/insights/figures';
+import { type InsightsInput, ticketInsights } from '../../../src/services/insights/insights';
+import { rollupZone } from '../../../src/services/insights/rollups';
+import { countTickets } from '../../../src/services/tickets/countTickets';
 import { randomTicketNumber } from '../../../src/services/tickets/ticketNumber';
 import { type Agent, api, makeContact, makeCustomer, makeTicket, makeUser, useStaff } from '../../helpers/factories';
+import { runJob } from '../../helpers/jobs';
 import { buildMail, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 
@@ -457,5 +462,96 @@ describe('days in the time zone, across DST changes (Europe/Paris)', () => {
     ]);
     const january = await get('', { from: '2026-01-01', to: '2026-01-31', customer_id: customerId }).expect(200);
     expect(january.body.history.buckets).toEqual([{ start: '2026-01-01', end: '2026-01-31', opened: 1, closed: 0 }]);
+  });
+});
+
+describe('what is kept by triggers equals a fresh computation', () => {
+  const ALL = ['aggregations', 'averages', 'yearly_averages', 'history'] as const;
+  const ranges: InsightsInput[] = [
+    { from: '2025-01-01', to: '2025-12-31' },
+    { from: '2025-01-06', to: '2025-01-07' },
+    { from: '2026-03-23', to: '2026-10-31' },
+    { from: '2024-06-01', to: '2026-12-31' },
+    { from: '2030-01-01', to: '2030-01-31' },
+  ];
+
+  /** Every range and interval, from the rollups (or the stored facts) and from the definitions: the same answers. */
+  async function expectSameAnswers(): Promise<void> {
+    for (const range of ranges) {
+      for (const interval of ['day', 'week', 'month'] as const) {
+        const fresh = await ticketInsights({ ...range, interval }, ALL, undefined, 'definitions');
+        expect({ range, interval, insights: await ticketInsights({ ...range, interval }, ALL, undefined, 'rollups') }).toEqual({
+          range,
+          interval,
+          insights: fresh,
+        });
+        expect({ range, interval, insights: await ticketInsights({ ...range, interval }, ALL, undefined, 'tickets') }).toEqual({
+          range,
+          interval,
+          insights: fresh,
+        });
+      }
+    }
+    const filtered = { from: '2025-01-01', to: '2026-12-31', customer_id: fx.customer.id, team_id: fx.teamId };
+    expect(await ticketInsights(filtered, ALL, undefined, 'tickets')).toEqual(await ticketInsights(filtered, ALL, undefined, 'definitions'));
+    for (const fact of TICKET_FACTS) {
+      const differ = await db().raw(`select t.id from tickets t where (${fact.sql}) is distinct from (${fact.stored})`);
+      expect({ fact: fact.name, differ: differ.rows }).toEqual({ fact: fact.name, differ: [] });
+    }
+    const actorId = staff.agent.user.id;
+    expect(await countTickets({ actorId })).toEqual(await countTickets({ actorId, fromTickets: true }));
+  }
+
+  it('in the zone the job rebuilt them in, before and after the deltas are summed, through replies, segments, closings and deletions', async () => {
+    expect(await runJob('ticket-rollups', new Date())).toEqual({ rebuilt_in: 'Europe/Paris' });
+    expect(await rollupZone()).toBe('Europe/Paris');
+    const unfiltered = await get('', { from: '2025-01-01', to: '2025-12-31' }).expect(200);
+    const opened2025 = await db().raw(
+      `select count(*)::int as n from tickets where opened_via <> 'invoicing' and extract(year from coalesce(opened_at, created_at) at time zone 'Europe/Paris') = 2025`,
+    );
+    expect(unfiltered.body.aggregations.total).toBe(opened2025.rows[0].n);
+    await expectSameAnswers();
+
+    // a response earlier than the first, then removed; a segment changed and one removed; a status and an assignee changed
+    await insertReply(fx.t3, '2025-02-10T08:30:00Z', { author_id: staff.agent.user.id });
+    await insertReply(fx.t1, '2025-01-06T09:15:00Z', { author_id: staff.agent.user.id });
+    await expectSameAnswers();
+    await db()('replies')
+      .where({ ticket_id: fx.t1, created_at: at('2025-01-06T09:15:00Z') })
+      .delete();
+    await db()('replies').where({ ticket_id: fx.t3 }).update({ customer_visible: false });
+    await db()('time_segments').where({ ticket_id: fx.t1 }).update({ minutes: 50 });
+    await db()('time_segments').where({ ticket_id: fx.t2, kind: 'amend' }).delete();
+    await db()('tickets').where({ id: fx.t2 }).update({ status_id: 3, assignee_id: null });
+    await expectSameAnswers();
+    await api().put(`/api/v1/tickets/close/${fx.t5}`).set(staff.agent.auth).expect(201);
+    await api().put(`/api/v1/tickets/reopen/${fx.t1}`).set(staff.agent.auth).expect(201);
+    expect(Number((await db()('ticket_rollup_deltas').count({ n: '*' }))[0]!.n)).toBeGreaterThan(0);
+    await expectSameAnswers();
+    const summed = await runJob('ticket-rollups', new Date());
+    expect(summed.rollups_updated).toBeGreaterThan(0);
+    expect(Number((await db()('ticket_rollup_deltas').count({ n: '*' }))[0]!.n)).toBe(0);
+    await expectSameAnswers();
+    const extra = await insertTicket({ ticketable_id: fx.other.id, opened_at: at('2025-03-01T09:00:00Z'), assignee_id: staff.agent.user.id });
+    await expectSameAnswers();
+    await db()('tickets').where({ id: extra }).delete();
+    await expectSameAnswers();
+    expect(await runJob('ticket-rollups', new Date())).toEqual({ rollups_updated: expect.any(Number) });
+    await expectSameAnswers();
+  });
+
+  it('are not read while they are in another zone than the config: the tickets answer until the job rebuilds them', async () => {
+    await updateSettings({ timezone: 'America/New_York' });
+    try {
+      expect(await rollupZone()).toBe('Europe/Paris');
+      const { from, to } = ranges[0]!;
+      const answered = await ticketInsights({ from, to }, ALL);
+      expect(answered).toEqual(await ticketInsights({ from, to }, ALL, undefined, 'definitions'));
+      expect(await runJob('ticket-rollups', new Date())).toEqual({ rebuilt_in: 'America/New_York' });
+      await expectSameAnswers();
+    } finally {
+      await updateSettings({ timezone: 'Europe/Paris' });
+      await runJob('ticket-rollups', new Date());
+    }
   });
 });
