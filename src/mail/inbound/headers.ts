@@ -60,11 +60,86 @@ export function messageIds(value: string | undefined): string[] {
   return (value.match(/<[^<>\s]+>/g) ?? []).map(cleanText).filter((id) => id.length > 2);
 }
 
-/** The bare address of a From-like value ("Name <a@b>" -> "a@b"), lower-cased. */
-export function addressOf(value: string | undefined): string | undefined {
+/** A local part that may go unquoted (RFC 5322 dot-atom text). */
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$/;
+
+/**
+ * A broken address written as its sender meant it: a quoted local part that needs no
+ * quotes (`"john.smith"@example.com`) loses them, and one whose only fault is spaces
+ * loses those. A quoted local part holding anything else (`"agent@victim.example"@
+ * attacker.example`) is left as written: it is never read as another address.
+ */
+export function normalizeAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at <= 0) return address;
+  let local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (local.length >= 2 && local.startsWith('"') && local.endsWith('"')) local = local.slice(1, -1);
+  const joined = local.replace(/\s+/g, '');
+  return DOT_ATOM.test(joined) ? `${joined}@${domain}` : address;
+}
+
+/**
+ * `joe smith@example.com` written with no quotes or brackets (a parser takes `joe` for a
+ * name): the address meant, normalized, or undefined when the value is not that.
+ */
+export function spacedAddress(rawValue: string | undefined): string | undefined {
+  const value = rawValue?.trim();
+  if (!value || /[<>",;]/.test(value)) return undefined;
+  const at = value.lastIndexOf('@');
+  const local = value.slice(0, at);
+  const domain = value.slice(at + 1);
+  const words = local.trim().split(/\s+/);
+  if (at <= 0 || words.length < 2 || !words.every((w) => /^[A-Za-z0-9._-]{1,64}$/.test(w)) || /\s/.test(domain) || !domain.includes('.')) return undefined;
+  return normalizeAddress(`${words.join('')}@${domain}`);
+}
+
+/** A bare local part with no domain, as bounces come (`MAILER-DAEMON (Mail Delivery System)`). */
+export const BARE_LOCAL_PART = /^[A-Za-z0-9._%+-]{1,64}$/;
+
+/** The longest value taken for an address: RFC 5321 allows 254. */
+const MAX_ADDRESS = 320;
+
+/**
+ * The address of a value with no angle brackets: its first word, or a quoted local part
+ * with what follows it (`"agent victim"@attacker.example`), or what a whole address in
+ * quotes holds, as web forms write it (`"user@example.com"`).
+ */
+function bareAddress(value: string): string {
+  const close = value.startsWith('"') ? value.indexOf('"', 1) : -1;
+  if (close > 0) {
+    const quoted = value.slice(0, close + 1);
+    const rest = value.slice(close + 1);
+    if (rest.startsWith('@')) return quoted + rest.split(/\s/)[0];
+    const inner = quoted.slice(1, -1);
+    const at = inner.lastIndexOf('@');
+    if (at > 0 && at < inner.length - 1 && !/[\\\s]/.test(inner)) return inner;
+  }
+  return value.split(/\s/)[0] ?? '';
+}
+
+/**
+ * The bare address of a From-like value read from the raw header ("Name <a@b>" -> "a@b"),
+ * lower-cased and normalized as the parser's addresses are (normalizeAddress, spacedAddress,
+ * a whole address in quotes, a sender with no domain): so the facts of a message that could
+ * not be parsed name the sender it would have had. `spaced: false` for headers that are no
+ * sender's, where words before an address are no part of it (qmail's `Delivered-To:
+ * mailing list list@example.org`).
+ */
+export function addressOf(value: string | undefined, { spaced = true } = {}): string | undefined {
   if (!value) return undefined;
-  const angled = /<([^<>\s]*)>/.exec(value);
-  const candidate = angled ? angled[1] : value.trim().split(/\s+/)[0];
-  const address = candidate ? cleanText(candidate).toLowerCase() : '';
-  return address || undefined;
+  const joined = spaced ? spacedAddress(value) : undefined;
+  if (joined) return joined.toLowerCase();
+  // brackets may hold a quoted local part with spaces (`<"joe smith"@example.com>`)
+  const angled = /<([^<>]*)>/.exec(value);
+  let candidate: string;
+  if (!angled) candidate = bareAddress(value.trim());
+  else if (angled[1]!.trim()) candidate = angled[1]!.trim();
+  else {
+    // `MAILER-DAEMON <>`: the name is all there is of the sender
+    const name = value.slice(0, angled.index).trim();
+    candidate = BARE_LOCAL_PART.test(name) ? name : '';
+  }
+  const address = normalizeAddress(cleanText(candidate).toLowerCase());
+  return address && address.length <= MAX_ADDRESS ? address : undefined;
 }

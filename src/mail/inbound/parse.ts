@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import { type AddressObject, type Attachment as ParsedAttachment, simpleParser } from 'mailparser';
 import { cleanFilename, cleanOptional, cleanText } from '../../text/cleanText';
 import { withUtf8Headers } from './headerCharset';
-import { type RawHeaders, addressOf, messageIds, splitMessage } from './headers';
+import { BARE_LOCAL_PART, type RawHeaders, addressOf, messageIds, normalizeAddress, spacedAddress, splitMessage } from './headers';
 
 export const MAX_MIME_DEPTH = 20;
 export const MAX_MIME_PARTS = 500;
@@ -78,39 +78,6 @@ export function structureProblem(raw: Buffer, maxBytes: number): string | undefi
   return undefined;
 }
 
-/** A bare local part with no domain, as bounces come (`MAILER-DAEMON (Mail Delivery System)`). */
-const BARE_LOCAL_PART = /^[A-Za-z0-9._%+-]{1,64}$/;
-/** A local part that may go unquoted (RFC 5322 dot-atom text). */
-const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$/;
-
-/**
- * A broken address written as its sender meant it: a quoted local part that needs no
- * quotes (`"john.smith"@example.com`) loses them, and one whose only fault is spaces
- * loses those. A quoted local part holding anything else (`"agent@victim.example"@
- * attacker.example`) is left as written: it is never read as another address.
- */
-export function normalizeAddress(address: string): string {
-  const at = address.lastIndexOf('@');
-  if (at <= 0) return address;
-  let local = address.slice(0, at);
-  const domain = address.slice(at + 1);
-  if (local.length >= 2 && local.startsWith('"') && local.endsWith('"')) local = local.slice(1, -1);
-  const joined = local.replace(/\s+/g, '');
-  return DOT_ATOM.test(joined) ? `${joined}@${domain}` : address;
-}
-
-/** `joe smith@example.com` written with no quotes or brackets: the parser takes `joe` for a name. */
-function spacedAddress(rawValue: string | undefined): string | undefined {
-  const value = rawValue?.trim();
-  if (!value || /[<>",;]/.test(value)) return undefined;
-  const at = value.lastIndexOf('@');
-  const local = value.slice(0, at);
-  const domain = value.slice(at + 1);
-  const words = local.trim().split(/\s+/);
-  if (at <= 0 || words.length < 2 || !words.every((w) => /^[A-Za-z0-9._-]{1,64}$/.test(w)) || /\s/.test(domain) || !domain.includes('.')) return undefined;
-  return normalizeAddress(`${words.join('')}@${domain}`);
-}
-
 function addresses(value: AddressObject | AddressObject[] | undefined): MailAddress[] {
   const list = value ? (Array.isArray(value) ? value : [value]) : [];
   const out: MailAddress[] = [];
@@ -149,7 +116,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   const parsed = await simpleParser(readable, { skipImageLinks: true, skipTextLinks: true, maxHtmlLengthToParse: 5 * 1024 * 1024 });
   const envelope = ['delivered-to', 'x-original-to', 'envelope-to', 'x-envelope-to']
     .flatMap((h) => headers.all(h))
-    .map((v) => addressOf(v))
+    .map((v) => addressOf(v, { spaced: false }))
     .filter((a): a is string => Boolean(a));
   const to = addresses(parsed.to);
   const cc = addresses(parsed.cc);

@@ -28,7 +28,7 @@ const HEADERS_DIR = path.resolve(__dirname, '../../fixtures/headers');
 type HeaderClass = 'legacy_charset' | 'domainless_sender' | 'broken_address' | 'encoded_word_in_address';
 
 /** The least each class must score (right, of its messages): all but the manifest's known misses. */
-const MINIMUM: Record<HeaderClass, number> = { legacy_charset: 6, domainless_sender: 23, broken_address: 4, encoded_word_in_address: 3 };
+const MINIMUM: Record<HeaderClass, number> = { legacy_charset: 13, domainless_sender: 23, broken_address: 6, encoded_word_in_address: 5 };
 
 interface Expected {
   from?: string;
@@ -47,6 +47,8 @@ interface HeaderCase {
   raw: Buffer;
   expected: Expected;
   knownMiss?: string;
+  /** Held unread by the pipeline (too deep): the row's facts come from the raw header block. */
+  held?: boolean;
 }
 
 interface ManifestEntry {
@@ -55,6 +57,7 @@ interface ManifestEntry {
   corpus_file?: string;
   expected: Expected;
   known_miss?: string;
+  held?: boolean;
 }
 
 function headerCases(): HeaderCase[] {
@@ -66,6 +69,7 @@ function headerCases(): HeaderCase[] {
     raw: m.corpus_file ? corpusFile(m.corpus_file) : fs.readFileSync(path.join(HEADERS_DIR, m.file!)),
     expected: m.expected,
     knownMiss: m.known_miss,
+    held: m.held,
   }));
   // the corpus suites' own expectations: a subject (none of them asserts a sender of a whole message)
   const fromCorpus = corpusEntries()
@@ -151,10 +155,18 @@ test('every header-decoding class decodes sender and subject through the pipelin
     process.stdout.write(`known miss ${j.c.name}: ${state}\n`);
   }
 
-  // never the agent's address, so never the agent's mail: an unknown sender, held
+  // the held messages went the held way, not through the parser
+  for (const j of judged.filter((x) => x.c.held)) {
+    expect({ file: j.c.name, outcome: j.outcome, nested: j.reason?.includes('multipart levels') }).toEqual({
+      file: j.c.name,
+      outcome: 'quarantined',
+      nested: true,
+    });
+  }
+  // never the agent's address, so never the agent's mail: an unknown sender, held (or held unread anyway)
   for (const j of judged.filter((x) => x.c.expected.never)) {
     expect(j.shownFrom).not.toBe(j.c.expected.never);
-    expect({ file: j.c.name, outcome: j.outcome, unknown: j.reason?.startsWith('unknown sender') }).toEqual({
+    expect({ file: j.c.name, outcome: j.outcome, unknown: j.c.held || j.reason?.startsWith('unknown sender') }).toEqual({
       file: j.c.name,
       outcome: 'quarantined',
       unknown: true,
