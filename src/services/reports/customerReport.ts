@@ -1,11 +1,11 @@
 /**
- * `GET /v1/ticketing/customer_report`: a customer's PDF report for a period. The last PDF
- * made for each (customer, period) is kept (bytes in the blob store, a `customer_reports`
- * row with the fingerprint of what it showed); a request whose fingerprint still matches
- * gets those bytes back without a render. Otherwise the figures are read on one snapshot
- * (with the fingerprint of that same snapshot), rendered outside any transaction, and
- * stored in place of the old copy. Requests for the same report at the same moment share
- * one render.
+ * `GET /v1/ticketing/customer_report`: a customer's PDF report for a period. What the
+ * report shows is read on one snapshot, and its fingerprint is the hash of that data. The
+ * last PDF made for each (customer, period) is kept (bytes in the blob store, a
+ * `customer_reports` row with its fingerprint); a request whose data hashes the same gets
+ * those bytes back without a render. Otherwise the data is rendered outside any
+ * transaction, and stored in place of the old copy. Requests for the same report at the
+ * same moment share one render.
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
@@ -17,7 +17,7 @@ import { customerReportHtml } from '../../rendering/customerReportHtml';
 import { pdfRenderer } from '../../rendering/pdf';
 import { blobOf, putBlobBuffers, readBlobBuffer, registerBlobReference, releaseBlob } from '../blobs/blobStore';
 import { getSettings } from '../config/settings';
-import { type ReportPeriod, customerReportData, reportFingerprint, reportPeriod } from './customerReportData';
+import { type CustomerReportData, type ReportPeriod, customerReportData, reportFingerprint, reportPeriod } from './customerReportData';
 
 registerBlobReference('customer_reports', 'pdf_sha256');
 
@@ -85,11 +85,7 @@ async function storeReport(customerId: number, p: ReportPeriod, fingerprint: str
   });
 }
 
-async function render(customerId: number, p: ReportPeriod, today: string): Promise<CustomerReport> {
-  const { data, fingerprint } = await snapshot(async (trx) => ({
-    fingerprint: await reportFingerprint(trx, customerId, p, today),
-    data: await customerReportData(trx, customerId, p, today),
-  }));
+async function render(customerId: number, p: ReportPeriod, data: CustomerReportData, fingerprint: string): Promise<CustomerReport> {
   const createdAt = now();
   const started = Date.now();
   const pdf = await pdfRenderer.render(customerReportHtml(data, createdAt), {
@@ -107,7 +103,8 @@ export async function customerReport(req: CustomerReportRequest): Promise<Custom
   const { timezone } = await getSettings();
   const today = localDate(now(), timezone);
   const p = resolvePeriod(req, today, timezone);
-  const fingerprint = await reportFingerprint(db(), req.customerId, p, today);
+  const data = await snapshot((trx) => customerReportData(trx, req.customerId, p, today));
+  const fingerprint = reportFingerprint(data);
   const stored = await storedReport(req.customerId, p);
   if (stored?.fingerprint === fingerprint) {
     // the copy may have been replaced (and its bytes released) since: then make it anew
@@ -119,7 +116,7 @@ export async function customerReport(req: CustomerReportRequest): Promise<Custom
   const key = `${req.customerId}:${p.from}:${p.to}:${fingerprint}`;
   let pending = inFlight.get(key);
   if (!pending) {
-    pending = render(req.customerId, p, today).finally(() => inFlight.delete(key));
+    pending = render(req.customerId, p, data, fingerprint).finally(() => inFlight.delete(key));
     inFlight.set(key, pending);
   }
   return pending;

@@ -1,7 +1,8 @@
 /**
- * What a customer report shows, read from the database, and the fingerprint that tells
- * whether a stored report still shows the truth. Both read one snapshot when the caller
- * runs them in one repeatable-read transaction (customerReport.ts does).
+ * What a customer report shows, read from the database on one snapshot when the caller
+ * runs it in a repeatable-read transaction (customerReport.ts does), and its fingerprint:
+ * the hash of that data itself, so a stored report is served exactly while what it would
+ * show is unchanged.
  *
  * The period is a range of local days (the config's time zone), both ends included: its
  * instants are [start, end). A ticket is listed when it was opened or closed in the period,
@@ -111,21 +112,36 @@ export interface CustomerReportData {
 const num = (v: unknown) => Number(v ?? 0);
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
-/** The customer's tickets active in the period, with their billable minutes overall (for the points share). */
+/**
+ * The customer's tickets active in the period, with their billable minutes overall (for
+ * the points share): the ids come from four range scans (opened, closed, time and messages
+ * in the period), each on its own index, so the cost follows the period, not the
+ * customer's history.
+ */
 async function activeTickets(knex: Knex, customerId: number, p: ReportPeriod) {
-  const inPeriod = (col: string) => knex.raw(`${col} >= ? and ${col} < ?`, [p.start, p.end]);
   const { rows } = await knex.raw(
-    `select t.id, t.number, t.subject, t.open, coalesce(t.opened_at, t.created_at) as opened_at, t.closed_at,
+    `with mine as (select id from tickets where ticketable_type = :type and ticketable_id = :customer),
+     ids as (
+       select t.id from tickets t
+        where t.ticketable_type = :type and t.ticketable_id = :customer
+          and coalesce(t.opened_at, t.created_at) >= :start and coalesce(t.opened_at, t.created_at) < :end
+       union
+       select t.id from tickets t
+        where t.ticketable_type = :type and t.ticketable_id = :customer and t.closed_at >= :start and t.closed_at < :end
+       union
+       select s.ticket_id from time_segments s
+        where coalesce(s.started_at, s.created_at) >= :start and coalesce(s.started_at, s.created_at) < :end
+          and s.ticket_id in (select id from mine)
+       union
+       select r.ticket_id from replies r
+        where r.customer_visible and r.created_at >= :start and r.created_at < :end and r.ticket_id in (select id from mine)
+     )
+     select t.id, t.number, t.subject, t.open, coalesce(t.opened_at, t.created_at) as opened_at, t.closed_at,
             t.contract_id, t.points, t.billable,
             (select coalesce(sum(s.minutes) filter (where s.billable), 0) from time_segments s where s.ticket_id = t.id)::int as billable_minutes
-       from tickets t
-      where t.ticketable_type = ? and t.ticketable_id = ?
-        and (${inPeriod('coalesce(t.opened_at, t.created_at)')}
-             or ${inPeriod('t.closed_at')}
-             or exists (select 1 from time_segments s where s.ticket_id = t.id and ${inPeriod('coalesce(s.started_at, s.created_at)')})
-             or exists (select 1 from replies r where r.ticket_id = t.id and r.customer_visible and ${inPeriod('r.created_at')}))
+       from tickets t join ids on ids.id = t.id
       order by coalesce(t.opened_at, t.created_at), t.id`,
-    [CUSTOMER_TYPE, customerId],
+    { type: CUSTOMER_TYPE, customer: customerId, start: p.start, end: p.end },
   );
   return rows as (Pick<ReportTicket, 'id' | 'number' | 'subject' | 'open' | 'opened_at' | 'closed_at' | 'contract_id'> & {
     points: string;
@@ -266,35 +282,11 @@ export async function customerReportData(knex: Knex, customerId: number, period:
 }
 
 /**
- * A cheap fingerprint of everything the report shows, in one statement: for the
- * customer's tickets, their replies and time segments, counts, the latest `updated_at`
- * and the sum of the rows' `xmin` (the transaction that last wrote each row: it moves on
- * every write, even one made under a fixed business clock that leaves `updated_at` as it
- * was); the contracts' balances and their daily summaries up to the period's end; the
- * customer's name; the period, its time zone and whether it is still running; the report
- * version. Equal fingerprints mean the same report.
+ * The fingerprint of a report: the hash of everything it shows (the data, its period and
+ * zone, whether the period is still running) and of the report's version. Equal
+ * fingerprints mean the same report.
  */
-export async function reportFingerprint(knex: Knex, customerId: number, period: ReportPeriod, today: string): Promise<string> {
-  const { rows } = await knex.raw(
-    `with t as (select id, contract_id, updated_at, xmin::text::bigint as x from tickets where ticketable_type = :type and ticketable_id = :customer),
-          c as (select id, points_total, points_current, updated_at, expired_at, xmin::text::bigint as x from support_contracts
-                 where support_contracteable_id = :customer
-                    or id in (select support_contract_id from shared_support_contracts where customer_id = :customer)
-                    or id in (select contract_id from t))
-     select (select json_build_array(name, updated_at::text, xmin::text) from customers where id = :customer) as customer,
-            (select json_build_array(count(*), max(updated_at)::text, sum(x)) from t) as tickets,
-            (select json_build_array(count(*), max(r.updated_at)::text, sum(r.xmin::text::bigint))
-               from replies r where r.ticket_id in (select id from t)) as replies,
-            (select json_build_array(count(*), max(s.updated_at)::text, sum(s.minutes), sum(s.xmin::text::bigint))
-               from time_segments s where s.ticket_id in (select id from t)) as segments,
-            (select json_build_array(count(*), string_agg(id::text, ',' order by id), sum(points_total)::text, sum(points_current)::text,
-                                     max(updated_at)::text, sum(x)) from c) as contracts,
-            (select json_build_array(count(*), sum(d.points_total)::text, sum(d.points_current)::text)
-               from daily_points_summaries d where d.support_contract_id in (select id from c) and d.day <= cast(:to as date)) as summaries`,
-    { type: CUSTOMER_TYPE, customer: customerId, to: period.to },
-  );
-  const row = rows[0] as Record<string, unknown>;
-  if (!row.customer) throw notFound('customer', customerId);
-  const basis = [REPORT_VERSION, MAX_LISTED_TICKETS, period.from, period.to, period.timezone, period.to >= today, row];
+export function reportFingerprint(data: CustomerReportData): string {
+  const basis = [REPORT_VERSION, MAX_LISTED_TICKETS, data.period.from, data.period.to, data.period.timezone, data.period.to >= data.today, data];
   return crypto.createHash('sha256').update(JSON.stringify(basis)).digest('hex');
 }
