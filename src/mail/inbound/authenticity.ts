@@ -138,12 +138,18 @@ export function receivedClient(value: string | undefined): { ip?: string; helo?:
 
 type DkimEntry = DKIMVerifyResult['results'][number];
 
+let mailauth: Promise<typeof import('mailauth')> | undefined;
+
 /**
  * mailauth, loaded by a thread's first `verify` check rather than when the thread starts:
  * loading it costs half a second of CPU, which a pool whose mailboxes do not verify never
- * needs to pay.
+ * needs to pay. The promise is kept: each `import()` asks the module loader again (from
+ * the TypeScript sources, a round trip to tsx's loader thread).
  */
-export const loadMailauth = () => import('mailauth');
+export function loadMailauth(): Promise<typeof import('mailauth')> {
+  mailauth ??= import('mailauth');
+  return mailauth;
+}
 
 /**
  * Checked here: DKIM, SPF (for the topmost Received header's client), ARC, then DMARC from
