@@ -76,7 +76,8 @@ export async function searchTickets(
   const f = opts.filters;
   const q = Ticket.query(conn(trx)).orderBy('tickets.id', 'desc');
   if (f.number) q.where('tickets.number', 'ilike', containsPattern(normalizeTicketNumber(f.number)));
-  if (f.body) q.where('tickets.body', 'ilike', containsPattern(f.body));
+  // the body, lower-cased, kept beside the ticket (migration 20261204200000): narrow rows, one trigram index
+  if (f.body) q.whereRaw('tickets.id in (select s.ticket_id from ticket_search s where s.body like lower(?))', [containsPattern(f.body)]);
   if (f.email) {
     const pattern = containsPattern(f.email.trim());
     q.whereRaw('tickets.id in (select tc.ticket_id from ticket_contacts tc join contacts c on c.id = tc.contact_id where c.email ilike ?)', [pattern]);

@@ -465,7 +465,7 @@ describe('days in the time zone, across DST changes (Europe/Paris)', () => {
   });
 });
 
-describe('what is kept by triggers equals a fresh computation', () => {
+describe('what is kept by triggers (rollups, stored facts, the search rows) equals a fresh computation', () => {
   const ALL = ['aggregations', 'averages', 'yearly_averages', 'history'] as const;
   const ranges: InsightsInput[] = [
     { from: '2025-01-01', to: '2025-12-31' },
@@ -500,6 +500,10 @@ describe('what is kept by triggers equals a fresh computation', () => {
     }
     const actorId = staff.agent.user.id;
     expect(await countTickets({ actorId })).toEqual(await countTickets({ actorId, fromTickets: true }));
+    const searchDiffers = await db().raw(
+      'select t.id from tickets t full join ticket_search s on s.ticket_id = t.id where s.body is distinct from lower(t.body)',
+    );
+    expect(searchDiffers.rows).toEqual([]);
   }
 
   it('in the zone the job rebuilt them in, before and after the deltas are summed, through replies, segments, closings and deletions', async () => {
@@ -523,7 +527,10 @@ describe('what is kept by triggers equals a fresh computation', () => {
     await db()('time_segments').where({ ticket_id: fx.t1 }).update({ minutes: 50 });
     await db()('time_segments').where({ ticket_id: fx.t2, kind: 'amend' }).delete();
     await db()('tickets').where({ id: fx.t2 }).update({ status_id: 3, assignee_id: null });
+    await db()('tickets').where({ id: fx.t3 }).update({ body: '<p>The Ärger with the KERBEROS ticket</p>' });
     await expectSameAnswers();
+    const found = await api().get('/api/v1/tickets/search').query({ 'filter[body]': 'ärger with the kerb' }).set(staff.agent.auth).expect(200);
+    expect(found.body.map((t: { id: number }) => t.id)).toEqual([fx.t3]);
     await api().put(`/api/v1/tickets/close/${fx.t5}`).set(staff.agent.auth).expect(201);
     await api().put(`/api/v1/tickets/reopen/${fx.t1}`).set(staff.agent.auth).expect(201);
     expect(Number((await db()('ticket_rollup_deltas').count({ n: '*' }))[0]!.n)).toBeGreaterThan(0);
