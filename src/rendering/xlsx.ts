@@ -138,7 +138,11 @@ export class StreamedBook {
 
   /** Adds a sheet with a bold, frozen header row; add the next only after closing this one. */
   addSheet(name: string, columns: SheetColumn[]): StreamedSheet {
-    const sheet = this.writer.addWorksheet(name, { views: [{ state: 'frozen', xSplit: 0, ySplit: 1 }] });
+    // printed as it is read: landscape, every column on the page, the header row on each page
+    const sheet = this.writer.addWorksheet(name, {
+      views: [{ state: 'frozen', xSplit: 0, ySplit: 1 }],
+      pageSetup: { orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0, printTitlesRow: '1:1' },
+    });
     sheet.columns = columns.map((c) => ({ width: c.width, ...(c.numFmt ? { style: { numFmt: c.numFmt } } : {}) }));
     const header = sheet.addRow(columns.map((c) => textCell(c.header)));
     header.font = { bold: true };
