@@ -18,6 +18,13 @@ import { notFound } from '../../errors';
 
 const CUSTOMER_TYPE = 'App\\Customer';
 
+/**
+ * The ids of the customer `:customer`'s tickets, read from the (ticketable_id, id) index
+ * alone. `ticketable_type` is always a customer (a check constraint says so): asking for it
+ * too would make PostgreSQL read every one of the customer's tickets (a second at 100,000).
+ */
+const CUSTOMER_TICKETS = 'select id from tickets where ticketable_id = :customer';
+
 /** Bump when the report's layout or figures change: stored reports of older versions are made again. */
 export const REPORT_VERSION = 1;
 
@@ -120,14 +127,13 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
  */
 async function activeTickets(knex: Knex, customerId: number, p: ReportPeriod) {
   const { rows } = await knex.raw(
-    `with mine as (select id from tickets where ticketable_type = :type and ticketable_id = :customer),
+    `with mine as (${CUSTOMER_TICKETS}),
      ids as (
        select t.id from tickets t
-        where t.ticketable_type = :type and t.ticketable_id = :customer
-          and coalesce(t.opened_at, t.created_at) >= :start and coalesce(t.opened_at, t.created_at) < :end
+        where t.ticketable_id = :customer and coalesce(t.opened_at, t.created_at) >= :start and coalesce(t.opened_at, t.created_at) < :end
        union
        select t.id from tickets t
-        where t.ticketable_type = :type and t.ticketable_id = :customer and t.closed_at >= :start and t.closed_at < :end
+        where t.ticketable_id = :customer and t.closed_at >= :start and t.closed_at < :end
        union
        select s.ticket_id from time_segments s
         where coalesce(s.started_at, s.created_at) >= :start and coalesce(s.started_at, s.created_at) < :end
@@ -141,7 +147,7 @@ async function activeTickets(knex: Knex, customerId: number, p: ReportPeriod) {
             (select coalesce(sum(s.minutes) filter (where s.billable), 0) from time_segments s where s.ticket_id = t.id)::int as billable_minutes
        from tickets t join ids on ids.id = t.id
       order by coalesce(t.opened_at, t.created_at), t.id`,
-    { type: CUSTOMER_TYPE, customer: customerId, start: p.start, end: p.end },
+    { customer: customerId, start: p.start, end: p.end },
   );
   return rows as (Pick<ReportTicket, 'id' | 'number' | 'subject' | 'open' | 'opened_at' | 'closed_at' | 'contract_id'> & {
     points: string;
@@ -154,25 +160,24 @@ async function activeTickets(knex: Knex, customerId: number, p: ReportPeriod) {
 async function periodSegments(knex: Knex, customerId: number, p: ReportPeriod) {
   const { rows } = await knex.raw(
     `select s.ticket_id, s.minutes, s.billable, coalesce(s.started_at, s.created_at) as at
-       from time_segments s join tickets t on t.id = s.ticket_id
-      where t.ticketable_type = ? and t.ticketable_id = ?
-        and coalesce(s.started_at, s.created_at) >= ? and coalesce(s.started_at, s.created_at) < ?
+       from time_segments s
+      where s.ticket_id in (${CUSTOMER_TICKETS})
+        and coalesce(s.started_at, s.created_at) >= :start and coalesce(s.started_at, s.created_at) < :end
       order by at, s.id`,
-    [CUSTOMER_TYPE, customerId, p.start, p.end],
+    { customer: customerId, start: p.start, end: p.end },
   );
   return rows as { ticket_id: number; minutes: number; billable: boolean; at: Date }[];
 }
 
 /** Customer-visible messages in the period, per ticket. */
 async function periodReplies(knex: Knex, customerId: number, p: ReportPeriod): Promise<Map<number, number>> {
-  const rows: { ticket_id: number; n: string }[] = await knex('replies as r')
-    .join('tickets as t', 't.id', 'r.ticket_id')
-    .where({ 't.ticketable_type': CUSTOMER_TYPE, 't.ticketable_id': customerId, 'r.customer_visible': true })
-    .where('r.created_at', '>=', p.start)
-    .where('r.created_at', '<', p.end)
-    .groupBy('r.ticket_id')
-    .select('r.ticket_id', knex.raw('count(*) as n'));
-  return new Map(rows.map((r) => [r.ticket_id, Number(r.n)]));
+  const { rows } = await knex.raw(
+    `select r.ticket_id, count(*) as n from replies r
+      where r.ticket_id in (${CUSTOMER_TICKETS}) and r.customer_visible and r.created_at >= :start and r.created_at < :end
+      group by r.ticket_id`,
+    { customer: customerId, start: p.start, end: p.end },
+  );
+  return new Map((rows as { ticket_id: number; n: string }[]).map((r) => [r.ticket_id, Number(r.n)]));
 }
 
 /** The contracts a customer's report speaks of: its own, those shared with it, those its tickets were charged to. */
