@@ -1,5 +1,6 @@
 /**
- * A migrated database for a benchmark, on the test server (TEST_DATABASE_URL).
+ * Databases for benchmarks, on the test server (TEST_DATABASE_URL): a fresh migrated one,
+ * its URL, and one admin connection for creating and dropping them.
  */
 import pg from 'pg';
 import type { Knex } from 'knex';
@@ -8,23 +9,36 @@ import { migrateLatest } from '../../src/db/migrate';
 
 const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-export async function freshDatabase(name: string): Promise<{ knex: Knex; url: string }> {
+/** `work` on a connection to the server's maintenance database, closed after. */
+export async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: SERVER });
   await client.connect();
-  await client.query(`drop database if exists ${name} with (force)`);
-  await client.query(`create database ${name}`);
-  await client.end();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The URL of database `name` on the test server. */
+export function databaseUrl(name: string): string {
   const url = new URL(SERVER);
   url.pathname = `/${name}`;
-  const knex = createKnex(url.toString(), 10);
+  return url.toString();
+}
+
+export async function freshDatabase(name: string): Promise<{ knex: Knex; url: string }> {
+  await admin(async (c) => {
+    await c.query(`drop database if exists ${name} with (force)`);
+    await c.query(`create database ${name}`);
+  });
+  const url = databaseUrl(name);
+  const knex = createKnex(url, 10);
   await migrateLatest(knex);
   useDatabase(knex);
-  return { knex, url: url.toString() };
+  return { knex, url };
 }
 
 export async function dropDatabase(name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: SERVER });
-  await client.connect();
-  await client.query(`drop database if exists ${name} with (force)`);
-  await client.end();
+  await admin((c) => c.query(`drop database if exists ${name} with (force)`));
 }

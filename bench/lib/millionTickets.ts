@@ -18,12 +18,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import type { Knex } from 'knex';
 import { createKnex, useDatabase } from '../../src/db/knex';
 import { migrateLatest } from '../../src/db/migrate';
+import { admin, databaseUrl } from './database';
 
-const SERVER = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PREFIX = 'hd_bench_million_';
 
 export const RARE_TERM = 'kerberos';
@@ -62,26 +61,10 @@ function schemaKey(): string {
   return hash.digest('hex').slice(0, 12);
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: SERVER });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-function urlOf(name: string): string {
-  const url = new URL(SERVER);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 async function isComplete(name: string): Promise<boolean> {
   const exists = await admin(async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1);
   if (!exists) return false;
-  const knex = createKnex(urlOf(name), 2);
+  const knex = createKnex(databaseUrl(name), 2);
   try {
     return (await knex.schema.hasTable('bench_dataset')) && (await knex('bench_dataset').first('complete'))?.complete === true;
   } finally {
@@ -194,7 +177,7 @@ export async function millionTickets(tickets = Number(process.env.BENCH_TICKETS 
       for (const r of rows) await c.query(`drop database ${r.datname} with (force)`);
       await c.query(`create database ${name}`);
     });
-    const knex = createKnex(urlOf(name), 4);
+    const knex = createKnex(databaseUrl(name), 4);
     try {
       await migrateLatest(knex);
       await load(knex, tickets);
@@ -205,7 +188,7 @@ export async function millionTickets(tickets = Number(process.env.BENCH_TICKETS 
     }
     loadSeconds = (Date.now() - t0) / 1000;
   }
-  const knex = createKnex(urlOf(name), 10);
+  const knex = createKnex(databaseUrl(name), 10);
   useDatabase(knex);
   const count = async (table: string) => Number((await knex(table).count({ n: '*' }))[0]!.n);
   const largest = await knex('customers').where({ name: 'Largest Customer Ltd' }).first('id');
