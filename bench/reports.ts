@@ -91,6 +91,13 @@ export async function benchReports(): Promise<void> {
         total: () => count('status_id = ? and team_id = ? and open', [statuses[0], teams[0]]),
       },
       {
+        route: 'GET /api/v1/tickets/search?filter[status_id]=&filter[team_id]= (open or not)',
+        path: () => `/api/v1/tickets/search?filter%5Bstatus_id%5D=${pick(statuses)}&filter%5Bteam_id%5D=${pick(teams)}`,
+        aim_p95_ms: 50,
+        requests: REQUESTS,
+        total: () => count('status_id = ? and team_id = ?', [statuses[0], teams[0]]),
+      },
+      {
         route: `GET /api/v1/tickets/search?filter[body]=${RARE_TERM} (under 1% of tickets)`,
         path: () => `/api/v1/tickets/search?filter%5Bbody%5D=${RARE_TERM}`,
         aim_p95_ms: 50,
