@@ -39,6 +39,13 @@ export function textCell(value: string | null | undefined): ExcelJS.CellRichText
   return { richText: [{ text }] };
 }
 
+/**
+ * A yes/no cell, written as the text `Yes` or `No`: a boolean cell shows as TRUE/FALSE in
+ * Excel but as `1` in some columns of LibreOffice Calc, and the words read the same in
+ * every spreadsheet and filter the same way.
+ */
+export const yesNoCell = (value: boolean | null | undefined) => textCell(value ? 'Yes' : 'No');
+
 const QUARTER_HOUR = 15 * 60_000;
 
 /**

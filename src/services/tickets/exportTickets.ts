@@ -14,7 +14,7 @@ import { conn } from '../../db/transaction';
 import { logger as rootLogger, type Logger } from '../../logger';
 import { Customer } from '../../models/Customer';
 import type { TimeSegmentKind } from '../../models/TimeSegment';
-import { DATE_TIME_FORMAT, type SheetColumn, type StreamedBook, streamWorkbook, textCell, wallClockIn } from '../../rendering/xlsx';
+import { DATE_TIME_FORMAT, type SheetColumn, type StreamedBook, streamWorkbook, textCell, wallClockIn, yesNoCell } from '../../rendering/xlsx';
 import { getSettings } from '../config/settings';
 import { found } from '../lookup';
 
@@ -135,13 +135,22 @@ function ticketCells(t: TicketRow, local: LocalTime): ExcelJS.CellValue[] {
     local(t.closed_at),
     t.time,
     Number(t.points),
-    t.billable,
-    t.billed,
+    yesNoCell(t.billable),
+    yesNoCell(t.billed),
   ];
 }
 
 function segmentCells(s: SegmentRow, ticketNumber: string, local: LocalTime): ExcelJS.CellValue[] {
-  return [textCell(ticketNumber), textCell(s.user), textCell(s.kind), local(s.started_at), local(s.ended_at), s.minutes, s.billable, textCell(s.note)];
+  return [
+    textCell(ticketNumber),
+    textCell(s.user),
+    textCell(s.kind),
+    local(s.started_at),
+    local(s.ended_at),
+    s.minutes,
+    yesNoCell(s.billable),
+    textCell(s.note),
+  ];
 }
 
 interface Plan {

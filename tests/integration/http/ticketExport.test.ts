@@ -141,8 +141,8 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
     expect(last.getCell(8).numFmt).toBe('yyyy-mm-dd hh:mm');
     expect(last.getCell(10).value).toBe(95);
     expect(last.getCell(11).value).toBe(1.5);
-    expect(last.getCell(12).value).toBe(false);
-    expect(last.getCell(13).value).toBe(true);
+    expect(last.getCell(12).text).toBe('No');
+    expect(last.getCell(13).text).toBe('Yes');
     expect(rows[0]!.getCell(9).value).toBeNull();
     expect(rows[0]!.getCell(8).value).toBeInstanceOf(Date);
   });
@@ -191,7 +191,8 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
     expect(tracked.getCell(2).text).toBe(staff.agent.user.name);
     expect((tracked.getCell(4).value as Date).toISOString()).toBe('2026-03-01T05:00:00.000Z');
     expect((tracked.getCell(5).value as Date).toISOString()).toBe('2026-03-01T06:01:00.000Z');
-    expect(tracked.getCell(7).value).toBe(false);
+    expect(tracked.getCell(7).text).toBe('No');
+    expect(rowsOf(sheet)[2]!.getCell(7).text).toBe('Yes');
     const amend = rowsOf(sheet)[1]!;
     expect(amend.getCell(2).value).toBeNull();
     expect(amend.getCell(4).value).toBeNull();
