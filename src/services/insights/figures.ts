@@ -57,6 +57,13 @@ export interface HistoryFigure {
 export const OPENED_AT = 'coalesce(t.opened_at, t.created_at)';
 
 /**
+ * Which tickets are support requests, the tickets the figures count: all but invoicing
+ * tickets (`opened_via` `invoicing`), which are billing records of time, created closed.
+ * The customer report counts its tickets opened and closed by this rule too.
+ */
+export const SUPPORT_REQUEST = `t.opened_via <> 'invoicing'`;
+
+/**
  * The first response: the first customer-visible reply written by an agent and not by the
  * system. Automatic messages are not responses: the auto-closure reminders (origin
  * `system`, `auto_closure_message`), automatic replies (flag `auto_reply`); an

@@ -18,7 +18,7 @@ import { localDate } from '../../datetime';
 import { conn } from '../../db/transaction';
 import { invalid } from '../../errors';
 import { getSettings } from '../config/settings';
-import { AVERAGE_FIGURES, COUNT_FIGURES, DIMENSIONS, type Figure, HISTORY_FIGURES, OPENED_AT, TICKET_COLUMNS, TICKET_FACTS } from './figures';
+import { AVERAGE_FIGURES, COUNT_FIGURES, DIMENSIONS, type Figure, HISTORY_FIGURES, OPENED_AT, SUPPORT_REQUEST, TICKET_COLUMNS, TICKET_FACTS } from './figures';
 import { ROLLUP_ROWS, rollupZone } from './rollups';
 
 export type Interval = 'day' | 'week' | 'month';
@@ -111,7 +111,7 @@ function bindings(scope: Scope): Record<string, unknown> {
 /** The tickets of the scope's filters (invoicing tickets never) whose `at` falls in the range. */
 function scopedWhere(scope: Scope, at: string): string {
   const clauses = [
-    `t.opened_via <> 'invoicing'`,
+    SUPPORT_REQUEST,
     `${at} >= (cast(:from as date) + time '00:00') at time zone :tz`,
     `${at} < (cast(:to as date) + 1 + time '00:00') at time zone :tz`,
     ...FILTERS.filter((f) => scope[f.field] !== undefined).map((f) => `${f.column} = :${f.field}`),

@@ -15,6 +15,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { localDate, parseDate, startOfLocalDay } from '../../datetime';
 import { notFound } from '../../errors';
+import { OPENED_AT, SUPPORT_REQUEST } from '../insights/figures';
 
 const CUSTOMER_TYPE = 'App\\Customer';
 
@@ -26,7 +27,7 @@ const CUSTOMER_TYPE = 'App\\Customer';
 const CUSTOMER_TICKETS = 'select id from tickets where ticketable_id = :customer';
 
 /** Bump when the report's layout or figures change: stored reports of older versions are made again. */
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
 
 /** At most this many tickets are listed (the figures and the chart count them all). */
 export const MAX_LISTED_TICKETS = 2000;
@@ -106,7 +107,11 @@ export interface CustomerReportData {
   today: string;
   opened: number;
   closed: number;
-  /** Opening instants of the tickets opened in the period, and closing instants of those closed in it. */
+  /**
+   * Opening instants of the tickets opened in the period, and closing instants of those
+   * closed in it: support requests only (figures.ts SUPPORT_REQUEST), as the insights'
+   * history counts them, so the report and the insights agree.
+   */
   openedAt: Date[];
   closedAt: Date[];
   segments: ReportSegment[];
@@ -130,7 +135,7 @@ async function activeTickets(knex: Knex, customerId: number, p: ReportPeriod) {
     `with mine as (${CUSTOMER_TICKETS}),
      ids as (
        select t.id from tickets t
-        where t.ticketable_id = :customer and coalesce(t.opened_at, t.created_at) >= :start and coalesce(t.opened_at, t.created_at) < :end
+        where t.ticketable_id = :customer and ${OPENED_AT} >= :start and ${OPENED_AT} < :end
        union
        select t.id from tickets t
         where t.ticketable_id = :customer and t.closed_at >= :start and t.closed_at < :end
@@ -142,14 +147,15 @@ async function activeTickets(knex: Knex, customerId: number, p: ReportPeriod) {
        select r.ticket_id from replies r
         where r.customer_visible and r.created_at >= :start and r.created_at < :end and r.ticket_id in (select id from mine)
      )
-     select t.id, t.number, t.subject, t.open, coalesce(t.opened_at, t.created_at) as opened_at, t.closed_at,
+     select t.id, t.number, t.subject, t.open, ${OPENED_AT} as opened_at, t.closed_at, ${SUPPORT_REQUEST} as counted,
             t.contract_id, t.points, t.billable,
             (select coalesce(sum(s.minutes) filter (where s.billable), 0) from time_segments s where s.ticket_id = t.id)::int as billable_minutes
        from tickets t join ids on ids.id = t.id
-      order by coalesce(t.opened_at, t.created_at), t.id`,
+      order by ${OPENED_AT}, t.id`,
     { customer: customerId, start: p.start, end: p.end },
   );
   return rows as (Pick<ReportTicket, 'id' | 'number' | 'subject' | 'open' | 'opened_at' | 'closed_at' | 'contract_id'> & {
+    counted: boolean;
     points: string;
     billable: boolean;
     billable_minutes: number;
@@ -257,9 +263,10 @@ export async function customerReportData(knex: Knex, customerId: number, period:
   }
   const consumed = new Map<number, number>();
   for (const t of active) if (t.contract_id && points.has(t.id)) consumed.set(t.contract_id, (consumed.get(t.contract_id) ?? 0) + points.get(t.id)!);
+  // opened and closed in the period, counted as the insights count them (figures.ts): support requests only
   const within = (d: Date | null) => d !== null && new Date(d) >= period.start && new Date(d) < period.end;
-  const openedAt = active.filter((t) => within(t.opened_at)).map((t) => new Date(t.opened_at));
-  const closedAt = active.filter((t) => within(t.closed_at)).map((t) => new Date(t.closed_at!));
+  const openedAt = active.filter((t) => t.counted && within(t.opened_at)).map((t) => new Date(t.opened_at));
+  const closedAt = active.filter((t) => t.counted && within(t.closed_at)).map((t) => new Date(t.closed_at!));
   return {
     customer: { id: customer.id, name: customer.name },
     period,

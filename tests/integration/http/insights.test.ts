@@ -11,6 +11,7 @@ import { updateSettings } from '../../../src/services/config/settings';
 import { TICKET_FACTS } from '../../../src/services/insights/figures';
 import { type InsightsInput, ticketInsights } from '../../../src/services/insights/insights';
 import { rollupZone } from '../../../src/services/insights/rollups';
+import { customerReportData, reportPeriod } from '../../../src/services/reports/customerReportData';
 import { countTickets } from '../../../src/services/tickets/countTickets';
 import { randomTicketNumber } from '../../../src/services/tickets/ticketNumber';
 import { type Agent, api, makeContact, makeCustomer, makeTicket, makeUser, useStaff } from '../../helpers/factories';
@@ -360,6 +361,20 @@ describe('GET /v1/tickets-insights', () => {
         { start: '2025-01-13', end: '2025-01-19', opened: 0, closed: 0 },
       ],
     });
+  });
+
+  it('counts opened and closed tickets as the customer report does (the invoicing ticket in neither)', async () => {
+    for (const [from, to] of [
+      ['2025-01-01', '2025-02-28'],
+      ['2025-01-06', '2025-01-08'],
+    ]) {
+      const res = await get('', { from, to, customer_id: fx.customer.id, interval: 'day' }).expect(200);
+      const sum = (key: 'opened' | 'closed') => res.body.history.buckets.reduce((n: number, b: Record<string, number>) => n + b[key]!, 0);
+      const report = await db().transaction((trx) => customerReportData(trx, fx.customer.id, reportPeriod(from, to, 'Europe/Paris'), '2026-01-01'));
+      expect({ opened: report.opened, closed: report.closed }).toEqual({ opened: sum('opened'), closed: sum('closed') });
+      // the invoicing ticket is listed, with its time, but counted neither opened nor closed
+      expect(report.tickets.map((t) => t.id)).toContain(fx.t4);
+    }
   });
 
   it('answers an empty range with zeros and nulls', async () => {
