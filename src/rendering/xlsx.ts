@@ -76,6 +76,8 @@ export interface SheetColumn {
   width: number;
   /** Excel number format, e.g. `yyyy-mm-dd hh:mm`. */
   numFmt?: string;
+  /** Horizontal alignment of the column's cells (the header's too); default: the spreadsheet's. */
+  align?: 'center';
 }
 
 export const DATE_TIME_FORMAT = 'yyyy-mm-dd hh:mm';
@@ -150,9 +152,13 @@ export class StreamedBook {
       views: [{ state: 'frozen', xSplit: 0, ySplit: 1 }],
       pageSetup: { orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0, printTitlesRow: '1:1' },
     });
-    sheet.columns = columns.map((c) => ({ width: c.width, ...(c.numFmt ? { style: { numFmt: c.numFmt } } : {}) }));
+    sheet.columns = columns.map((c) => ({
+      width: c.width,
+      style: { ...(c.numFmt ? { numFmt: c.numFmt } : {}), ...(c.align ? { alignment: { horizontal: c.align } } : {}) },
+    }));
     const header = sheet.addRow(columns.map((c) => textCell(c.header)));
-    header.font = { bold: true };
+    // the workbook's default font, bold (a font with no name shows in a serif face in LibreOffice)
+    header.font = { name: 'Calibri', family: 2, size: 11, bold: true };
     header.commit();
     return new StreamedSheet(this, sheet, columns.length);
   }

@@ -35,8 +35,8 @@ export const TICKET_COLUMNS: SheetColumn[] = [
   { header: 'Closed', width: 17, numFmt: DATE_TIME_FORMAT },
   { header: 'Time (min)', width: 11, numFmt: '0' },
   { header: 'Points', width: 9, numFmt: '0.00' },
-  { header: 'Billable', width: 9 },
-  { header: 'Billed', width: 9 },
+  { header: 'Billable', width: 9, align: 'center' },
+  { header: 'Billed', width: 9, align: 'center' },
 ];
 
 export const SEGMENT_COLUMNS: SheetColumn[] = [
@@ -46,7 +46,7 @@ export const SEGMENT_COLUMNS: SheetColumn[] = [
   { header: 'Started', width: 17, numFmt: DATE_TIME_FORMAT },
   { header: 'Ended', width: 17, numFmt: DATE_TIME_FORMAT },
   { header: 'Minutes', width: 9, numFmt: '0' },
-  { header: 'Billable', width: 9 },
+  { header: 'Billable', width: 9, align: 'center' },
   { header: 'Note', width: 60 },
 ];
 

@@ -143,6 +143,7 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
     expect(last.getCell(11).value).toBe(1.5);
     expect(last.getCell(12).text).toBe('No');
     expect(last.getCell(13).text).toBe('Yes');
+    expect(last.getCell(13).alignment?.horizontal).toBe('center');
     expect(rows[0]!.getCell(9).value).toBeNull();
     expect(rows[0]!.getCell(8).value).toBeInstanceOf(Date);
   });
