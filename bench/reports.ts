@@ -10,9 +10,14 @@
  * - the export of the largest customer with its segments: peak RSS under 300 MB, at least
  *   0.5 of the rows per second of exceljs's streaming writer alone on as many rows;
  * - the PDF report of about 1,000 tickets with a warm browser, under 3 s; floor: the same
- *   HTML made into a PDF by puppeteer-core alone (a warm browser, a fresh page).
+ *   HTML made into a PDF by puppeteer-core alone (a warm browser, a fresh page);
+ * - what the rollups, stored facts and search rows cost the writers: a ticket closed, a
+ *   time segment and a reply added, each a statement in a transaction of its own, beside
+ *   the same statement with the triggers off (no aim; each is rolled back, so the data set
+ *   stays as it is).
  */
 import http from 'node:http';
+import type { Knex } from 'knex';
 import puppeteer from 'puppeteer-core';
 import { now } from '../src/clock';
 import { config } from '../src/config';
@@ -138,6 +143,7 @@ export async function benchReports(): Promise<void> {
     }
 
     await benchPdf(app.port, token, set.largestCustomerId);
+    await benchWriteCost(knex, randomId, set.agentId);
   } finally {
     for (const s of servers) s.close();
     keepAlive.destroy();
@@ -254,6 +260,52 @@ async function benchPdf(port: number, token: string, customerId: number): Promis
     await browser.close();
   }
 }
+
+/**
+ * The triggers' cost per write: each statement in a transaction of its own, rolled back
+ * (the work of the triggers is done by then; only the commit is left out), beside the same
+ * statement with `session_replication_role = replica`, under which no user trigger fires.
+ */
+async function benchWriteCost(knex: Knex, randomId: () => number, agentId: number): Promise<void> {
+  const writes: { write: string; sql: string; bindings: () => (number | string)[] }[] = [
+    { write: 'close a ticket', sql: 'update tickets set open = false, closed_at = now(), status_id = 3 where id = ?', bindings: () => [randomId()] },
+    {
+      write: 'add a time segment',
+      sql: "insert into time_segments (ticket_id, user_id, kind, minutes) values (?, ?, 'manual', 15)",
+      bindings: () => [randomId(), agentId],
+    },
+    {
+      write: "add an agent's reply",
+      sql: "insert into replies (ticket_id, body, origin, author_type, author_id, customer_visible) values (?, '<p>Bench</p>', 'admin', 'App\\User', ?, true)",
+      bindings: () => [randomId(), agentId],
+    },
+  ];
+  const rolledBack = (sql: string, bindings: () => (number | string)[], withTriggers: boolean) => () =>
+    knex
+      .transaction(async (trx) => {
+        if (!withTriggers) await trx.raw('set local session_replication_role = replica');
+        await trx.raw(sql, bindings());
+        throw ROLLBACK;
+      })
+      .catch((e: unknown) => {
+        if (e !== ROLLBACK) throw e;
+      });
+  for (const w of writes) {
+    const floor = await measure(rolledBack(w.sql, w.bindings, false), { count: REQUESTS, warmup: 5 });
+    const figure = await measure(rolledBack(w.sql, w.bindings, true), { count: REQUESTS, warmup: 5 });
+    report({
+      bench: 'reports',
+      write: w.write,
+      ...figure,
+      floor_median_ms: floor.median_ms,
+      floor_p95_ms: floor.p95_ms,
+      floor: 'the same statement with the triggers off (session_replication_role = replica), rolled back too',
+      extra_median_ms: round(figure.median_ms - floor.median_ms, 2),
+    });
+  }
+}
+
+const ROLLBACK = new Error('rolled back on purpose');
 
 if (require.main === module) {
   benchReports().catch((e) => {
