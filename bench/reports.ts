@@ -7,8 +7,9 @@
  *   p95 < 50 ms, and by a term in over 10% of them, p95 < 300 ms; every search's
  *   `X-Total-Count` checked against a count in SQL;
  *   floor: a bare Koa route doing one primary-key query through knex;
- * - the export of the largest customer with its segments: peak RSS under 300 MB, at least
- *   0.5 of the rows per second of exceljs's streaming writer alone on as many rows;
+ * - the export of the largest customer with its segments by the api role in a process of
+ *   its own: that process's peak RSS under 300 MB, at least 0.5 of the rows per second of
+ *   exceljs's streaming writer alone on as many rows;
  * - the PDF report of about 1,000 tickets with a warm browser, under 3 s; floor: the same
  *   HTML made into a PDF by puppeteer-core alone (a warm browser, a fresh page);
  * - what the rollups, stored facts and search rows cost the writers: a ticket closed, a
@@ -28,7 +29,7 @@ import { customerReportHtml } from '../src/rendering/customerReportHtml';
 import { createToken } from '../src/services/auth/tokens';
 import { getSettings } from '../src/services/config/settings';
 import { customerReportData, reportPeriod } from '../src/services/reports/customerReportData';
-import { exportFigures, exportOver, withPeakRss, writerAlone } from './lib/exportRun';
+import { exportFigures, exportInApiProcess, withPeakRss, writerAlone } from './lib/exportRun';
 import { FLOOR, floorApp, get, keepAlive, listen } from './lib/http';
 import { COMMON_TERM, RARE_TERM, millionTickets } from './lib/millionTickets';
 import { measure, report } from './lib/stats';
@@ -69,8 +70,7 @@ export async function benchReports(): Promise<void> {
     const count = async (where: string, bindings: (string | number)[] = []) =>
       Number((await knex.raw(`select count(*) as n from tickets where ${where}`, bindings)).rows[0].n);
 
-    // first, while the process holds nothing else: its peak RSS is the export's
-    await benchExport(app.port, token, set.largestCustomerId);
+    await benchExport(set.url, token, set.largestCustomerId);
     const floorFigure = await measure(() => get(floor.port, `/tickets/${randomId()}`), { count: REQUESTS });
     const cases: RouteCase[] = [
       ...['', '/aggregations', '/averages', '/yearly-averages'].map((part) => ({
@@ -152,33 +152,44 @@ export async function benchReports(): Promise<void> {
   }
 }
 
-/** The largest customer's export with its segments, beside exceljs alone on as many rows. */
-async function benchExport(port: number, token: string, customerId: number): Promise<void> {
+/**
+ * The largest customer's export with its segments, made by the api role in a process of
+ * its own (its peak RSS is the kernel's), beside exceljs alone on as many rows here.
+ */
+async function benchExport(databaseUrl: string, token: string, customerId: number): Promise<void> {
   const knex = db();
   const tickets = Number((await knex('tickets').where({ ticketable_id: customerId }).count({ n: '*' }))[0]!.n);
   const segments = Number(
     (await knex('time_segments as s').join('tickets as t', 't.id', 's.ticket_id').where('t.ticketable_id', customerId).count({ n: '*' }))[0]!.n,
   );
+  const smallest = await knex('customers').whereNot({ id: customerId }).orderBy('id').first('id');
   const route = 'PUT /api/v1/tickets/export/{id}?with_segments=true';
-  // the export before its floor: the heap the floor grows is not given back, and would count as the export's
-  const run = await withPeakRss(() => exportOver(port, `/api/v1/tickets/export/${customerId}?with_segments=true`, token));
+  const run = await exportInApiProcess(
+    databaseUrl,
+    `/api/v1/tickets/export/${customerId}?with_segments=true`,
+    `/api/v1/tickets/export/${smallest.id}?with_segments=true`,
+    token,
+  );
   if (run.result.status !== 200) throw new Error(`${route}: ${run.result.status}`);
   const floor = exportFigures(await withPeakRss(() => writerAlone(tickets + segments)), tickets + segments);
-  const figure = exportFigures(run, tickets + segments);
+  const rowsPerS = Math.round((tickets + segments) / run.seconds);
   report({
     bench: 'reports',
     route,
     tickets,
     segments,
     bytes: run.result.bytes,
-    ...figure,
+    seconds: run.seconds,
+    rows_per_s: rowsPerS,
+    server_rss_start_mb: run.server_rss_start_mb,
+    server_peak_rss_mb: run.server_peak_rss_mb,
     aim_peak_rss_mb: 300,
     floor_rows_per_s: floor.rows_per_s,
     floor_peak_rss_mb: floor.peak_rss_mb,
-    floor: 'exceljs streaming writer alone, as many rows',
-    vs_floor: round(figure.rows_per_s / floor.rows_per_s, 2),
+    floor: 'exceljs streaming writer alone, as many rows (in the bench process)',
+    vs_floor: round(rowsPerS / floor.rows_per_s, 2),
     aim_vs_floor: 0.5,
-    meets_aim: figure.peak_rss_mb < 300 && figure.rows_per_s / floor.rows_per_s >= 0.5,
+    meets_aim: run.server_peak_rss_mb < 300 && rowsPerS / floor.rows_per_s >= 0.5,
   });
 }
 

@@ -3,10 +3,15 @@
  * (exceljs's streaming writer alone writing rows made in memory into a sink), and the
  * export read over HTTP as it comes. Shared by the export and reports benchmarks.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { textCell } from '../../src/rendering/xlsx';
+import { textCell, yesNoCell } from '../../src/rendering/xlsx';
+import { secret } from '../../src/secret';
 import { TICKET_COLUMNS } from '../../src/services/tickets/exportTickets';
 
 const MB = 1024 * 1024;
@@ -74,8 +79,8 @@ export async function writerAlone(rows: number): Promise<number> {
         g % 4 === 0 ? opened : null,
         g % 240,
         (g % 240) / 60,
-        g % 5 !== 0,
-        g % 8 === 0,
+        yesNoCell(g % 5 !== 0),
+        yesNoCell(g % 8 === 0),
       ])
       .commit();
     if (g % 500 === 0) await new Promise(setImmediate); // as the export yields between batches
@@ -112,4 +117,66 @@ export function exportFigures(run: { seconds: number; cpu_seconds: number; rss_s
 
 function cpuSeconds(used: NodeJS.CpuUsage): number {
   return Math.round((used.user + used.system) / 1000) / 1000;
+}
+
+/** A `/proc/<pid>/status` figure in MB (`VmRSS`, `VmHWM`: the peak). */
+function procMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
+  return Math.round(Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) / 1024);
+}
+
+/**
+ * The export as a server does it: `helpdesk start --roles api` in a process of its own on
+ * `databaseUrl`, the response read here as it comes. The server's peak RSS is the kernel's
+ * own (`VmHWM`), reset after the start-up and a warm-up export of `warmPath`, so it is the
+ * export's and nothing of this process (its client, the floor) counts.
+ */
+export async function exportInApiProcess(databaseUrl: string, exportPath: string, warmPath: string, token: string) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'helpdesk-bench-'));
+  // this process's secret, so the token made here holds there too
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    HELPDESK_SECRET: secret(),
+    PORT: '0',
+    HELPDESK_DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+  };
+  const child = spawn(process.execPath, [path.resolve(__dirname, '../../bin/helpdesk'), 'start', '--roles', 'api', '--no-migrate'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the api role did not start: ${output}`)), 60_000);
+      const check = () => {
+        const m = /API http:\/\/127\.0\.0\.1:(\d+)\/api/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        } else if (child.exitCode !== null) reject(new Error(`the api role exited: ${output}`));
+        else setTimeout(check, 50);
+      };
+      check();
+    });
+    await exportOver(port, warmPath, token);
+    const pid = child.pid!;
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the RSS now
+    const start = procMb(pid, 'VmRSS');
+    const t0 = process.hrtime.bigint();
+    const result = await exportOver(port, exportPath, token);
+    const seconds = Math.round(Number(process.hrtime.bigint() - t0) / 1e6) / 1000;
+    return { result, seconds, server_rss_start_mb: start, server_peak_rss_mb: procMb(pid, 'VmHWM') };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 }

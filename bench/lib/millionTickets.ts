@@ -35,6 +35,8 @@ const TEAMS = 5;
 
 export interface MillionTickets {
   knex: Knex;
+  /** The data set's database URL. */
+  url: string;
   tickets: number;
   replies: number;
   /** The customer with a tenth of the tickets. */
@@ -193,5 +195,13 @@ export async function millionTickets(tickets = Number(process.env.BENCH_TICKETS 
   const count = async (table: string) => Number((await knex(table).count({ n: '*' }))[0]!.n);
   const largest = await knex('customers').where({ name: 'Largest Customer Ltd' }).first('id');
   const agent = await knex('users').where({ email: 'agent1@helpdesk.test' }).first('id');
-  return { knex, tickets: await count('tickets'), replies: await count('replies'), largestCustomerId: largest.id, agentId: agent.id, loadSeconds };
+  return {
+    knex,
+    url: databaseUrl(name),
+    tickets: await count('tickets'),
+    replies: await count('replies'),
+    largestCustomerId: largest.id,
+    agentId: agent.id,
+    loadSeconds,
+  };
 }
