@@ -23,6 +23,7 @@ import { now, wallClock } from '../../clock';
 import { config } from '../../config';
 import { isConnectionError } from '../../db/errors';
 import { OutboundEmail } from '../../models/OutboundEmail';
+import { cleanOptional } from '../../text/cleanText';
 import { composeMail } from './compose';
 import { loadContexts } from './context';
 import { envelopesFor, settle } from './delivery';
@@ -217,6 +218,9 @@ async function recordOutcomesWhileLeased(knex: Knex, outcomes: Outcome[], leaseE
  */
 async function recordOutcomes(knex: Knex, outcomes: Outcome[]): Promise<number> {
   if (outcomes.length === 0) return 0;
+  // a server's words and an error's message are text from outside: jsonb refuses a NUL or a
+  // lone surrogate, and one of them would fail the whole batch's record
+  const clean = outcomes.map((o) => ({ ...o, last_error: cleanOptional(o.last_error), last_response: cleanOptional(o.last_response) }));
   const { rowCount } = await knex.raw(
     `update outbound_emails o set
        claim_token = null, state = v.state, next_attempt_at = v.next_attempt_at, sent_at = coalesce(v.sent_at, o.sent_at),
@@ -229,7 +233,7 @@ async function recordOutcomes(knex: Knex, outcomes: Outcome[]): Promise<number> 
        subject text, from_address text, reply_to text, in_reply_to text, "references" text,
        delivered_recipients jsonb, rejected_recipients jsonb)
      where o.id = v.id and o.state = 'queued' and o.claim_token = v.claim_token`,
-    [now(), JSON.stringify(outcomes)],
+    [now(), JSON.stringify(clean)],
   );
   return rowCount ?? 0;
 }
