@@ -10,6 +10,7 @@
 import type { ImapFlow } from 'imapflow';
 import { now } from '../../clock';
 import { db } from '../../db/knex';
+import { loopTurns } from '../../loopTurns';
 import type { SessionLocks } from '../../db/sessionLocks';
 import type { Logger } from '../../logger';
 import { Mailbox } from '../../models/Mailbox';
@@ -255,8 +256,14 @@ export class MailboxWorker {
     if (uids.length === 0) return;
     const maxMessages = this.opts.batchMessages ?? 400;
     const maxBytes = this.opts.batchBytes ?? 32 * 1024 * 1024;
+    // imapflow parses the next response only when the loop asks for it, and responses it
+    // already holds settle at once: without turns, thousands of them hold the event loop in one go
     const sizes = new Map<number, number>();
-    for await (const m of client.fetch(uids.join(','), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
+    const sizeTurn = loopTurns();
+    for await (const m of client.fetch(uids.join(','), { uid: true, size: true }, { uid: true })) {
+      sizes.set(m.uid, m.size ?? 0);
+      await sizeTurn();
+    }
     const batches: number[][] = [];
     for (let i = 0; i < uids.length;) {
       const batch: number[] = [];
@@ -271,14 +278,17 @@ export class MailboxWorker {
     // in the database: the pool and the database work at the same time
     const fetchAndRead = async (batch: number[]): Promise<FetchedBatch> => {
       const sources = new Map<number, Buffer>();
+      const turn = loopTurns();
       for await (const m of client.fetch(batch.join(','), { uid: true, source: true }, { uid: true })) {
         if (m.source) sources.set(m.uid, m.source);
+        await turn();
       }
       const reads = new Map<number, Promise<PreparedMessage>>();
       for (const [uid, raw] of sources) {
         const read = prepareMessage(mailbox, raw, uid, this.opts.log);
         read.catch(() => undefined); // awaited (and thrown) in its turn
         reads.set(uid, read);
+        await turn();
       }
       return { sources, reads };
     };
