@@ -215,10 +215,10 @@ export function sha256Of(bytes: Uint8Array): string {
 
 /**
  * Stores bytes already in memory (raw messages, decoded attachments), keyed by their
- * sha256 (see blobOf), inside `trx`. In the database every blob row with its first chunk
- * goes in one statement (the bytes as separate parameters, which node-postgres sends in
- * binary), then a statement per further chunk of the blobs that were new; on disk, a file
- * each.
+ * sha256 (see blobOf), inside `trx`. In the database the blob rows with their first chunks
+ * go in a few statements, about a megabyte of bytes each (the bytes as separate parameters,
+ * which node-postgres sends in binary), then a statement per further chunk of the blobs
+ * that were new; on disk, a file each.
  */
 export async function putBlobBuffers(trx: Knex, blobs: Map<string, Buffer>): Promise<void> {
   if (blobs.size === 0) return;
@@ -235,20 +235,46 @@ export async function putBlobBuffers(trx: Knex, blobs: Map<string, Buffer>): Pro
     }
     return;
   }
-  const list = [...blobs];
-  const { rows } = await trx.raw(
-    `with u (sha256, size, data) as (values ${list.map(() => '(?::text, ?::bigint, ?::bytea)').join(', ')}),
-          b as (insert into blobs (sha256, size, storage, created_at) select sha256, size, 'database', ? from u
-                on conflict (sha256) do nothing returning sha256)
-     insert into blob_chunks (sha256, seq, data) select u.sha256, 0, u.data from u join b using (sha256) returning sha256`,
-    [...list.flatMap(([sha256, bytes]) => [sha256, bytes.length, bytes.subarray(0, CHUNK_BYTES)]), new Date()],
-  );
-  for (const { sha256 } of rows as { sha256: string }[]) {
-    const bytes = blobs.get(sha256)!;
-    for (let seq = 1; seq * CHUNK_BYTES < bytes.length; seq++) {
-      await trx('blob_chunks').insert({ sha256, seq, data: bytes.subarray(seq * CHUNK_BYTES, (seq + 1) * CHUNK_BYTES) });
+  const at = new Date();
+  for (const group of byFirstChunks([...blobs])) {
+    const { rows } = await trx.raw(
+      `with u (sha256, size, data) as (values ${group.map(() => '(?::text, ?::bigint, ?::bytea)').join(', ')}),
+            b as (insert into blobs (sha256, size, storage, created_at) select sha256, size, 'database', ? from u
+                  on conflict (sha256) do nothing returning sha256)
+       insert into blob_chunks (sha256, seq, data) select u.sha256, 0, u.data from u join b using (sha256) returning sha256`,
+      [...group.flatMap(([sha256, bytes]) => [sha256, bytes.length, bytes.subarray(0, CHUNK_BYTES)]), at],
+    );
+    for (const { sha256 } of rows as { sha256: string }[]) {
+      const bytes = blobs.get(sha256)!;
+      for (let seq = 1; seq * CHUNK_BYTES < bytes.length; seq++) {
+        await trx('blob_chunks').insert({ sha256, seq, data: bytes.subarray(seq * CHUNK_BYTES, (seq + 1) * CHUNK_BYTES) });
+      }
     }
   }
+}
+
+/**
+ * Blobs in groups whose first chunks add up to at most CHUNK_BYTES (a blob on its own when
+ * its first chunk is bigger), a statement each: node-postgres builds a statement's whole
+ * message on the event loop, copying its bytes again each time its buffer grows, so
+ * a batch of a hundred big messages in one statement held the loop for as long as that took.
+ */
+function byFirstChunks(list: [string, Buffer][]): [string, Buffer][][] {
+  const groups: [string, Buffer][][] = [];
+  let group: [string, Buffer][] = [];
+  let bytes = 0;
+  for (const blob of list) {
+    const first = Math.min(blob[1].length, CHUNK_BYTES);
+    if (group.length > 0 && bytes + first > CHUNK_BYTES) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(blob);
+    bytes += first;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 /** The bytes of a blob, chunk by chunk. */

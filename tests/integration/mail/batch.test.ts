@@ -112,6 +112,8 @@ describe('BatchWrites', () => {
     const customer = await makeCustomer();
     const small = crypto.randomBytes(10_000);
     const big = crypto.randomBytes(2_500_000); // three chunks
+    // together over a chunk: written in more than one statement
+    const medium = Array.from({ length: 5 }, () => crypto.randomBytes(300_000));
     await db().transaction(async (trx) => {
       const w = new BatchWrites(trx);
       const id = await w.id('contacts');
@@ -119,6 +121,7 @@ describe('BatchWrites', () => {
       w.update('contacts', id, { name: 'Merged' });
       expect(w.putBlob(small).sha256).toBe(w.putBlob(Buffer.from(small)).sha256);
       w.putBlob(big);
+      for (const bytes of medium) w.putBlob(bytes);
       await w.flush();
       expect((await trx('contacts').where({ id }).first()).name).toBe('Merged');
 
@@ -127,7 +130,7 @@ describe('BatchWrites', () => {
       await w.flush();
       expect((await trx('contacts').where({ id }).first()).name).toBe('Updated');
     });
-    for (const bytes of [small, big]) {
+    for (const bytes of [small, big, ...medium]) {
       const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
       expect((await readBlobBuffer(db(), sha256)).equals(bytes)).toBe(true);
     }
