@@ -10,6 +10,7 @@ import { dailyPointsSummaryJob } from './dailyPointsSummary';
 import { type Job, scheduleVariable } from './job';
 import { quarantineDigestJob } from './quarantineDigest';
 import { rawMailRetentionJob } from './rawMailRetention';
+import { reportPruningJob } from './reportPruning';
 import { teamReportJob } from './teamReport';
 import { ticketRollupsJob } from './ticketRollups';
 
@@ -23,6 +24,7 @@ export const JOBS: readonly Job[] = [
   rawMailRetentionJob,
   blobSweepJob,
   ticketRollupsJob,
+  reportPruningJob,
 ];
 
 export function findJob(name: string): Job | undefined {

@@ -121,3 +121,27 @@ export async function customerReport(req: CustomerReportRequest): Promise<Custom
   }
   return pending;
 }
+
+/** Stored reports made longer ago than this are removed by the `report-pruning` job (a request makes them again). */
+export const STORED_REPORT_KEEP_DAYS = 30;
+const PRUNE_BATCH = 500;
+
+/**
+ * Removes the stored reports made before `before` and releases their PDFs' bytes, in
+ * batches of PRUNE_BATCH rows, each in a short transaction of its own. Returns how many.
+ */
+export async function pruneStoredReports(knex: Knex, before: Date): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const batch = await knex.transaction(async (trx) => {
+      const rows: { pdf_sha256: string }[] = await trx('customer_reports')
+        .whereIn('id', trx('customer_reports').where('created_at', '<', before).orderBy('id').limit(PRUNE_BATCH).forUpdate().skipLocked().select('id'))
+        .delete()
+        .returning('pdf_sha256');
+      for (const sha256 of new Set(rows.map((r) => r.pdf_sha256))) await releaseBlob(trx, sha256);
+      return rows.length;
+    });
+    removed += batch;
+    if (batch < PRUNE_BATCH) return removed;
+  }
+}

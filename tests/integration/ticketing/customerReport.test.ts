@@ -11,6 +11,7 @@ import { type Config, config, loadConfig, setConfig } from '../../../src/config'
 import { db } from '../../../src/db/knex';
 import { PdfRenderer, closePdfRenderer, pdfRenderer } from '../../../src/rendering/pdf';
 import { api, makeContact, makeCustomer, makeTicket, useStaff } from '../../helpers/factories';
+import { runJob } from '../../helpers/jobs';
 import { pdfText } from '../../helpers/pdfTools';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 import { waitFor } from '../../helpers/waitFor';
@@ -281,6 +282,25 @@ describe('the stored copy', () => {
     expect((await pdfOf(`customer_id=${customer.id}&from=2026-11-15&to=2026-11-30`)).cache).toBe('miss');
     expect((await pdfOf(`customer_id=${customer.id}&${PERIOD}`)).cache).toBe('hit');
     expect(await db()('customer_reports').where({ customer_id: customer.id })).toHaveLength(2);
+  });
+
+  it('made over 30 days ago is removed by the report-pruning job, its bytes with it; a newer one stays', async () => {
+    const customer = await makeCustomer();
+    await makeTicket({ agent: staff.agent, customer });
+    await pdfOf(`customer_id=${customer.id}&${PERIOD}`);
+    await pdfOf(`customer_id=${customer.id}&from=2026-11-15&to=2026-11-30`);
+    const [old, recent] = await db()('customer_reports').where({ customer_id: customer.id }).orderBy('period_from');
+    // the job's clock: 31 days after the first report was made, 29 after the second
+    await db()('customer_reports')
+      .where({ id: recent.id })
+      .update({ created_at: new Date(NOW.getTime() + 2 * 86_400_000) });
+    const due = await db()('customer_reports').where('created_at', '<', new Date(NOW.getTime() + 86_400_000)); // other tests' too
+    expect(await runJob('report-pruning', new Date(NOW.getTime() + 31 * 86_400_000))).toEqual({ reports_removed: due.length });
+    expect((await db()('customer_reports').where({ customer_id: customer.id })).map((r) => r.id)).toEqual([recent.id]);
+    expect(await db()('blobs').where({ sha256: old.pdf_sha256 }).first()).toBeUndefined();
+    expect(await db()('blobs').where({ sha256: recent.pdf_sha256 }).first()).toBeDefined();
+    // asked for again, the pruned one is made anew
+    expect((await pdfOf(`customer_id=${customer.id}&${PERIOD}`)).cache).toBe('miss');
   });
 
   it('requests for the same report at once share one render', async () => {
