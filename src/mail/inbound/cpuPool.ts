@@ -40,6 +40,15 @@ export const TOO_COMPLEX = 'too_complex';
 const CHUNK_MESSAGES = 16;
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
+/**
+ * How much lower the threads' scheduling priority is than the main thread's (Linux `nice`,
+ * per thread; through piscina's optional @napi-rs/nice, and nothing where it is missing).
+ * At 10 a thread weighs about a tenth of the main thread when both want the same core, so the
+ * event loop runs as soon as it has work while the threads still use every idle cycle:
+ * reading mail is background work, the API and the database writes are not.
+ */
+const NICE_INCREMENT = 10;
+
 let pool: Piscina | undefined;
 /** Whether `pool` keeps its threads (see holdCpuPoolWarm). */
 let poolIsWarm = false;
@@ -56,6 +65,9 @@ function makePool(warm: boolean): Piscina {
     minThreads: warm ? threads : 0,
     maxThreads: threads,
     idleTimeout: 30_000,
+    // the threads give way to the event loop: with one of them per core, the loop was often
+    // runnable but waiting for a core, 100-400 ms at a time, while they read (see NICE_INCREMENT)
+    niceIncrement: NICE_INCREMENT,
     // a message that needs more than this is held as too complex (ERR_WORKER_OUT_OF_MEMORY), the
     // process lives on. Not lower: with 768 MB V8 sized the heap so that reading cost 25% more CPU.
     resourceLimits: { maxOldGenerationSizeMb: 2048 },
