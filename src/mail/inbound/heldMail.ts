@@ -1,6 +1,6 @@
 /**
  * What a person does with mail the pipeline held: assign a quarantined message to a
- * customer or a ticket, or run a failed one through the pipeline again. These drive the
+ * customer or a ticket, dismiss it, or run a failed one through the pipeline again. These drive the
  * pipeline, so they live beside it (services never import the mail pipeline); listing and
  * showing inbound mail are services (src/services/inbound/inboundEmails.ts).
  */
@@ -20,7 +20,8 @@ import { type IngestResult, ingestMessage } from './ingest';
 import { MailWork } from './mailWork';
 import { type Contact, identifySender, lookupSenders } from './sender';
 
-const notQuarantined = (row: InboundEmail) => new AppError(409, 'conflict', `only quarantined messages can be assigned; this one is ${row.outcome}`);
+const notQuarantined = (row: InboundEmail, what = 'assigned') =>
+  new AppError(409, 'conflict', `only quarantined messages can be ${what}; this one is ${row.outcome}`);
 
 /** What an assignment made of the message, for its row. */
 interface Assigned {
@@ -82,6 +83,24 @@ export async function assignInboundEmail(id: number, target: { customer_id?: num
       reply_id: done.replyId ?? null,
       // `assigned`: it came through quarantine (the team report counts it among the day's held mail)
       flags: [...new Set([...row.flags, ...(done.flags ?? []), 'assigned'])],
+    });
+  });
+}
+
+/**
+ * Dismisses a quarantined message (spam, a stranger nobody answers): it becomes `rejected`,
+ * its reason saying who dismissed it, flagged `dismissed`, and no longer waits (the
+ * quarantine digest stops naming it). Nothing is sent to the sender: a notice would be
+ * backscatter. The raw message stays, as for any rejected mail.
+ */
+export async function dismissInboundEmail(id: number, actorId: number): Promise<InboundEmail> {
+  return db().transaction(async (trx) => {
+    const row = found(await InboundEmail.query(trx).findById(id).forUpdate(), 'inbound email', id);
+    if (row.outcome !== 'quarantined') throw notQuarantined(row, 'dismissed');
+    return row.$query(trx).patchAndFetch({
+      outcome: 'rejected',
+      reason: [row.reason, `dismissed by user ${actorId}`].filter(Boolean).join('; '),
+      flags: [...new Set([...row.flags, 'dismissed'])],
     });
   });
 }

@@ -35,14 +35,14 @@ export async function countWaiting(knex: Knex): Promise<number> {
 
 /**
  * How many messages received in [from, to) were held for a person: those still waiting and
- * those assigned since (flagged `assigned`).
+ * those assigned or dismissed since (flagged `assigned`, `dismissed`).
  */
 export async function countHeldBetween(knex: Knex, from: Date, to: Date): Promise<number> {
   return count(
     knex('inbound_emails')
       .where('received_at', '>=', from)
       .where('received_at', '<', to)
-      .where((q) => q.where({ outcome: 'quarantined' }).orWhereRaw(`'assigned' = any(flags)`)),
+      .where((q) => q.where({ outcome: 'quarantined' }).orWhereRaw(`flags && array['assigned', 'dismissed']::text[]`)),
   );
 }
 

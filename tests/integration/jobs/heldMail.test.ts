@@ -9,6 +9,7 @@ import { db } from '../../../src/db/knex';
 import { ingestMessage } from '../../../src/mail/inbound/ingest';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { updateSettings } from '../../../src/services/config/settings';
+import { countHeldBetween } from '../../../src/services/inbound/quarantine';
 import { api, makeCustomer, makeUser, useStaff } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
 import { SmtpSink, parse } from '../../helpers/smtpSink';
@@ -107,6 +108,28 @@ describe('quarantine-digest', () => {
     } finally {
       await updateSettings({ timezone: 'UTC' });
     }
+  });
+});
+
+describe('dismiss', () => {
+  it('a quarantined message becomes rejected, says who dismissed it, sends nothing, leaves the digest and still counts as held that day', async () => {
+    const id = await strangerWrites(new Date('2026-09-01T09:00:00Z'), 'Cheap pills', 'spam@unknown.test');
+    const queuedBefore = Number((await db()('outbound_emails').count({ n: '*' }))[0]!.n);
+    const res = await api().post(`/api/v1/ticketing/inbound_emails/${id}/dismiss`).set(staff.agent.auth).expect(200);
+    expect(res.body).toMatchObject({ id, outcome: 'rejected', ticket_id: null });
+    expect(res.body.reason).toContain(`dismissed by user ${staff.agent.user.id}`);
+    expect(res.body.flags).toContain('dismissed');
+    expect(Number((await db()('outbound_emails').count({ n: '*' }))[0]!.n)).toBe(queuedBefore); // no notice to the sender
+    // once dismissed, it cannot be dismissed or assigned again
+    const again = await api().post(`/api/v1/ticketing/inbound_emails/${id}/dismiss`).set(staff.agent.auth).expect(409);
+    expect(again.body.error.message).toMatch(/only quarantined messages can be dismissed; this one is rejected/);
+    const customer = await makeCustomer();
+    await api().post(`/api/v1/ticketing/inbound_emails/${id}/assign`).set(staff.agent.auth).send({ customer_id: customer.id }).expect(409);
+    await api().post('/api/v1/ticketing/inbound_emails/999999999/dismiss').set(staff.agent.auth).expect(404);
+    // the digest no longer names it; the day's held count still does
+    const digest = await runJob('quarantine-digest', new Date('2026-09-02T08:00:00Z'));
+    expect(digest.waiting).toBe(Number((await db()('inbound_emails').where({ outcome: 'quarantined' }).count({ n: '*' }))[0]!.n));
+    expect(await countHeldBetween(db(), new Date('2026-09-01T00:00:00Z'), new Date('2026-09-02T00:00:00Z'))).toBe(1);
   });
 });
 

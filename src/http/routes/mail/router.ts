@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { testImapLogin } from '../../../mail/imap/connection';
-import { assignInboundEmail, retryInboundEmail } from '../../../mail/inbound/heldMail';
+import { assignInboundEmail, dismissInboundEmail, retryInboundEmail } from '../../../mail/inbound/heldMail';
 import { listInboundEmails, rawInboundEmail, showInboundEmail } from '../../../services/inbound/inboundEmails';
 import { mailboxes } from '../../../services/mailboxes/mailboxes';
 import { crudRoutes } from '../../crudRoutes';
@@ -13,6 +13,7 @@ import { pathId } from '../../validation';
 export function registerMailRoutes(router: Router): void {
   registerMailboxRoutes(router);
   registerInboundEmailRoutes(router);
+  registerHeldMailRoutes(router);
 }
 
 /** Mailboxes (admin) and their login test. */
@@ -36,7 +37,7 @@ function registerMailboxRoutes(router: Router): void {
   });
 }
 
-/** Inbound emails: the list, one, its raw original, assign and retry. */
+/** Inbound emails: the list, one, its raw original. */
 function registerInboundEmailRoutes(router: Router): void {
   const path = '/v1/ticketing/inbound_emails';
   const tag = 'Inbound emails';
@@ -85,6 +86,12 @@ function registerInboundEmailRoutes(router: Router): void {
       return undefined;
     },
   });
+}
+
+/** What an agent does with held mail: assign or dismiss a quarantined message, retry a failed one. */
+function registerHeldMailRoutes(router: Router): void {
+  const path = '/v1/ticketing/inbound_emails';
+  const tag = 'Inbound emails';
   route(router, {
     method: 'post',
     path: `${path}/:id/assign`,
@@ -98,6 +105,18 @@ function registerInboundEmailRoutes(router: Router): void {
     returns: 'the inbound email, with its new outcome',
     body: assignBody,
     handler: async ({ params, body, actor }) => presentInboundEmail(await assignInboundEmail(pathId(params.id, 'inbound email'), body, actor.id)),
+  });
+  route(router, {
+    method: 'post',
+    path: `${path}/:id/dismiss`,
+    tag,
+    errors: [404, 409],
+    summary: 'Dismiss a quarantined message: it becomes rejected and no longer waits',
+    description:
+      'For spam and mail nobody will answer. The outcome becomes `rejected`, the reason names who dismissed it, the flags gain `dismissed`; ' +
+      'nothing is sent to the sender (a notice to a forged address would be backscatter). Only a `quarantined` message can be dismissed (else 409).',
+    returns: 'the inbound email, with its new outcome',
+    handler: async ({ params, actor }) => presentInboundEmail(await dismissInboundEmail(pathId(params.id, 'inbound email'), actor.id)),
   });
   route(router, {
     method: 'post',
