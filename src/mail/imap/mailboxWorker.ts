@@ -10,7 +10,7 @@
 import type { ImapFlow } from 'imapflow';
 import { now } from '../../clock';
 import { db } from '../../db/knex';
-import { loopTurns } from '../../loopTurns';
+import { loopTurn } from '../../loopTurns';
 import type { SessionLocks } from '../../db/sessionLocks';
 import type { Logger } from '../../logger';
 import { Mailbox } from '../../models/Mailbox';
@@ -259,10 +259,9 @@ export class MailboxWorker {
     // imapflow parses the next response only when the loop asks for it, and responses it
     // already holds settle at once: without turns, thousands of them hold the event loop in one go
     const sizes = new Map<number, number>();
-    const sizeTurn = loopTurns();
     for await (const m of client.fetch(uids.join(','), { uid: true, size: true }, { uid: true })) {
       sizes.set(m.uid, m.size ?? 0);
-      await sizeTurn();
+      await loopTurn();
     }
     const batches: number[][] = [];
     for (let i = 0; i < uids.length;) {
@@ -278,17 +277,16 @@ export class MailboxWorker {
     // in the database: the pool and the database work at the same time
     const fetchAndRead = async (batch: number[]): Promise<FetchedBatch> => {
       const sources = new Map<number, Buffer>();
-      const turn = loopTurns();
       for await (const m of client.fetch(batch.join(','), { uid: true, source: true }, { uid: true })) {
         if (m.source) sources.set(m.uid, m.source);
-        await turn();
+        await loopTurn();
       }
       const reads = new Map<number, Promise<PreparedMessage>>();
       for (const [uid, raw] of sources) {
         const read = prepareMessage(mailbox, raw, uid, this.opts.log);
         read.catch(() => undefined); // awaited (and thrown) in its turn
         reads.set(uid, read);
-        await turn();
+        await loopTurn();
       }
       return { sources, reads };
     };

@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 import { now } from '../../clock';
 import { db } from '../../db/knex';
-import { loopTurns } from '../../loopTurns';
+import { loopTurn } from '../../loopTurns';
 import type { Logger } from '../../logger';
 import { logger } from '../../logger';
 import { type AuthSummary, type Authenticity, type InboundOutcome } from '../../models/InboundEmail';
@@ -379,11 +379,10 @@ export async function ingestBatch(trx: Knex.Transaction, mailbox: Mailbox, messa
   const results: IngestResult[] = [];
   // most messages are decided in memory (their lookups are done, their rows held), so
   // without turns a lane of a hundred would hold the event loop in one go
-  const turn = loopTurns();
   for (const m of messages) {
     results.push(await ingestPrepared(work, mailbox, m));
     if (opts.stop?.()) break;
-    await turn();
+    await loopTurn();
   }
   await work.writes.flush();
   return results;
