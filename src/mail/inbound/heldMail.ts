@@ -1,8 +1,8 @@
 /**
  * What a person does with mail the pipeline held: assign a quarantined message to a
- * customer or a ticket, dismiss it, or run a failed one through the pipeline again. These drive the
- * pipeline, so they live beside it (services never import the mail pipeline); listing and
- * showing inbound mail are services (src/services/inbound/inboundEmails.ts).
+ * customer or a ticket, dismiss it, or run a failed one through the pipeline again. These
+ * drive the pipeline, so they live beside it (services never import the mail pipeline);
+ * listing and showing inbound mail are services (src/services/inbound/inboundEmails.ts).
  */
 import { db } from '../../db/knex';
 import { AppError, invalid } from '../../errors';
