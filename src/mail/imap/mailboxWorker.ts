@@ -368,7 +368,8 @@ export class MailboxWorker {
     } else if (mailbox.after_import === 'delete') {
       await client.messageDelete(range, { uid: true });
     } else {
-      await client.messageFlagsAdd(range, ['\\Seen'], { uid: true });
+      // silent: the server does not answer with a FETCH per message (400 of them, parsed in one go)
+      await client.messageFlagsAdd(range, ['\\Seen'], { uid: true, silent: true });
     }
   }
 }
