@@ -19,8 +19,12 @@ export type MailauthResolver = (name: string, type: string) => Promise<unknown>;
 
 /** Longest the DNS of one message may take, all its lookups together. */
 export const DNS_BUDGET_MS = 1000;
-/** How long an answer is kept (node's resolver gives no TTL for TXT, so one for all). */
-const ANSWER_TTL_MS = 5 * 60_000;
+/**
+ * How long an answer is kept: node's resolver gives no TTL for TXT, so a short cap for all,
+ * within which a changed record (a revoked DKIM key, a new SPF policy) is seen. Exported
+ * for tests.
+ */
+export const ANSWER_TTL_MS = 60_000;
 /** How long "no such name" or "no such record" is kept. */
 const NEGATIVE_TTL_MS = 60_000;
 const MAX_ENTRIES = 2000;
@@ -28,6 +32,8 @@ const MAX_ENTRIES = 2000;
 const NEGATIVE = new Set(['ENOTFOUND', 'ENODATA']);
 
 type Entry = { until: number; answer: unknown } | { until: number; code: string; message: string };
+
+const keyOf = (name: string, type: string) => `${type.toUpperCase()} ${name.toLowerCase()}`;
 
 function dnsError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -50,22 +56,26 @@ export class CachingResolver {
   }
 
   /** The answer for `name` and `type`, cached; rejects with the resolver's error code. */
-  async lookup(name: string, type: string): Promise<unknown> {
-    const key = `${type.toUpperCase()} ${name.toLowerCase()}`;
-    const hit = this.cache.get(key);
-    if (hit && hit.until > Date.now()) {
-      this.cache.delete(key);
-      this.cache.set(key, hit);
-      if ('code' in hit) throw dnsError(hit.code, hit.message);
-      return hit.answer;
-    }
-    if (hit) this.cache.delete(key);
+  lookup(name: string, type: string): Promise<unknown> {
+    const key = keyOf(name, type);
+    const hit = this.fromCache(key);
+    if (hit) return hit;
     let query = this.inFlight.get(key);
     if (!query) {
       query = this.query(key, name, type).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, query);
     }
     return query;
+  }
+
+  /** The current cached answer for `key` (then the most recently used), settled; undefined when there is none. */
+  private fromCache(key: string): Promise<unknown> | undefined {
+    const hit = this.cache.get(key);
+    if (!hit) return undefined;
+    this.cache.delete(key);
+    if (hit.until <= Date.now()) return undefined;
+    this.cache.set(key, hit);
+    return 'code' in hit ? Promise.reject(dnsError(hit.code, hit.message)) : Promise.resolve(hit.answer);
   }
 
   private async query(key: string, name: string, type: string): Promise<unknown> {
@@ -94,6 +104,9 @@ export class CachingResolver {
     return (name, type) => {
       const left = deadline - Date.now();
       if (left <= 0) return Promise.reject(dnsError('ETIMEOUT', `DNS budget of ${budgetMs} ms spent before ${type} ${name}`));
+      // a current answer at hand: nothing to wait for, no timer to set (most lookups of a busy thread)
+      const hit = this.fromCache(keyOf(name, type));
+      if (hit) return hit;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(dnsError('ETIMEOUT', `no DNS answer for ${type} ${name} within the budget`)), left);
