@@ -9,12 +9,13 @@
  */
 import type { ImapFlow } from 'imapflow';
 import { now } from '../../clock';
+import { config } from '../../config';
 import { db } from '../../db/knex';
 import { loopTurn } from '../../loopTurns';
 import type { SessionLocks } from '../../db/sessionLocks';
 import type { Logger } from '../../logger';
 import { Mailbox } from '../../models/Mailbox';
-import { type PreparedMessage, ingestBatch, ingestOneByOne, prepareMessage } from '../inbound/ingest';
+import { OVERSIZE_PREFIX_BYTES, type PreparedMessage, ingestBatch, ingestOneByOne, oversizeMessage, prepareMessage } from '../inbound/ingest';
 import { imapClient } from './connection';
 import { donePrefix, splitIntoLanes } from './lanes';
 
@@ -276,14 +277,27 @@ export class MailboxWorker {
     // a batch is fetched, and handed to the CPU pool to be read, while the one before it is
     // in the database: the pool and the database work at the same time
     const fetchAndRead = async (batch: number[]): Promise<FetchedBatch> => {
+      const limit = config().inboundMaxBytes;
+      const over = new Set(batch.filter((uid) => (sizes.get(uid) ?? 0) > limit));
       const sources = new Map<number, Buffer>();
-      for await (const m of client.fetch(batch.join(','), { uid: true, source: true }, { uid: true })) {
-        if (m.source) sources.set(m.uid, m.source);
-        await loopTurn();
+      const whole = batch.filter((uid) => !over.has(uid));
+      if (whole.length) {
+        for await (const m of client.fetch(whole.join(','), { uid: true, source: true }, { uid: true })) {
+          if (m.source) sources.set(m.uid, m.source);
+          await loopTurn();
+        }
+      }
+      // a message over the limit is held without being read: only its start is fetched
+      const start = { start: 0, maxLength: Math.min(OVERSIZE_PREFIX_BYTES, limit) };
+      for (const uid of over) {
+        const m = await client.fetchOne(String(uid), { uid: true, source: start }, { uid: true });
+        if (m && m.source) sources.set(uid, m.source);
       }
       const reads = new Map<number, Promise<PreparedMessage>>();
       for (const [uid, raw] of sources) {
-        const read = prepareMessage(mailbox, raw, uid, this.opts.log);
+        const read = over.has(uid)
+          ? Promise.resolve(oversizeMessage(mailbox, raw, sizes.get(uid)!, uid, this.opts.log))
+          : prepareMessage(mailbox, raw, uid, this.opts.log);
         read.catch(() => undefined); // awaited (and thrown) in its turn
         reads.set(uid, read);
         await loopTurn();

@@ -9,6 +9,7 @@
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
+import { config } from '../../config';
 import { db } from '../../db/knex';
 import { loopTurn } from '../../loopTurns';
 import type { Logger } from '../../logger';
@@ -17,7 +18,7 @@ import { type AuthSummary, type Authenticity, type InboundOutcome } from '../../
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
 import { isConnectionError } from '../../db/errors';
-import { blobOf, putBlobBuffers, registerBlobReference } from '../../services/blobs/blobStore';
+import { blobOf, putBlobBuffers, registerBlobReference, sha256Of } from '../../services/blobs/blobStore';
 import { getSettings } from '../../services/config/settings';
 import { ourAddresses } from '../../services/mailboxes/mailboxes';
 import { cleanOptional, cleanText, fitText } from '../../text/cleanText';
@@ -83,6 +84,8 @@ export interface PreparedMessage {
   held?: Decision;
   /** The authenticity verdict (authenticity.ts); null when the mailbox's authenticity is off or the message is held. */
   auth?: Authenticity | null;
+  /** The whole message's size, when `raw` is only its start (oversizeMessage). */
+  size?: number;
   log: Logger;
 }
 
@@ -121,6 +124,22 @@ export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number
   return { raw, sha256: analysis.sha256, uid, facts, message: m, auth: analysis.auth ?? null, log: child };
 }
 
+/** What is fetched of a message over INBOUND_MAX_BYTES: its first bytes, at most this many (and at most the limit). */
+export const OVERSIZE_PREFIX_BYTES = 1024 * 1024;
+
+/**
+ * A message over INBOUND_MAX_BYTES, known by the size the server gave before it was
+ * fetched: only its start (`prefix`) was fetched, so no such message is ever held in
+ * memory whole. It is held for a person with that start, its row giving the real size.
+ */
+export function oversizeMessage(mailbox: Mailbox, prefix: Buffer, size: number, uid?: number, log: Logger = logger): PreparedMessage {
+  const child = log.child({ mailbox_id: mailbox.id, uid });
+  const sha256 = sha256Of(prefix);
+  const reason = `the message is ${size} bytes, over the ${config().inboundMaxBytes} byte limit; only its first ${prefix.length} bytes were fetched and kept`;
+  child.warn({ size, kept: prefix.length }, 'message over INBOUND_MAX_BYTES held; only its start was fetched');
+  return { raw: prefix, sha256, uid, size, facts: rawFacts(prefix, sha256), held: { outcome: 'quarantined', reason }, log: child };
+}
+
 function lookupKeys(m: PreparedMessage): LookupKeys {
   return {
     messageId: m.facts.messageId,
@@ -138,7 +157,7 @@ function inboundRowFacts(mailbox: Mailbox, m: PreparedMessage) {
     from: m.facts.from === undefined ? null : fitText(m.facts.from, 320),
     subject: m.facts.subject === undefined ? null : fitText(m.facts.subject, 10_000),
     received_at: now(),
-    size: m.raw.length,
+    size: m.size ?? m.raw.length,
     imap_uid: m.uid ?? null,
   };
 }

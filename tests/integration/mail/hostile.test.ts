@@ -121,6 +121,24 @@ test('a message over the CPU deadline is quarantined as too_complex with its raw
   await nextMailIsATicket(box);
 });
 
+test('a message over INBOUND_MAX_BYTES is held with only its start fetched, its row giving the real size; the next mail is a ticket', async () => {
+  const box = await imapBox();
+  const { contact } = await contactAt();
+  const limit = 64 * 1024;
+  setConfig(loadConfig({ ...process.env, INBOUND_CPU_SECONDS: '1', INBOUND_MAX_BYTES: String(limit) }));
+  try {
+    const raw = await buildMail({ from: contact.email, subject: 'a big one', text: 'x'.repeat(300 * 1024) });
+    const row = await deliver(box, raw);
+    expect(row).toMatchObject({ outcome: 'quarantined', size: raw.length, subject: 'a big one' });
+    expect(row.reason).toBe(`the message is ${raw.length} bytes, over the ${limit} byte limit; only its first ${limit} bytes were fetched and kept`);
+    const kept = await readBlobBuffer(db(), row.raw_sha256);
+    expect(kept.equals(raw.subarray(0, limit))).toBe(true);
+    await nextMailIsATicket(box);
+  } finally {
+    setConfig(loadConfig({ ...process.env, INBOUND_CPU_SECONDS: '1' }));
+  }
+});
+
 test("a customer forging an agent's From with the Message-ID of that agent's notification is quarantined, never an agent reply", async () => {
   const box = await imapBox();
   const { customer, contact } = await contactAt();
