@@ -76,8 +76,8 @@ export interface SheetColumn {
   width: number;
   /** Excel number format, e.g. `yyyy-mm-dd hh:mm`. */
   numFmt?: string;
-  /** Horizontal alignment of the column's cells (the header's too); default: the spreadsheet's. */
-  align?: 'center';
+  /** Horizontal alignment of the column's cells (the header's too); default: the spreadsheet's (numbers and dates right, text left). */
+  align?: 'center' | 'right';
 }
 
 export const DATE_TIME_FORMAT = 'yyyy-mm-dd hh:mm';

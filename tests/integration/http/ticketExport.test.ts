@@ -144,6 +144,8 @@ describe('PUT /api/v1/tickets/export/{customer_id}', () => {
     expect(last.getCell(12).text).toBe('No');
     expect(last.getCell(13).text).toBe('Yes');
     expect(last.getCell(13).alignment?.horizontal).toBe('center');
+    // a number column's header sits over its numbers
+    expect(sheet.getRow(1).getCell(11).alignment?.horizontal).toBe('right');
     expect(rows[0]!.getCell(9).value).toBeNull();
     expect(rows[0]!.getCell(8).value).toBeInstanceOf(Date);
   });
