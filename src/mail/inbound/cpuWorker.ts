@@ -7,6 +7,7 @@
  * them at once, so that their DNS waits overlap. Buffers cross the thread boundary as
  * plain Uint8Arrays and are made Buffers again here.
  */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { type AnalyzeOptions, type Analysis, analyzeMessage } from './analyze';
 import { type AuthCheck, authenticityOf, loadMailauth } from './authenticity';
 import { CHECKING } from './cpuProgress';
@@ -40,7 +41,28 @@ async function checkAuthenticity(task: CpuTask, out: Analysis[], progress: Int32
   );
 }
 
-export default async function readTask(task: CpuTask): Promise<Analysis[]> {
+/** Attachments at least this big are handed over to the main thread rather than copied. */
+const MOVE_BYTES = 64 * 1024;
+
+/**
+ * The analyses, with the memory of each large attachment that owns all of its
+ * ArrayBuffer handed over to the main thread instead of copied: a 25 MB message's
+ * attachments were otherwise held twice, here and there. Smaller ones, and slices of
+ * shared memory (Buffer's pool), are copied as before.
+ */
+function handedOver(out: Analysis[]) {
+  const moved = new Set<ArrayBuffer>();
+  for (const a of out) {
+    if (!a.ok) continue;
+    for (const { content } of a.message.attachments) {
+      const whole = content.byteOffset === 0 && content.byteLength === content.buffer.byteLength;
+      if (whole && content.byteLength >= MOVE_BYTES && content.buffer instanceof ArrayBuffer) moved.add(content.buffer);
+    }
+  }
+  return move({ [transferableSymbol]: [...moved], [valueSymbol]: out });
+}
+
+export default async function readTask(task: CpuTask) {
   const progress = new Int32Array(task.progress);
   const out: Analysis[] = [];
   for (const [i, bytes] of task.raws.entries()) {
@@ -48,5 +70,5 @@ export default async function readTask(task: CpuTask): Promise<Analysis[]> {
     out.push(await analyzeMessage(asBuffer(bytes), task));
   }
   await checkAuthenticity(task, out, progress);
-  return out;
+  return handedOver(out);
 }
