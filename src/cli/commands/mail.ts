@@ -12,18 +12,49 @@ import { db } from '../../db/knex';
 import { migrateLatest } from '../../db/migrate';
 import { type OpenDatabase, openDatabase } from '../../db/open';
 import { logger } from '../../logger';
-import { ingestMessage } from '../../mail/inbound/ingest';
+import { OVERSIZE_PREFIX_BYTES, ingestMessage, ingestOnePrepared, oversizeMessage } from '../../mail/inbound/ingest';
 import { findMailbox } from '../../services/mailboxes/mailboxes';
 import { UsageError, parse, required } from '../args';
 import { importArchiveCommand } from './mailArchive';
 
 export const EX_TEMPFAIL = 75;
 
-async function readInput(file: string | undefined): Promise<Buffer> {
-  if (file && file !== '-') return fs.readFileSync(file);
+/** The message read: whole, or (over INBOUND_MAX_BYTES) only its start, with its size. */
+interface Input {
+  raw: Buffer;
+  size: number;
+}
+
+/**
+ * Reads the message from FILE or stdin, never more than INBOUND_MAX_BYTES of it: past
+ * that only its start is kept (OVERSIZE_PREFIX_BYTES, as the IMAP poller fetches it) and
+ * the rest is counted, not held.
+ */
+async function readInput(file: string | undefined): Promise<Input> {
+  const limit = config().inboundMaxBytes;
+  const keep = Math.min(OVERSIZE_PREFIX_BYTES, limit);
+  if (file && file !== '-') {
+    const size = fs.statSync(file).size;
+    if (size <= limit) return { raw: fs.readFileSync(file), size };
+    const fd = fs.openSync(file, 'r');
+    try {
+      const raw = Buffer.alloc(keep);
+      return { raw: raw.subarray(0, fs.readSync(fd, raw, 0, keep, 0)), size };
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  let size = 0;
+  let start: Buffer | undefined;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (start) continue;
+    chunks.push(chunk as Buffer);
+    // past the limit: its start is copied out once, and nothing more is held
+    if (size > limit) start = Buffer.from(Buffer.concat(chunks).subarray(0, keep));
+  }
+  return { raw: start ?? Buffer.concat(chunks), size };
 }
 
 const USAGE = `usage: helpdesk mail import --mailbox ID_OR_ADDRESS [FILE|-]
@@ -55,8 +86,8 @@ export async function mailCommand(argv: string[]): Promise<number> {
   if (values['mbox-format'] !== undefined || values.restart || values.notify)
     throw new UsageError('--mbox-format, --restart and --notify go with --mbox or --maildir');
   if (positionals[0] && positionals[0] !== '-' && !fs.existsSync(positionals[0])) throw new UsageError(`no such file ${positionals[0]}`);
-  const raw = await readInput(positionals[0]);
-  if (raw.length === 0) throw new UsageError('the message is empty');
+  const input = await readInput(positionals[0]);
+  if (input.size === 0) throw new UsageError('the message is empty');
 
   let database: OpenDatabase | undefined;
   try {
@@ -64,7 +95,10 @@ export async function mailCommand(argv: string[]): Promise<number> {
     await migrateLatest(db());
     const mailbox = await findMailbox(mailboxRef);
     if (!mailbox) throw new UsageError(`no mailbox ${mailboxRef}`);
-    const result = await ingestMessage({ mailbox, raw });
+    const result =
+      input.size > config().inboundMaxBytes
+        ? await ingestOnePrepared(mailbox, oversizeMessage(mailbox, input.raw, input.size))
+        : await ingestMessage({ mailbox, raw: input.raw });
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } catch (e) {

@@ -509,7 +509,11 @@ export async function ingestOneByOne(outer: Knex, mailbox: Mailbox, messages: Pr
 
 /** Runs one raw message through the pipeline for `mailbox`. Never throws for bad mail. */
 export async function ingestMessage(opts: { mailbox: Mailbox; raw: Buffer; uid?: number; log?: Logger; trx?: Knex }): Promise<IngestResult> {
-  const m = await prepareMessage(opts.mailbox, opts.raw, opts.uid, opts.log);
-  const [result] = await ingestOneByOne(opts.trx ?? db(), opts.mailbox, [m]);
+  return ingestOnePrepared(opts.mailbox, await prepareMessage(opts.mailbox, opts.raw, opts.uid, opts.log), opts.trx);
+}
+
+/** Ingests one message already prepared (prepareMessage, oversizeMessage). */
+export async function ingestOnePrepared(mailbox: Mailbox, m: PreparedMessage, trx?: Knex): Promise<IngestResult> {
+  const [result] = await ingestOneByOne(trx ?? db(), mailbox, [m]);
   return result!;
 }

@@ -7,10 +7,12 @@ import { replyAddress, signReplyToken } from '../../../src/mail/replyToken';
 import { updateSettings } from '../../../src/services/config/settings';
 import { createToken } from '../../../src/services/auth/tokens';
 import { createUser } from '../../../src/services/users/users';
-import { childEnv, runCli } from '../../helpers/cli';
+import { readBlobBuffer } from '../../../src/services/blobs/blobStore';
+import { BIN, childEnv, runCli } from '../../helpers/cli';
 import { type Agent, api, useStaff, makeContact, makeCustomer, makeTicket } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -343,4 +345,48 @@ describe('helpdesk mail import', () => {
     const unknown = await runCli(['mail', 'import', '--mailbox', 'nobody@nowhere.test', file], env);
     expect(unknown.code).toBe(64);
   });
+
+  it('holds a message over INBOUND_MAX_BYTES, from a file or stdin, with only its start read and kept', async () => {
+    const mailbox = await makeMailbox();
+    const contact = await makeContact(await makeCustomer());
+    const limit = 64 * 1024;
+    const env = childEnv({ DATABASE_URL: database.url(), HELPDESK_SECRET: process.env.HELPDESK_SECRET, INBOUND_MAX_BYTES: String(limit) });
+    for (const via of ['file', 'stdin']) {
+      const raw = await buildMail({ from: contact.email, subject: `Big via ${via}`, text: 'y'.repeat(400 * 1024) });
+      let out: { code: number | null; stdout: string };
+      if (via === 'file') {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mail-import-')), 'big.eml');
+        fs.writeFileSync(file, raw);
+        out = await runCli(['mail', 'import', '--mailbox', mailbox.email, file], env);
+      } else {
+        out = await cliWithStdin(['mail', 'import', '--mailbox', mailbox.email, '-'], env, raw);
+      }
+      expect([via, out.code]).toEqual([via, 0]);
+      const { inboundEmailId } = JSON.parse(out.stdout);
+      const row = await db()('inbound_emails').where({ id: inboundEmailId }).first();
+      expect(row).toMatchObject({ outcome: 'quarantined', size: raw.length, subject: `Big via ${via}` });
+      expect(row.reason).toBe(`the message is ${raw.length} bytes, over the ${limit} byte limit; only its first ${limit} bytes were fetched and kept`);
+      expect((await readBlobBuffer(db(), row.raw_sha256)).equals(raw.subarray(0, limit))).toBe(true);
+    }
+    // under the limit, stdin gives the whole message
+    const small = await buildMail({ from: contact.email, subject: 'Small via stdin' });
+    const out = await cliWithStdin(['mail', 'import', '--mailbox', mailbox.email], env, small);
+    const row = await db()('inbound_emails')
+      .where({ id: JSON.parse(out.stdout).inboundEmailId })
+      .first();
+    expect(row).toMatchObject({ outcome: 'ticket_created', size: small.length });
+    expect((await readBlobBuffer(db(), row.raw_sha256)).equals(small)).toBe(true);
+  });
 });
+
+/** `helpdesk ...args` with `input` on its stdin. */
+function cliWithStdin(args: string[], env: NodeJS.ProcessEnv, input: Buffer): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout }));
+    child.stdin.end(input);
+  });
+}
