@@ -13,7 +13,7 @@ import { db } from '../../db/knex';
 import { SessionLocks } from '../../db/sessionLocks';
 import { type Logger, logger } from '../../logger';
 import type { Mailbox } from '../../models/Mailbox';
-import { type PreparedMessage, prepareMessage } from '../inbound/ingest';
+import { type PreparedMessage, oversizeMessage, prepareMessage } from '../inbound/ingest';
 import { ingestInLanes } from '../imap/ingestLanes';
 import type { ArchiveMessage, ArchivePosition, ArchiveSource } from './sources';
 
@@ -124,7 +124,8 @@ async function nextBatch(it: AsyncIterator<ArchiveMessage>, mailbox: Mailbox, lo
   }
   const reads = items.map((m) => {
     if (!m.raw) return undefined;
-    const read = prepareMessage(mailbox, m.raw, undefined, log);
+    const read =
+      m.size !== undefined ? Promise.resolve(oversizeMessage(mailbox, m.raw, m.size, undefined, log)) : prepareMessage(mailbox, m.raw, undefined, log);
     read.catch(() => undefined); // awaited (and thrown) in its turn
     return read;
   });

@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { MessageLimits } from './mbox';
 
 /** One message file of the maildir. */
 export interface MaildirEntry {
@@ -72,21 +73,36 @@ export async function listMaildir(dir: string): Promise<MaildirEntry[]> {
   return [...byUnique.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-/**
- * The bytes of a message file. A client may have moved it (new/ to cur/) or changed its
- * flags since the listing: then it is looked up by its unique name. Undefined when it is
- * gone (deleted meanwhile).
- */
-export async function readMaildirEntry(dir: string, entry: MaildirEntry): Promise<Buffer | undefined> {
+/** A message file's bytes: all of them, or (over `limits.maxBytes`) its first `keepBytes` and its size. */
+async function readWithin(file: string, limits: MessageLimits | undefined): Promise<{ raw: Buffer; size?: number }> {
+  if (!limits) return { raw: await fs.promises.readFile(file) };
+  const handle = await fs.promises.open(file, 'r');
   try {
-    return await fs.promises.readFile(path.join(dir, entry.file));
+    const { size } = await handle.stat();
+    if (size <= limits.maxBytes) return { raw: await handle.readFile() };
+    const raw = Buffer.alloc(Math.min(limits.keepBytes, size));
+    const { bytesRead } = await handle.read(raw, 0, raw.length, 0);
+    return { raw: raw.subarray(0, bytesRead), size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The bytes of a message file (past `limits.maxBytes` only its start, with its size). A
+ * client may have moved it (new/ to cur/) or changed its flags since the listing: then it
+ * is looked up by its unique name. Undefined when it is gone (deleted meanwhile).
+ */
+export async function readMaildirEntry(dir: string, entry: MaildirEntry, limits?: MessageLimits): Promise<{ raw: Buffer; size?: number } | undefined> {
+  try {
+    return await readWithin(path.join(dir, entry.file), limits);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   for (const sub of ['cur', 'new']) {
     const names = await fs.promises.readdir(path.join(dir, sub)).catch(() => [] as string[]);
     const found = names.find((n) => uniqueName(n) === entry.unique);
-    if (found) return fs.promises.readFile(path.join(dir, sub, found)).catch(() => undefined);
+    if (found) return readWithin(path.join(dir, sub, found), limits).catch(() => undefined);
   }
   return undefined;
 }

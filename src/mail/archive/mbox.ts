@@ -25,6 +25,14 @@ export interface MboxMessage {
   start: number;
   /** Offset just past it: the next message's `From ` line, or the end of the file. */
   end: number;
+  /** Its whole size, when it was over `maxBytes` and `raw` is only its first `keepBytes`. */
+  size?: number;
+}
+
+/** How much of a message is held: all of it up to `maxBytes`; past that only its first `keepBytes`. */
+export interface MessageLimits {
+  maxBytes: number;
+  keepBytes: number;
 }
 
 /** The file is not an mbox (its first line that is not blank is no `From ` line). */
@@ -58,25 +66,41 @@ function messageOf(lines: Buffer[]): Buffer {
 /**
  * The messages of the mbox at `path`, in file order, from `offset` (which must be the
  * offset of a `From ` line, or 0). Empty entries (a `From ` line followed at once by the
- * next) are skipped.
+ * next) are skipped. A message over `limits.maxBytes` is held only by its start (and its
+ * size): an archive's hostile message costs no more memory than the limit. A line longer
+ * than a read chunk is taken in pieces, of which only the first can be a `From ` line, so
+ * a line of any length costs time in proportion to it.
  */
-export async function* readMbox(path: string, opts: { offset?: number; format?: MboxFormat } = {}): AsyncGenerator<MboxMessage> {
+export async function* readMbox(path: string, opts: { offset?: number; format?: MboxFormat; limits?: MessageLimits } = {}): AsyncGenerator<MboxMessage> {
   const from = opts.offset ?? 0;
   const unescape = (opts.format ?? 'mboxrd') === 'mboxrd';
+  const limits = opts.limits ?? { maxBytes: Infinity, keepBytes: Infinity };
   let lines: Buffer[] = [];
+  let held = 0; // bytes in `lines`
+  let kept: Buffer | undefined; // the start of a message over the limit
+  let size = 0; // the current message's bytes so far
   let start = -1; // offset of the current message's From line; -1 before the first
   let position = from; // offset of the next byte not yet split into lines
-  let rest: Buffer = Buffer.alloc(0);
 
-  const take = function* (line: Buffer): Generator<MboxMessage> {
+  const finished = (end: number): MboxMessage | undefined => {
+    if (kept) return { raw: kept, start, end, size };
+    const raw = messageOf(lines);
+    return raw.length > 0 ? { raw, start, end } : undefined;
+  };
+
+  /** A line, or (continued) a further piece of a long one. */
+  const take = function* (line: Buffer, continued: boolean): Generator<MboxMessage> {
     const lineStart = position;
     position += line.length;
-    if (isSeparator(line)) {
-      if (start >= 0 && lines.length > 0) {
-        const raw = messageOf(lines);
-        if (raw.length > 0) yield { raw, start, end: lineStart };
+    if (!continued && isSeparator(line)) {
+      if (start >= 0 && (kept || lines.length > 0)) {
+        const m = finished(lineStart);
+        if (m) yield m;
       }
       lines = [];
+      held = 0;
+      kept = undefined;
+      size = 0;
       start = lineStart;
       return;
     }
@@ -84,28 +108,52 @@ export async function* readMbox(path: string, opts: { offset?: number; format?: 
       if (isBlank(line)) return;
       throw new NotAnMboxError(`${path} is not an mbox: its first line is not a "From " line`);
     }
-    lines.push(unescape && isEscapedFrom(line) ? line.subarray(1) : line);
+    const bytes = !continued && unescape && isEscapedFrom(line) ? line.subarray(1) : line;
+    size += bytes.length;
+    if (kept) return;
+    lines.push(bytes);
+    held += bytes.length;
+    if (held > limits.maxBytes) {
+      // over the limit: its start is copied out once, and nothing more of it is held
+      kept = Buffer.from(Buffer.concat(lines).subarray(0, limits.keepBytes));
+      lines = [];
+    }
   };
 
   const stream = fs.createReadStream(path, { start: from, highWaterMark: READ_CHUNK });
+  let rest: Buffer[] = []; // the current line's bytes from earlier chunks
+  let restBytes = 0;
+  let continued = false; // whether `rest` goes on a line already taken in part
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const data = rest.length ? Buffer.concat([rest, chunk]) : chunk;
       let lineStart = 0;
-      for (let nl = data.indexOf(NEWLINE); nl >= 0; nl = data.indexOf(NEWLINE, lineStart)) {
+      for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, lineStart)) {
         // a view into the chunk: the message is copied out of its lines when it is complete
-        yield* take(data.subarray(lineStart, nl + 1));
+        const piece = chunk.subarray(lineStart, nl + 1);
+        yield* take(rest.length ? Buffer.concat([...rest, piece]) : piece, continued);
+        rest = [];
+        restBytes = 0;
+        continued = false;
         lineStart = nl + 1;
       }
-      rest = data.subarray(lineStart);
+      if (lineStart < chunk.length) {
+        rest.push(chunk.subarray(lineStart));
+        restBytes += chunk.length - lineStart;
+      }
+      if (restBytes >= READ_CHUNK) {
+        yield* take(Buffer.concat(rest), continued);
+        rest = [];
+        restBytes = 0;
+        continued = true;
+      }
     }
   } finally {
     stream.destroy();
   }
-  if (rest.length) yield* take(rest);
-  if (start >= 0 && lines.length > 0) {
-    const raw = messageOf(lines);
-    if (raw.length > 0) yield { raw, start, end: position };
+  if (rest.length) yield* take(Buffer.concat(rest), continued);
+  if (start >= 0 && (kept || lines.length > 0)) {
+    const m = finished(position);
+    if (m) yield m;
   }
 }
 

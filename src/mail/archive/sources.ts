@@ -5,7 +5,9 @@
  */
 import fs from 'node:fs';
 import { type MaildirEntry, listMaildir, readMaildirEntry } from './maildir';
-import { type MboxFormat, type MboxMark, NotAnMboxError, canResumeAt, mboxFingerprint, mboxMark, readMbox } from './mbox';
+import { config } from '../../config';
+import { OVERSIZE_PREFIX_BYTES } from '../inbound/ingest';
+import { type MboxFormat, type MboxMark, type MessageLimits, NotAnMboxError, canResumeAt, mboxFingerprint, mboxMark, readMbox } from './mbox';
 
 /** Where a run stopped: an mbox offset (checked by the bytes before it) or the last maildir key done. */
 export type ArchivePosition = MboxMark | { after: string };
@@ -13,6 +15,8 @@ export type ArchivePosition = MboxMark | { after: string };
 /** One message of the archive; `raw` is undefined for a maildir file deleted since the listing. */
 export interface ArchiveMessage {
   raw: Buffer | undefined;
+  /** The whole message's size, when it is over INBOUND_MAX_BYTES and `raw` is only its start. */
+  size?: number;
   /** Just past this message: an mbox offset, a maildir sort key. */
   at: number | string;
   /** How far through the archive it ends, in the archive's unit (bytes, files). */
@@ -40,6 +44,12 @@ export interface ArchiveSource {
 }
 
 const isMboxMark = (p: ArchivePosition | null): p is MboxMark => Boolean(p && 'offset' in p);
+
+/** A message over INBOUND_MAX_BYTES is read only by its start, as the IMAP poller fetches it (ingest.ts). */
+const messageLimits = (): MessageLimits => {
+  const maxBytes = config().inboundMaxBytes;
+  return { maxBytes, keepBytes: Math.min(OVERSIZE_PREFIX_BYTES, maxBytes) };
+};
 
 /** Throws NotAnMboxError unless the first line that is not blank starts with `From ` (an empty file is an empty mbox). */
 async function checkMboxStart(path: string): Promise<void> {
@@ -72,8 +82,8 @@ export async function openMbox(file: string, format: MboxFormat): Promise<Archiv
     canResume: async (position) => isMboxMark(position) && canResumeAt(path, position),
     progressAt: (position) => (isMboxMark(position) ? position.offset : 0),
     async *messages(position) {
-      for await (const m of readMbox(path, { offset: isMboxMark(position) ? position.offset : 0, format })) {
-        yield { raw: m.raw, at: m.end, progress: m.end };
+      for await (const m of readMbox(path, { offset: isMboxMark(position) ? position.offset : 0, format, limits: messageLimits() })) {
+        yield { raw: m.raw, size: m.size, at: m.end, progress: m.end };
       }
     },
     mark: (at) => mboxMark(path, Number(at)),
@@ -108,7 +118,8 @@ export async function openMaildir(dir: string): Promise<ArchiveSource> {
     async *messages(position) {
       for (let i = indexAfter(after(position)); i < entries.length; i++) {
         const entry = entries[i]!;
-        yield { raw: await readMaildirEntry(path, entry), at: entry.key, progress: i + 1 };
+        const read = await readMaildirEntry(path, entry, messageLimits());
+        yield { raw: read?.raw, size: read?.size, at: entry.key, progress: i + 1 };
       }
     },
     mark: async (at) => ({ after: String(at) }),

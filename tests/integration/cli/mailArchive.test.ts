@@ -150,6 +150,35 @@ it('imports a maildir in delivery order (cur/ and new/ together, by the time in 
   expect(new Set(stored.map((s) => s.ticket_id)).size).toBe(1);
 });
 
+it('holds a message over INBOUND_MAX_BYTES in an mbox or a maildir by its start and its size; the others go on', async () => {
+  const limit = 64 * 1024;
+  const small = { ...env, INBOUND_MAX_BYTES: String(limit) };
+  for (const kind of ['mbox', 'maildir']) {
+    const mailbox = await makeMailbox();
+    const contact = await makeContact(await makeCustomer());
+    const big = await buildMail({ from: contact.email, messageId: `<big-${kind}@customer.test>`, subject: 'Big', text: 'b'.repeat(300 * 1024) });
+    const after = await buildMail({ from: contact.email, messageId: `<after-${kind}@customer.test>`, subject: 'After' });
+    let source: string;
+    if (kind === 'mbox') source = save('big.mbox', mbox([big, after]));
+    else {
+      source = path.join(work, 'BigMaildir');
+      for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(source, sub), { recursive: true });
+      fs.writeFileSync(path.join(source, 'new/1.M1P1.host'), big);
+      fs.writeFileSync(path.join(source, 'new/2.M1P1.host'), after);
+    }
+    const r = await runCli(importArgs(mailbox, `--${kind}`, source), small);
+    expect([kind, r.code]).toEqual([kind, 0]);
+    const stored = await rows(mailbox).orderBy('id');
+    expect(stored.map((row) => [row.subject, row.outcome])).toEqual([
+      ['Big', 'quarantined'],
+      ['After', 'ticket_created'],
+    ]);
+    expect(stored[0].reason).toMatch(new RegExp(`over the ${limit} byte limit; only its first ${limit} bytes were fetched and kept`));
+    expect(Number(stored[0].size)).toBeGreaterThanOrEqual(big.length); // an mbox adds the separating blank line
+    expect((await readBlobBuffer(db(), stored[0].raw_sha256)).equals(big.subarray(0, limit))).toBe(true);
+  }
+});
+
 it('un-escapes >From lines of an mboxrd (and keeps them with --mbox-format mboxo)', async () => {
   const mailbox = await makeMailbox();
   const contact = await makeContact(await makeCustomer());

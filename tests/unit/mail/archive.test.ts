@@ -78,6 +78,40 @@ describe('readMbox', () => {
   });
 });
 
+describe('readMbox with limits', () => {
+  const MB = 1024 * 1024;
+  const sep = (i: number) => `From s${i}@x.test Mon Jan  1 00:00:0${i} 2024\n`;
+
+  it('holds a message over the limit only by its start, with its size; the messages around it whole', async () => {
+    const big = `Subject: big\n\n${'z'.repeat(200 * 1024)}\n`;
+    const p = file(`${sep(1)}Subject: one\n\nhi\n\n${sep(2)}${big}\n${sep(3)}Subject: three\n\nbye\n`);
+    const out = [];
+    for await (const m of readMbox(p, { limits: { maxBytes: 64 * 1024, keepBytes: 1000 } })) out.push(m);
+    expect(out.map((m) => m.raw.toString('latin1').split('\n')[0])).toEqual(['Subject: one', 'Subject: big', 'Subject: three']);
+    expect(out[0]!.size).toBeUndefined();
+    expect(out[1]!.raw.toString('latin1')).toBe(big.slice(0, 1000));
+    expect(out[1]!.size).toBe(big.length + 1); // with the blank line before the next From
+    expect(out[2]!.size).toBeUndefined();
+  });
+
+  it('reads a line of many read chunks in time proportional to it, and a From inside it splits nothing', async () => {
+    // a 24 MB line with no newline, with "From " exactly where a read chunk begins
+    const head = `${sep(1)}Subject: long\n\n`;
+    const line = Buffer.alloc(24 * MB, 0x61);
+    const at = 2 * MB - head.length;
+    line.write('From inside the line', at, 'latin1');
+    const p = file(Buffer.concat([Buffer.from(head), line, Buffer.from(`\n${sep(2)}Subject: after\n\nok\n`)]));
+    const started = Date.now();
+    const out = [];
+    for await (const m of readMbox(p)) out.push(m);
+    expect(out).toHaveLength(2);
+    expect(out[0]!.raw.length).toBe('Subject: long\n\n'.length + line.length + 1);
+    expect(out[1]!.raw.toString('latin1')).toBe('Subject: after\n\nok\n');
+    // a generous guard: joining each chunk to the line so far took minutes on a line of hundreds of MB
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
 describe('maildir order', () => {
   it('sorts by the delivery time in the name, then the name, ignoring flags', async () => {
     expect(uniqueName('1700000000.M5P1.host:2,S')).toBe('1700000000.M5P1.host');
