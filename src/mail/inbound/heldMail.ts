@@ -56,6 +56,14 @@ export async function assignInboundEmail(id: number, target: { customer_id?: num
   const stored = await showInboundEmail(id);
   if (stored.outcome !== 'quarantined') throw notQuarantined(stored);
   const raw = await rawOf(stored);
+  // a message over INBOUND_MAX_BYTES was kept only by its start: a ticket of it would hold cut-off attachments
+  if (Number(stored.size) > raw.length) {
+    throw new AppError(
+      409,
+      'conflict',
+      `only the first ${raw.length} of this message's ${stored.size} bytes were kept (it is over INBOUND_MAX_BYTES), so it cannot be assigned; read it with GET .../inbound_emails/${id}/raw`,
+    );
+  }
   const analysis = await readInPool(raw);
   if (!analysis.ok) throw new AppError(409, 'conflict', `the message cannot be read: ${analysis.reason}`);
   const parsed = analysis.message;

@@ -11,7 +11,7 @@ import type { Mailbox } from '../../../src/models/Mailbox';
 import { readBlobBuffer } from '../../../src/services/blobs/blobStore';
 import { queueEmail } from '../../../src/services/outbox/queueEmail';
 import { Dovecot } from '../../helpers/dovecot';
-import { type Agent, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
+import { type Agent, api, makeContact, makeCustomer, makeTicket, makeUser } from '../../helpers/factories';
 import { buildDsn, buildMail, makeMailbox } from '../../helpers/mail';
 import { useTestDatabase } from '../../helpers/useTestDatabase';
 import { waitFor } from '../../helpers/waitFor';
@@ -133,6 +133,10 @@ test('a message over INBOUND_MAX_BYTES is held with only its start fetched, its 
     expect(row.reason).toBe(`the message is ${raw.length} bytes, over the ${limit} byte limit; only its first ${limit} bytes were fetched and kept`);
     const kept = await readBlobBuffer(db(), row.raw_sha256);
     expect(kept.equals(raw.subarray(0, limit))).toBe(true);
+    // a ticket of its start would hold cut-off attachments: it cannot be assigned
+    const customer = await makeCustomer();
+    const refused = await api().post(`/api/v1/ticketing/inbound_emails/${row.id}/assign`).set(agent.auth).send({ customer_id: customer.id }).expect(409);
+    expect(refused.body.error.message).toMatch(new RegExp(`only the first ${limit} of this message's ${raw.length} bytes were kept`));
     await nextMailIsATicket(box);
   } finally {
     setConfig(loadConfig({ ...process.env, INBOUND_CPU_SECONDS: '1' }));
