@@ -12,7 +12,8 @@ import { db } from '../../db/knex';
 import { migrateLatest } from '../../db/migrate';
 import { type OpenDatabase, openDatabase } from '../../db/open';
 import { logger } from '../../logger';
-import { OVERSIZE_PREFIX_BYTES, ingestMessage, ingestOnePrepared, oversizeMessage } from '../../mail/inbound/ingest';
+import { ingestMessage, ingestOnePrepared } from '../../mail/inbound/ingest';
+import { oversizeLimits, oversizeMessage } from '../../mail/inbound/prepare';
 import { findMailbox } from '../../services/mailboxes/mailboxes';
 import { UsageError, parse, required } from '../args';
 import { importArchiveCommand } from './mailArchive';
@@ -27,12 +28,11 @@ interface Input {
 
 /**
  * Reads the message from FILE or stdin, never more than INBOUND_MAX_BYTES of it: past
- * that only its start is kept (OVERSIZE_PREFIX_BYTES, as the IMAP poller fetches it) and
+ * that only its start is kept (oversizeLimits, as the IMAP poller fetches it) and
  * the rest is counted, not held.
  */
 async function readInput(file: string | undefined): Promise<Input> {
-  const limit = config().inboundMaxBytes;
-  const keep = Math.min(OVERSIZE_PREFIX_BYTES, limit);
+  const { maxBytes: limit, keepBytes: keep } = oversizeLimits();
   if (file && file !== '-') {
     const size = fs.statSync(file).size;
     if (size <= limit) return { raw: fs.readFileSync(file), size };

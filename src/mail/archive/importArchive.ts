@@ -13,7 +13,7 @@ import { db } from '../../db/knex';
 import { SessionLocks } from '../../db/sessionLocks';
 import { type Logger, logger } from '../../logger';
 import type { Mailbox } from '../../models/Mailbox';
-import { type PreparedMessage, oversizeMessage, prepareMessage } from '../inbound/ingest';
+import { type PreparedMessage, oversizeMessage, prepareMessage } from '../inbound/prepare';
 import { ingestInLanes } from '../imap/ingestLanes';
 import type { ArchiveMessage, ArchivePosition, ArchiveSource } from './sources';
 

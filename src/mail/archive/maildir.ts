@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MessageLimits } from './mbox';
+import type { OversizeLimits } from '../inbound/prepare';
 
 /** One message file of the maildir. */
 export interface MaildirEntry {
@@ -74,7 +74,7 @@ export async function listMaildir(dir: string): Promise<MaildirEntry[]> {
 }
 
 /** A message file's bytes: all of them, or (over `limits.maxBytes`) its first `keepBytes` and its size. */
-async function readWithin(file: string, limits: MessageLimits | undefined): Promise<{ raw: Buffer; size?: number }> {
+async function readWithin(file: string, limits: OversizeLimits | undefined): Promise<{ raw: Buffer; size?: number }> {
   if (!limits) return { raw: await fs.promises.readFile(file) };
   const handle = await fs.promises.open(file, 'r');
   try {
@@ -93,7 +93,7 @@ async function readWithin(file: string, limits: MessageLimits | undefined): Prom
  * client may have moved it (new/ to cur/) or changed its flags since the listing: then it
  * is looked up by its unique name. Undefined when it is gone (deleted meanwhile).
  */
-export async function readMaildirEntry(dir: string, entry: MaildirEntry, limits?: MessageLimits): Promise<{ raw: Buffer; size?: number } | undefined> {
+export async function readMaildirEntry(dir: string, entry: MaildirEntry, limits?: OversizeLimits): Promise<{ raw: Buffer; size?: number } | undefined> {
   try {
     return await readWithin(path.join(dir, entry.file), limits);
   } catch (e) {

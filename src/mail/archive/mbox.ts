@@ -14,6 +14,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import type { OversizeLimits } from '../inbound/prepare';
 
 /** How each `>From ` line is read: mboxrd un-escapes it, mboxo keeps it. */
 export type MboxFormat = 'mboxrd' | 'mboxo';
@@ -27,12 +28,6 @@ export interface MboxMessage {
   end: number;
   /** Its whole size, when it was over `maxBytes` and `raw` is only its first `keepBytes`. */
   size?: number;
-}
-
-/** How much of a message is held: all of it up to `maxBytes`; past that only its first `keepBytes`. */
-export interface MessageLimits {
-  maxBytes: number;
-  keepBytes: number;
 }
 
 /** The file is not an mbox (its first line that is not blank is no `From ` line). */
@@ -71,7 +66,7 @@ function messageOf(lines: Buffer[]): Buffer {
  * than a read chunk is taken in pieces, of which only the first can be a `From ` line, so
  * a line of any length costs time in proportion to it.
  */
-export async function* readMbox(path: string, opts: { offset?: number; format?: MboxFormat; limits?: MessageLimits } = {}): AsyncGenerator<MboxMessage> {
+export async function* readMbox(path: string, opts: { offset?: number; format?: MboxFormat; limits?: OversizeLimits } = {}): AsyncGenerator<MboxMessage> {
   const from = opts.offset ?? 0;
   const unescape = (opts.format ?? 'mboxrd') === 'mboxrd';
   const limits = opts.limits ?? { maxBytes: Infinity, keepBytes: Infinity };

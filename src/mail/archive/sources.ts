@@ -5,9 +5,8 @@
  */
 import fs from 'node:fs';
 import { type MaildirEntry, listMaildir, readMaildirEntry } from './maildir';
-import { config } from '../../config';
-import { OVERSIZE_PREFIX_BYTES } from '../inbound/ingest';
-import { type MboxFormat, type MboxMark, type MessageLimits, NotAnMboxError, canResumeAt, mboxFingerprint, mboxMark, readMbox } from './mbox';
+import { oversizeLimits } from '../inbound/prepare';
+import { type MboxFormat, type MboxMark, NotAnMboxError, canResumeAt, mboxFingerprint, mboxMark, readMbox } from './mbox';
 
 /** Where a run stopped: an mbox offset (checked by the bytes before it) or the last maildir key done. */
 export type ArchivePosition = MboxMark | { after: string };
@@ -45,12 +44,6 @@ export interface ArchiveSource {
 
 const isMboxMark = (p: ArchivePosition | null): p is MboxMark => Boolean(p && 'offset' in p);
 
-/** A message over INBOUND_MAX_BYTES is read only by its start, as the IMAP poller fetches it (ingest.ts). */
-const messageLimits = (): MessageLimits => {
-  const maxBytes = config().inboundMaxBytes;
-  return { maxBytes, keepBytes: Math.min(OVERSIZE_PREFIX_BYTES, maxBytes) };
-};
-
 /** Throws NotAnMboxError unless the first line that is not blank starts with `From ` (an empty file is an empty mbox). */
 async function checkMboxStart(path: string): Promise<void> {
   const handle = await fs.promises.open(path, 'r');
@@ -82,7 +75,7 @@ export async function openMbox(file: string, format: MboxFormat): Promise<Archiv
     canResume: async (position) => isMboxMark(position) && canResumeAt(path, position),
     progressAt: (position) => (isMboxMark(position) ? position.offset : 0),
     async *messages(position) {
-      for await (const m of readMbox(path, { offset: isMboxMark(position) ? position.offset : 0, format, limits: messageLimits() })) {
+      for await (const m of readMbox(path, { offset: isMboxMark(position) ? position.offset : 0, format, limits: oversizeLimits() })) {
         yield { raw: m.raw, size: m.size, at: m.end, progress: m.end };
       }
     },
@@ -118,7 +111,7 @@ export async function openMaildir(dir: string): Promise<ArchiveSource> {
     async *messages(position) {
       for (let i = indexAfter(after(position)); i < entries.length; i++) {
         const entry = entries[i]!;
-        const read = await readMaildirEntry(path, entry, messageLimits());
+        const read = await readMaildirEntry(path, entry, oversizeLimits());
         yield { raw: read?.raw, size: read?.size, at: entry.key, progress: i + 1 };
       }
     },

@@ -10,7 +10,8 @@ import { db } from '../../db/knex';
 import type { Mailbox } from '../../models/Mailbox';
 import { splitIntoLanes } from './lanes';
 import type { Logger } from '../../logger';
-import { type IngestResult, type PreparedMessage, ingestBatch, ingestOneByOne } from '../inbound/ingest';
+import { type IngestResult, ingestBatch, ingestOneByOne } from '../inbound/ingest';
+import { type PreparedMessage } from '../inbound/prepare';
 
 /**
  * Ingests `raws` (read by `reads`, begun by the caller in one turn so the CPU pool reads them

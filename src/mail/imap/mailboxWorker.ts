@@ -9,13 +9,13 @@
  */
 import type { ImapFlow } from 'imapflow';
 import { now } from '../../clock';
-import { config } from '../../config';
 import { db } from '../../db/knex';
 import { loopTurn } from '../../loopTurns';
 import type { SessionLocks } from '../../db/sessionLocks';
 import type { Logger } from '../../logger';
 import { Mailbox } from '../../models/Mailbox';
-import { OVERSIZE_PREFIX_BYTES, type PreparedMessage, ingestBatch, ingestOneByOne, oversizeMessage, prepareMessage } from '../inbound/ingest';
+import { ingestBatch, ingestOneByOne } from '../inbound/ingest';
+import { type PreparedMessage, oversizeLimits, oversizeMessage, prepareMessage } from '../inbound/prepare';
 import { imapClient } from './connection';
 import { donePrefix, splitIntoLanes } from './lanes';
 
@@ -277,7 +277,7 @@ export class MailboxWorker {
     // a batch is fetched, and handed to the CPU pool to be read, while the one before it is
     // in the database: the pool and the database work at the same time
     const fetchAndRead = async (batch: number[]): Promise<FetchedBatch> => {
-      const limit = config().inboundMaxBytes;
+      const { maxBytes: limit, keepBytes } = oversizeLimits();
       const over = new Set(batch.filter((uid) => (sizes.get(uid) ?? 0) > limit));
       const sources = new Map<number, Buffer>();
       const whole = batch.filter((uid) => !over.has(uid));
@@ -288,7 +288,7 @@ export class MailboxWorker {
         }
       }
       // a message over the limit is held without being read: only its start is fetched
-      const start = { start: 0, maxLength: Math.min(OVERSIZE_PREFIX_BYTES, limit) };
+      const start = { start: 0, maxLength: keepBytes };
       for (const uid of over) {
         const m = await client.fetchOne(String(uid), { uid: true, source: start }, { uid: true });
         if (m && m.source) sources.set(uid, m.source);

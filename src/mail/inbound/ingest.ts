@@ -2,35 +2,31 @@
  * The inbound pipeline, shared by the IMAP poller and `helpdesk mail import`: store once,
  * classify, thread, identify the sender, then create the ticket or reply, in one
  * transaction with the stored raw message. Messages are read first, and their authenticity
- * checked, off the event loop in the CPU pool (`prepareMessage`), then decided in batches
+ * checked, off the event loop in the CPU pool (`prepareMessage`, prepare.ts), then decided in batches
  * (`ingestBatch`, see mailWork.ts) whose rows are written together at the end. A broken
  * message is recorded and skipped; an error nobody expected is recorded as `failed`
  * (retryable) and never stops the caller.
  */
 import type { Knex } from 'knex';
 import { now } from '../../clock';
-import { config } from '../../config';
 import { db } from '../../db/knex';
 import { loopTurn } from '../../loopTurns';
 import type { Logger } from '../../logger';
-import { logger } from '../../logger';
 import { type AuthSummary, type Authenticity, type InboundOutcome } from '../../models/InboundEmail';
 import type { Mailbox } from '../../models/Mailbox';
 import type { Ticket } from '../../models/Ticket';
 import { isConnectionError } from '../../db/errors';
-import { blobOf, putBlobBuffers, registerBlobReference, sha256Of } from '../../services/blobs/blobStore';
+import { blobOf, putBlobBuffers, registerBlobReference } from '../../services/blobs/blobStore';
 import { getSettings } from '../../services/config/settings';
 import { ourAddresses } from '../../services/mailboxes/mailboxes';
-import { cleanOptional, cleanText, fitText } from '../../text/cleanText';
+import { cleanText, fitText } from '../../text/cleanText';
 import type { ReadMessage } from './analyze';
-import { authCheckOf } from './authenticity';
 import { authBlocks, isSpoofed } from './authPolicy';
 import { recordBounce } from './bounces';
-import { readInPool } from './cpuPool';
 import { agentReply, customerReply, foreignContactReply, ticketFromMail } from './effects';
-import { readableHeader } from './headerCharset';
-import { RawHeaders, addressOf, splitMessage } from './headers';
+import { RawHeaders } from './headers';
 import { type LookupKeys, MailWork } from './mailWork';
+import { type Decision, type PreparedMessage, prepareMessage } from './prepare';
 import { noticeUnknownSender } from './notify';
 import { messageIdOf } from './parse';
 import { type Contact, agentIsProven, identifySender } from './sender';
@@ -46,99 +42,8 @@ export interface IngestResult {
   reason?: string;
 }
 
-interface Decision {
-  outcome: InboundOutcome;
-  reason?: string;
-  ticketId?: number | null;
-  replyId?: number | null;
-  outboundEmailId?: number | null;
-  flags?: string[];
-  /** What went wrong, for a `failed` message. */
-  error?: string;
-}
-
-/** What the stored row says of a message. */
-interface InboundFacts {
-  messageId: string;
-  from?: string;
-  fromName?: string;
-  to: string[];
-  cc: string[];
-  subject?: string;
-  sentAt?: Date;
-  attachments: number;
-}
-
 /** What every effect of a person's mail takes (see effects.ts). */
 type MailInput = { parsed: ReadMessage; flags: string[]; inboundEmailId: number; authSummary: AuthSummary | null };
-
-/** A message read (in the CPU pool), ready for a batch. */
-export interface PreparedMessage {
-  raw: Buffer;
-  /** Of `raw`, when the CPU pool computed it. */
-  sha256?: string;
-  uid?: number;
-  facts: InboundFacts;
-  message?: ReadMessage;
-  /** Decided before the batch: too big, too deeply nested, unparseable, too complex. */
-  held?: Decision;
-  /** The authenticity verdict (authenticity.ts); null when the mailbox's authenticity is off or the message is held. */
-  auth?: Authenticity | null;
-  /** The whole message's size, when `raw` is only its start (oversizeMessage). */
-  size?: number;
-  log: Logger;
-}
-
-/** The facts of a message that could not be read, from its raw header block. */
-function rawFacts(raw: Buffer, sha256?: string): InboundFacts {
-  const { headers } = splitMessage(raw, 0, 320 * 1024);
-  const subject = cleanOptional(readableHeader(headers.get('subject'), raw));
-  return { messageId: messageIdOf(headers, raw, sha256), from: addressOf(headers.get('from')), to: [], cc: [], subject, attachments: 0 };
-}
-
-/**
- * Reads the message in the CPU pool; never throws for bad mail: a message too big, too
- * deep, unparseable, or over the CPU deadline is held for a person with its raw bytes.
- */
-export async function prepareMessage(mailbox: Mailbox, raw: Buffer, uid?: number, log: Logger = logger): Promise<PreparedMessage> {
-  const child = log.child({ mailbox_id: mailbox.id, uid });
-  // any failure of the pool itself is ours, and throws (the poller backs off, nothing recorded);
-  // the pool checks authenticity too, when the mailbox asks for it
-  const analysis = await readInPool(raw, authCheckOf(mailbox));
-  if (!analysis.ok) {
-    child.warn({ reason: analysis.reason }, 'message held before the pipeline');
-    return { raw, sha256: analysis.sha256, uid, facts: rawFacts(raw, analysis.sha256), held: { outcome: 'quarantined', reason: analysis.reason }, log: child };
-  }
-  const m = analysis.message;
-  const facts = {
-    messageId: m.messageId,
-    from: m.from?.address,
-    fromName: m.from?.name,
-    to: m.to.map((a) => a.address),
-    cc: m.cc.map((a) => a.address),
-    subject: m.subject,
-    sentAt: m.date,
-    attachments: m.attachments.length,
-  };
-  if (analysis.authError) child.warn({ error: analysis.authError }, 'authenticity check failed');
-  return { raw, sha256: analysis.sha256, uid, facts, message: m, auth: analysis.auth ?? null, log: child };
-}
-
-/** What is fetched of a message over INBOUND_MAX_BYTES: its first bytes, at most this many (and at most the limit). */
-export const OVERSIZE_PREFIX_BYTES = 1024 * 1024;
-
-/**
- * A message over INBOUND_MAX_BYTES, known by the size the server gave before it was
- * fetched: only its start (`prefix`) was fetched, so no such message is ever held in
- * memory whole. It is held for a person with that start, its row giving the real size.
- */
-export function oversizeMessage(mailbox: Mailbox, prefix: Buffer, size: number, uid?: number, log: Logger = logger): PreparedMessage {
-  const child = log.child({ mailbox_id: mailbox.id, uid });
-  const sha256 = sha256Of(prefix);
-  const reason = `the message is ${size} bytes, over the ${config().inboundMaxBytes} byte limit; only its first ${prefix.length} bytes were fetched and kept`;
-  child.warn({ size, kept: prefix.length }, 'message over INBOUND_MAX_BYTES held; only its start was fetched');
-  return { raw: prefix, sha256, uid, size, facts: rawFacts(prefix, sha256), held: { outcome: 'quarantined', reason }, log: child };
-}
 
 function lookupKeys(m: PreparedMessage): LookupKeys {
   return {

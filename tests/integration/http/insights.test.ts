@@ -5,7 +5,8 @@
  */
 import { setNow } from '../../../src/clock';
 import { db } from '../../../src/db/knex';
-import { ingestBatch, ingestMessage, prepareMessage } from '../../../src/mail/inbound/ingest';
+import { ingestBatch, ingestMessage } from '../../../src/mail/inbound/ingest';
+import { prepareMessage } from '../../../src/mail/inbound/prepare';
 import type { Customer } from '../../../src/models/Customer';
 import { updateSettings } from '../../../src/services/config/settings';
 import { TICKET_FACTS } from '../../../src/services/insights/figures';
