@@ -10,10 +10,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Knex } from 'knex';
 import { dkimSign } from 'mailauth';
 import { simpleParser } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { config, setConfig } from '../src/config';
+import { useDatabase } from '../src/db/knex';
 import { benchMailbox, ingestBacklog } from './lib/mailboxRun';
 import { ZoneServer } from '../tests/helpers/dnsServer';
 import { Dovecot } from '../tests/helpers/dovecot';
@@ -24,6 +26,8 @@ const TOTAL = Number(process.env.BENCH_INGEST_MESSAGES ?? 10_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 100);
 const CORPUS = process.env.CORPUS_DIR ?? path.resolve(__dirname, '../tests/fixtures/corpus');
 const DB = 'hd_bench_ingest';
+const VERIFY_DB = 'hd_bench_ingest_verify';
+const CONTACTS = Array.from({ length: 200 }, (_, i) => `contact${i}@customer.test`);
 
 function compose(spec: Record<string, unknown>): Promise<Buffer> {
   return new Promise((resolve, reject) => new MailComposer(spec as never).compile().build((e, m) => (e ? reject(e) : resolve(m))));
@@ -88,7 +92,13 @@ export async function floorRate(dovecot: Dovecot, user: string): Promise<number>
   return n / ((Date.now() - started) / 1000);
 }
 
-async function count(knex: import('knex').Knex, mailboxId: number): Promise<number> {
+/** How many of the mailbox's messages ended in each outcome. */
+async function outcomesOf(knex: Knex, mailboxId: number): Promise<Record<string, number>> {
+  const rows = await knex('inbound_emails').where({ mailbox_id: mailboxId }).groupBy('outcome').select('outcome').count({ n: '*' });
+  return Object.fromEntries((rows as unknown as { outcome: string; n: number }[]).map((o) => [o.outcome, Number(o.n)]));
+}
+
+async function count(knex: Knex, mailboxId: number): Promise<number> {
   return Number((await knex('inbound_emails').where({ mailbox_id: mailboxId }).count({ n: '*' }))[0]!.n);
 }
 
@@ -105,44 +115,32 @@ async function signedMix(mix: Buffer[], privateKey: string): Promise<Buffer[]> {
   return out;
 }
 
+/** The bench's customer and its contacts, in a fresh database. */
+async function seedCustomer(knex: Knex, contacts: string[]): Promise<void> {
+  const [customer] = await knex('customers')
+    .insert({ name: 'Bench', email_domains: ['customer.test'] })
+    .returning('id');
+  await knex('contacts').insert(contacts.map((email, i) => ({ contactable_id: customer.id, name: `Contact ${i}`, email })));
+}
+
 /**
- * The same mix with `verify` authenticity (mailauth: SPF, DKIM, DMARC, ARC) against a DNS
- * server in this process serving the customer domain's records, beside its own floor.
+ * The signed mix ingested into a fresh database of its own by a mailbox with `settings`:
+ * the rate, the outcomes, the verdicts, and the APPEND-to-ticket latency of `samples`
+ * further messages (`sample(i)`, appended one at a time).
  */
-async function verifyThroughput(knex: import('knex').Knex, dovecot: Dovecot, contacts: string[]): Promise<void> {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const dkimKey = (publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
-  const zone = await ZoneServer.start({
-    'customer.test': ['v=spf1 ip4:203.0.113.0/24 -all'],
-    'bench._domainkey.customer.test': [`v=DKIM1; k=rsa; p=${dkimKey}`],
-    '_dmarc.customer.test': ['v=DMARC1; p=reject'],
-  });
-  const original = config();
-  setConfig({ ...original, dnsServers: [zone.address] });
+async function signedRun(dovecot: Dovecot, user: string, total: number, settings: Record<string, unknown>, sample?: (i: number) => Promise<Buffer>) {
+  const { knex } = await freshDatabase(VERIFY_DB);
   try {
-    const mix = await signedMix(await buildMix(TOTAL, contacts), privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-    const user = 'benchverify';
-    for (let i = 0; i < mix.length; i += 500) await dovecot.append(user, mix.slice(i, i + 500));
-    const floor = await floorRate(dovecot, user);
-    const box = await benchMailbox(dovecot, user, 'verify@helpdesk.test', { authenticity: 'record', auth_source: 'verify' });
-    const { emailsPerSecond: rate, role } = await ingestBacklog(knex, box, mix.length);
+    await seedCustomer(knex, CONTACTS);
+    const box = await benchMailbox(dovecot, user, 'verify@helpdesk.test', settings);
+    const { emailsPerSecond, role } = await ingestBacklog(knex, box, total);
+    const outcomes = await outcomesOf(knex, box.id);
     const latencies: number[] = [];
-    for (let i = 0; i < Math.min(LATENCY_SAMPLES, 30); i++) {
+    for (let i = 0; sample && i < Math.min(LATENCY_SAMPLES, 30); i++) {
       const before = await count(knex, box.id);
-      const [raw] = await signedMix(
-        [
-          await compose({
-            from: contacts[i % contacts.length],
-            to: 'verify@helpdesk.test',
-            subject: `latency ${i}`,
-            text: 'ping',
-            messageId: `<verify-latency-${i}@customer.test>`,
-          }),
-        ],
-        privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-      );
+      const raw = await sample(i);
       const sent = Date.now();
-      await dovecot.append(user, [raw!]);
+      await dovecot.append(user, [raw]);
       while ((await count(knex, box.id)) <= before) await new Promise((r) => setTimeout(r, 5));
       latencies.push(Date.now() - sent);
     }
@@ -153,16 +151,64 @@ async function verifyThroughput(knex: import('knex').Knex, dovecot: Dovecot, con
       .groupByRaw("auth->>'summary'")
       .select(knex.raw("auth->>'summary' as summary"))
       .count({ n: '*' });
+    const verdicts = Object.fromEntries((summaries as unknown as { summary: string | null; n: number }[]).map((r) => [r.summary ?? 'null', Number(r.n)]));
+    return { emailsPerSecond, outcomes, latencies, verdicts };
+  } finally {
+    await knex.destroy();
+    await dropDatabase(VERIFY_DB);
+  }
+}
+
+/**
+ * What `verify` authenticity (mailauth: SPF, DKIM, DMARC, ARC, against a DNS server in this
+ * process serving the customer domain's records) costs: the same signed messages, from the
+ * same Dovecot user, ingested twice, with authenticity off and with verify, each into a
+ * fresh database (a database that already holds the other run's rows is slower to write),
+ * beside the floor on those messages. The cost is one minus the ratio of the two rates.
+ */
+async function verifyThroughput(dovecot: Dovecot): Promise<void> {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const dkimKey = (publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
+  const zone = await ZoneServer.start({
+    'customer.test': ['v=spf1 ip4:203.0.113.0/24 -all'],
+    'bench._domainkey.customer.test': [`v=DKIM1; k=rsa; p=${dkimKey}`],
+    '_dmarc.customer.test': ['v=DMARC1; p=reject'],
+  });
+  const original = config();
+  setConfig({ ...original, dnsServers: [zone.address] });
+  try {
+    const mix = await signedMix(await buildMix(TOTAL, CONTACTS), pem);
+    const user = 'benchverify';
+    for (let i = 0; i < mix.length; i += 500) await dovecot.append(user, mix.slice(i, i + 500));
+    const floor = await floorRate(dovecot, user);
+    const off = await signedRun(dovecot, user, mix.length, {});
+    const sample = async (i: number) => {
+      const spec = {
+        from: CONTACTS[i % CONTACTS.length],
+        to: 'verify@helpdesk.test',
+        subject: `latency ${i}`,
+        text: 'ping',
+        messageId: `<verify-latency-${i}@customer.test>`,
+      };
+      return (await signedMix([await compose(spec)], pem))[0]!;
+    };
+    const verify = await signedRun(dovecot, user, mix.length, { authenticity: 'record', auth_source: 'verify' }, sample);
     report({
       bench: 'ingest',
-      figure: 'throughput with authenticity verify (local DNS server)',
+      figure: 'throughput with authenticity verify (local DNS server) and off, the same signed messages',
       messages: mix.length,
-      emails_per_second: Math.round(rate),
+      emails_per_second: Math.round(verify.emailsPerSecond),
+      off_emails_per_second: Math.round(off.emailsPerSecond),
       floor_emails_per_second: Math.round(floor),
       floor: 'imapflow FETCH of the same messages + mailparser simpleParser, no database',
-      ratio_to_floor: Math.round((rate / floor) * 100) / 100,
-      latency_p95_ms: percentile(latencies, 95),
-      auth_summaries: Object.fromEntries((summaries as unknown as { summary: string | null; n: number }[]).map((r) => [r.summary ?? 'null', Number(r.n)])),
+      ratio_to_floor: Math.round((verify.emailsPerSecond / floor) * 100) / 100,
+      off_ratio_to_floor: Math.round((off.emailsPerSecond / floor) * 100) / 100,
+      verify_cost: Math.round((1 - verify.emailsPerSecond / off.emailsPerSecond) * 100) / 100,
+      aim_cost: 0.25,
+      outcomes: verify.outcomes,
+      latency_p95_ms: percentile(verify.latencies, 95),
+      auth_summaries: verify.verdicts,
       dns_questions: zone.questions.length,
     });
   } finally {
@@ -175,11 +221,8 @@ export async function benchIngest(): Promise<void> {
   const { knex, url } = await freshDatabase(DB);
   const dovecot = await Dovecot.start();
   try {
-    const [customer] = await knex('customers')
-      .insert({ name: 'Bench', email_domains: ['customer.test'] })
-      .returning('id');
-    const contacts = Array.from({ length: 200 }, (_, i) => `contact${i}@customer.test`);
-    await knex('contacts').insert(contacts.map((email, i) => ({ contactable_id: customer.id, name: `Contact ${i}`, email })));
+    const contacts = CONTACTS;
+    await seedCustomer(knex, contacts);
     const mix = await buildMix(TOTAL, contacts);
     const user = 'bench';
     const t0 = Date.now();
@@ -189,7 +232,6 @@ export async function benchIngest(): Promise<void> {
     const floor = await floorRate(dovecot, user);
     const box = await benchMailbox(dovecot, user, 'support@helpdesk.test');
     const { emailsPerSecond: rate, role } = await ingestBacklog(knex, box, mix.length);
-    const outcomes = await knex('inbound_emails').where({ mailbox_id: box.id }).groupBy('outcome').select('outcome').count({ n: '*' });
     report({
       bench: 'ingest',
       figure: 'throughput',
@@ -198,7 +240,7 @@ export async function benchIngest(): Promise<void> {
       floor_emails_per_second: Math.round(floor),
       floor: 'imapflow FETCH of the same messages + mailparser simpleParser, no database',
       ratio_to_floor: Math.round((rate / floor) * 100) / 100,
-      outcomes: Object.fromEntries((outcomes as unknown as { outcome: string; n: number }[]).map((o) => [o.outcome, Number(o.n)])),
+      outcomes: await outcomesOf(knex, box.id),
     });
 
     // latency: one message at a time into the idling mailbox
@@ -228,7 +270,10 @@ export async function benchIngest(): Promise<void> {
       floor: "Dovecot's own IDLE notify delay, about 350 ms (measured when the project's stack was chosen)",
     });
 
-    if (process.env.BENCH_VERIFY !== '0') await verifyThroughput(knex, dovecot, contacts);
+    if (process.env.BENCH_VERIFY !== '0') {
+      await verifyThroughput(dovecot);
+      useDatabase(knex);
+    }
 
     // memory: one 25 MB message with attachments, through the pipeline in a fresh process
     const big = await compose({
