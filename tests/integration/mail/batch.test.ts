@@ -145,6 +145,23 @@ describe('BatchWrites', () => {
     expect(await db()('blob_chunks').where({ sha256: sha })).toHaveLength(1);
   });
 
+  it('compresses a blob chunk with lz4 where the server has it (pglz otherwise), and reads it back the same', async () => {
+    const text = Buffer.from('Hello, the printer on the second floor is broken again.\r\n'.repeat(2_000));
+    const { sha256 } = await db().transaction(async (trx) => {
+      const w = new BatchWrites(trx);
+      const blob = w.putBlob(text);
+      await w.flush();
+      return blob;
+    });
+    const { rows } = await db().raw(`select 'lz4' = any(enumvals) as lz4 from pg_settings where name = 'default_toast_compression'`);
+    const stored = await db()('blob_chunks')
+      .where({ sha256 })
+      .first(db().raw('pg_column_compression(data) as method'), db().raw('pg_column_size(data) as size'));
+    expect(stored).toEqual({ method: rows[0].lz4 ? 'lz4' : 'pglz', size: expect.any(Number) });
+    expect(stored.size).toBeLessThan(text.length / 10);
+    expect((await readBlobBuffer(db(), sha256)).equals(text)).toBe(true);
+  });
+
   it('stores a mailed message and its attachment as files on the filesystem store', async () => {
     const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'helpdesk-mail-blobs-'));
     const before = config();
