@@ -44,9 +44,11 @@ export class Dovecot {
   /**
    * With `tls: true` the server has a self-signed certificate for 127.0.0.1, offers
    * STARTTLS on `port`, speaks TLS from the start on `tlsPort`, and refuses to log anyone in
-   * over a connection that is not encrypted.
+   * over a connection that is not encrypted. `maxLineLength` sets the longest command line
+   * the server takes (`imap_max_line_length`, Dovecot's default 64k), such as the 8k that
+   * RFC 7162 asks clients to keep to.
    */
-  static async start(opts: { tls?: boolean } = {}): Promise<Dovecot> {
+  static async start(opts: { tls?: boolean; maxLineLength?: string } = {}): Promise<Dovecot> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dovecot-'));
     fs.chmodSync(dir, 0o755);
     for (const sub of ['run', 'state', 'home']) fs.mkdirSync(path.join(dir, sub));
@@ -124,6 +126,7 @@ service imap-login {
 }
 protocol imap {
   mail_max_userip_connections = 500
+  imap_max_line_length = ${opts.maxLineLength ?? '64k'}
 }
 `,
     );

@@ -18,6 +18,7 @@ import { ingestBatch, ingestOneByOne } from '../inbound/ingest';
 import { type PreparedMessage, oversizeLimits, oversizeMessage, prepareMessage } from '../inbound/prepare';
 import { imapClient } from './connection';
 import { donePrefix, splitIntoLanes } from './lanes';
+import { uidSets } from './uidSets';
 
 export interface WorkerOptions {
   locks: SessionLocks;
@@ -260,9 +261,11 @@ export class MailboxWorker {
     // imapflow parses the next response only when the loop asks for it, and responses it
     // already holds settle at once: without turns, thousands of them hold the event loop in one go
     const sizes = new Map<number, number>();
-    for await (const m of client.fetch(uids.join(','), { uid: true, size: true }, { uid: true })) {
-      sizes.set(m.uid, m.size ?? 0);
-      await loopTurn();
+    for (const set of uidSets(uids)) {
+      for await (const m of client.fetch(set, { uid: true, size: true }, { uid: true })) {
+        sizes.set(m.uid, m.size ?? 0);
+        await loopTurn();
+      }
     }
     const batches: number[][] = [];
     for (let i = 0; i < uids.length;) {
@@ -281,8 +284,8 @@ export class MailboxWorker {
       const over = new Set(batch.filter((uid) => (sizes.get(uid) ?? 0) > limit));
       const sources = new Map<number, Buffer>();
       const whole = batch.filter((uid) => !over.has(uid));
-      if (whole.length) {
-        for await (const m of client.fetch(whole.join(','), { uid: true, source: true }, { uid: true })) {
+      for (const set of uidSets(whole)) {
+        for await (const m of client.fetch(set, { uid: true, source: true }, { uid: true })) {
           if (m.source) sources.set(m.uid, m.source);
           await loopTurn();
         }
@@ -375,15 +378,12 @@ export class MailboxWorker {
 
   private async afterImport(client: ImapFlow, mailbox: Mailbox, uids: number[]): Promise<void> {
     if (uids.length === 0) return;
-    const range = uids.join(',');
-    if (mailbox.after_import === 'move' && mailbox.move_to) {
-      await client.mailboxCreate(mailbox.move_to).catch(() => undefined);
-      await client.messageMove(range, mailbox.move_to, { uid: true });
-    } else if (mailbox.after_import === 'delete') {
-      await client.messageDelete(range, { uid: true });
-    } else {
+    if (mailbox.after_import === 'move' && mailbox.move_to) await client.mailboxCreate(mailbox.move_to).catch(() => undefined);
+    for (const range of uidSets(uids)) {
+      if (mailbox.after_import === 'move' && mailbox.move_to) await client.messageMove(range, mailbox.move_to, { uid: true });
+      else if (mailbox.after_import === 'delete') await client.messageDelete(range, { uid: true });
       // silent: the server does not answer with a FETCH per message (400 of them, parsed in one go)
-      await client.messageFlagsAdd(range, ['\\Seen'], { uid: true, silent: true });
+      else await client.messageFlagsAdd(range, ['\\Seen'], { uid: true, silent: true });
     }
   }
 }

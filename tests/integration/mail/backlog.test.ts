@@ -7,6 +7,11 @@
  * The backlog is written straight into Maildir as files (seconds) rather than by APPEND
  * (minutes): Dovecot finds them on its first look, as it would mail delivered while no
  * helpdesk was watching.
+ *
+ * The server takes command lines of at most 8k, as RFC 7162 asks clients to keep to (and
+ * some servers enforce): the UIDs of the backlog written one by one are far longer than
+ * that, and where every other message is read they cannot be written as ranges either, so
+ * the commands that name them must be cut (uidSets.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { db } from '../../../src/db/knex';
@@ -24,15 +29,17 @@ jest.setTimeout(180_000);
 const TOTAL = 10_000;
 /**
  * Every 30th message is already read, and so is the last one: the cursor must still reach
- * the last UID when the messages at the end are skipped rather than imported.
+ * the last UID when the messages at the end are skipped rather than imported. Among the
+ * first SPARSE, every other one is read: their UIDs make no ranges.
  */
-const isRead = (i: number) => i % 30 === 0 || i === TOTAL - 1;
+const SPARSE = 4_000;
+const isRead = (i: number) => i % 30 === 0 || i === TOTAL - 1 || (i < SPARSE && i % 2 === 1);
 
 let dovecot: Dovecot | undefined;
 let child: ChildProcess | undefined;
 
 beforeAll(async () => {
-  dovecot = await Dovecot.start();
+  dovecot = await Dovecot.start({ maxLineLength: '8k' });
 });
 afterAll(async () => {
   if (child && child.exitCode === null && child.signalCode === null) {
