@@ -217,9 +217,14 @@ protocol imap {
    * `seen(i)` says were read to cur/ with the S flag. Dovecot numbers them when a client
    * next opens the folder, in file name order (time, then the M number): UIDs follow `i`.
    */
+  /** The folder of a user's Maildir (INBOX), where writeMaildir puts messages. */
+  maildir(user: string): string {
+    return path.join(this.dir, 'home', user, 'Maildir');
+  }
+
   writeMaildir(user: string, messages: (Buffer | string)[], seen: (i: number) => boolean = () => false): void {
     const home = path.join(this.dir, 'home', user);
-    const maildir = path.join(home, 'Maildir');
+    const maildir = this.maildir(user);
     for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(maildir, sub), { recursive: true });
     const time = Math.floor(Date.now() / 1000);
     messages.forEach((m, i) => {

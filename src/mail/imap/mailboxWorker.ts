@@ -14,8 +14,8 @@ import { loopTurn } from '../../loopTurns';
 import type { SessionLocks } from '../../db/sessionLocks';
 import type { Logger } from '../../logger';
 import { Mailbox } from '../../models/Mailbox';
-import { ingestBatch, ingestOneByOne } from '../inbound/ingest';
-import { type PreparedMessage, oversizeLimits, oversizeMessage, prepareMessage } from '../inbound/prepare';
+import { MAX_ATTEMPTS, countFailure, failuresOf, ingestBatch, ingestOneByOne } from '../inbound/ingest';
+import { type PreparedMessage, oversizeLimits, oversizeMessage, prepareMessage, unfetchableMessage } from '../inbound/prepare';
 import { imapClient } from './connection';
 import { donePrefix, splitIntoLanes } from './lanes';
 import { uidSets } from './uidSets';
@@ -35,9 +35,14 @@ export interface WorkerOptions {
 const LOCK_CLASS = 727_003;
 
 /** A batch's raw messages by UID, and their reading in the CPU pool (begun when they arrived). */
+/** Failed attempts counted per UID (ingest.ts, failuresOf). */
+type Failures = Awaited<ReturnType<typeof failuresOf>>;
+
 interface FetchedBatch {
   sources: Map<number, Buffer>;
   reads: Map<number, Promise<PreparedMessage>>;
+  /** Messages the server would not send (held without their bytes, left on the server). */
+  unfetchable: Set<number>;
 }
 
 /** Backoff with full jitter: up to min(max, 1 s x 2^failures). */
@@ -261,11 +266,18 @@ export class MailboxWorker {
     // imapflow parses the next response only when the loop asks for it, and responses it
     // already holds settle at once: without turns, thousands of them hold the event loop in one go
     const sizes = new Map<number, number>();
-    for (const set of uidSets(uids)) {
-      for await (const m of client.fetch(set, { uid: true, size: true }, { uid: true })) {
-        sizes.set(m.uid, m.size ?? 0);
-        await loopTurn();
+    const failures = await failuresOf(mailbox.id);
+    const asked = uids.filter((uid) => (failures.get(uid)?.failures ?? 0) < MAX_ATTEMPTS);
+    try {
+      for (const set of uidSets(asked)) {
+        for await (const m of client.fetch(set, { uid: true, size: true }, { uid: true })) {
+          sizes.set(m.uid, m.size ?? 0);
+          await loopTurn();
+        }
       }
+    } catch (e) {
+      await this.countFetchFailure(mailbox, asked, (uid) => sizes.has(uid), e);
+      throw e;
     }
     const batches: number[][] = [];
     for (let i = 0; i < uids.length;) {
@@ -279,34 +291,7 @@ export class MailboxWorker {
     }
     // a batch is fetched, and handed to the CPU pool to be read, while the one before it is
     // in the database: the pool and the database work at the same time
-    const fetchAndRead = async (batch: number[]): Promise<FetchedBatch> => {
-      const { maxBytes: limit, keepBytes } = oversizeLimits();
-      const over = new Set(batch.filter((uid) => (sizes.get(uid) ?? 0) > limit));
-      const sources = new Map<number, Buffer>();
-      const whole = batch.filter((uid) => !over.has(uid));
-      for (const set of uidSets(whole)) {
-        for await (const m of client.fetch(set, { uid: true, source: true }, { uid: true })) {
-          if (m.source) sources.set(m.uid, m.source);
-          await loopTurn();
-        }
-      }
-      // a message over the limit is held without being read: only its start is fetched
-      const start = { start: 0, maxLength: keepBytes };
-      for (const uid of over) {
-        const m = await client.fetchOne(String(uid), { uid: true, source: start }, { uid: true });
-        if (m && m.source) sources.set(uid, m.source);
-      }
-      const reads = new Map<number, Promise<PreparedMessage>>();
-      for (const [uid, raw] of sources) {
-        const read = over.has(uid)
-          ? Promise.resolve(oversizeMessage(mailbox, raw, sizes.get(uid)!, uid, this.opts.log))
-          : prepareMessage(mailbox, raw, uid, this.opts.log);
-        read.catch(() => undefined); // awaited (and thrown) in its turn
-        reads.set(uid, read);
-        await loopTurn();
-      }
-      return { sources, reads };
-    };
+    const fetchAndRead = (batch: number[]) => this.fetchBatch(client, mailbox, batch, sizes, failures);
     const prefetch = (i: number) => {
       const p = i < batches.length ? fetchAndRead(batches[i]!) : undefined;
       p?.catch(() => undefined); // awaited (and thrown) in its turn
@@ -321,7 +306,12 @@ export class MailboxWorker {
         this.assertLocked();
         const batch = batches[i]!;
         const done = await this.ingestBatch(mailbox, batch, fetched);
-        await this.afterImport(client, mailbox, done);
+        // a message the server would not send is left there as it is
+        await this.afterImport(
+          client,
+          mailbox,
+          done.filter((uid) => !fetched.unfetchable.has(uid)),
+        );
         for (const uid of done) doneSoFar.add(uid);
         const cursor = cursorAfter(doneSoFar);
         if (cursor !== undefined && cursor > (mailbox.last_uid ?? 0)) await this.saveCursor(mailbox, mailbox.uid_validity!, cursor, false);
@@ -331,6 +321,68 @@ export class MailboxWorker {
       // its reads end on their own (their rejections are caught where they were made)
       await next?.catch(() => undefined);
     }
+  }
+
+  /**
+   * A FETCH of `asked` (in UID order, as servers answer) failed part-way: counts a failed
+   * attempt for the first message it did not answer for, after the last it did. A
+   * message the server cannot send fails every FETCH that names it, at the same place.
+   */
+  private async countFetchFailure(mailbox: Mailbox, asked: number[], answered: (uid: number) => boolean, e: unknown): Promise<void> {
+    const last = asked.reduce((max, uid) => (answered(uid) && uid > max ? uid : max), 0);
+    const suspect = asked.find((uid) => uid > last && !answered(uid));
+    if (suspect === undefined) return;
+    await countFailure(db(), mailbox.id, suspect, e).catch((again) => this.opts.log.warn({ err: again, uid: suspect }, 'could not count a failed FETCH'));
+  }
+
+  /**
+   * Fetches a batch's messages and hands them to the CPU pool. A message over
+   * INBOUND_MAX_BYTES is fetched only by its start. A FETCH that fails part-way counts a
+   * failed attempt for the first message the server did not send (it sends them in UID
+   * order) and throws: the session backs off and tries again. A message that has failed
+   * MAX_ATTEMPTS times in a row is not asked for again: it is held without its bytes
+   * (unfetchableMessage), and the mailbox moves on past it.
+   */
+  private async fetchBatch(client: ImapFlow, mailbox: Mailbox, batch: number[], sizes: Map<number, number>, failures: Failures): Promise<FetchedBatch> {
+    const { maxBytes: limit, keepBytes } = oversizeLimits();
+    const unfetchable = new Set(batch.filter((uid) => (failures.get(uid)?.failures ?? 0) >= MAX_ATTEMPTS));
+    const over = new Set(batch.filter((uid) => !unfetchable.has(uid) && (sizes.get(uid) ?? 0) > limit));
+    const whole = batch.filter((uid) => !unfetchable.has(uid) && !over.has(uid));
+    const sources = new Map<number, Buffer>();
+    let asking: number[] = whole;
+    try {
+      for (const set of uidSets(whole)) {
+        for await (const m of client.fetch(set, { uid: true, source: true }, { uid: true })) {
+          if (m.source) sources.set(m.uid, m.source);
+          await loopTurn();
+        }
+      }
+      // a message over the limit is held without being read: only its start is fetched
+      for (const uid of over) {
+        asking = [uid];
+        const m = await client.fetchOne(String(uid), { uid: true, source: { start: 0, maxLength: keepBytes } }, { uid: true });
+        if (m && m.source) sources.set(uid, m.source);
+      }
+    } catch (e) {
+      await this.countFetchFailure(mailbox, asking, (uid) => sources.has(uid), e);
+      throw e;
+    }
+    const reads = new Map<number, Promise<PreparedMessage>>();
+    for (const uid of unfetchable) {
+      sources.set(uid, Buffer.alloc(0));
+      const at = { uid, uidValidity: mailbox.uid_validity!, size: sizes.get(uid) ?? 0 };
+      reads.set(uid, Promise.resolve(unfetchableMessage(mailbox, at, failures.get(uid)!.failures, failures.get(uid)!.lastError, this.opts.log)));
+    }
+    for (const [uid, raw] of sources) {
+      if (unfetchable.has(uid)) continue;
+      const read = over.has(uid)
+        ? Promise.resolve(oversizeMessage(mailbox, raw, sizes.get(uid)!, uid, this.opts.log))
+        : prepareMessage(mailbox, raw, uid, this.opts.log);
+      read.catch(() => undefined); // awaited (and thrown) in its turn
+      reads.set(uid, read);
+      await loopTurn();
+    }
+    return { sources, reads, unfetchable };
   }
 
   /**

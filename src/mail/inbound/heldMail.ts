@@ -56,12 +56,13 @@ export async function assignInboundEmail(id: number, target: { customer_id?: num
   const stored = await showInboundEmail(id);
   if (stored.outcome !== 'quarantined') throw notQuarantined(stored);
   const raw = await rawOf(stored);
-  // a message over INBOUND_MAX_BYTES was kept only by its start: a ticket of it would hold cut-off attachments
-  if (Number(stored.size) > raw.length) {
+  // a message over INBOUND_MAX_BYTES was kept only by its start, one the server would not send not at all:
+  // a ticket of it would hold cut-off attachments, or nothing
+  if (raw.length === 0 || Number(stored.size) > raw.length) {
     throw new AppError(
       409,
       'conflict',
-      `only the first ${raw.length} of this message's ${stored.size} bytes were kept (it is over INBOUND_MAX_BYTES), so it cannot be assigned; read it with GET .../inbound_emails/${id}/raw`,
+      `only the first ${raw.length} of this message's ${stored.size} bytes were kept (see its reason), so it cannot be assigned; read what was kept with GET .../inbound_emails/${id}/raw`,
     );
   }
   const analysis = await readInPool(raw);

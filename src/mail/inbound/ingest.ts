@@ -324,7 +324,7 @@ function errorSummary(e: unknown): string {
 }
 
 /** Counts a failed attempt at a message of the IMAP poller, in a transaction of its own; returns the count. */
-async function countFailure(outer: Knex, mailboxId: number, uid: number, e: unknown): Promise<number> {
+export async function countFailure(outer: Knex, mailboxId: number, uid: number, e: unknown): Promise<number> {
   const { rows } = await outer.raw(
     `insert into inbound_attempts (mailbox_id, imap_uid, failures, last_error, updated_at) values (?, ?, 1, ?, ?)
      on conflict (mailbox_id, imap_uid) do update set failures = inbound_attempts.failures + 1, last_error = excluded.last_error, updated_at = excluded.updated_at
@@ -332,6 +332,17 @@ async function countFailure(outer: Knex, mailboxId: number, uid: number, e: unkn
     [mailboxId, uid, errorSummary(e), now()],
   );
   return Number(rows[0].failures);
+}
+
+/**
+ * The failed attempts counted for the mailbox's messages, by UID: few (only messages that
+ * failed and that the cursor has not passed yet; saving the cursor deletes the others).
+ */
+export async function failuresOf(mailboxId: number): Promise<Map<number, { failures: number; lastError: string }>> {
+  const rows: { imap_uid: string | number; failures: number; last_error: string | null }[] = await db()('inbound_attempts')
+    .where({ mailbox_id: mailboxId })
+    .select('imap_uid', 'failures', 'last_error');
+  return new Map(rows.map((r) => [Number(r.imap_uid), { failures: Number(r.failures), lastError: r.last_error ?? '' }]));
 }
 
 /**

@@ -10,7 +10,7 @@ import { logger } from '../../logger';
 import type { Authenticity, InboundOutcome } from '../../models/InboundEmail';
 import type { Mailbox } from '../../models/Mailbox';
 import { sha256Of } from '../../services/blobs/blobStore';
-import { cleanOptional } from '../../text/cleanText';
+import { cleanOptional, fitText } from '../../text/cleanText';
 import type { ReadMessage } from './analyze';
 import { authCheckOf } from './authenticity';
 import { readInPool } from './cpuPool';
@@ -123,4 +123,29 @@ export function oversizeMessage(mailbox: Mailbox, prefix: Buffer, size: number, 
   const reason = `the message is ${size} bytes, over the ${config().inboundMaxBytes} byte limit; only its first ${prefix.length} bytes were fetched and kept`;
   child.warn({ size, kept: prefix.length }, 'message over INBOUND_MAX_BYTES held; only its start was fetched');
   return { raw: prefix, sha256, uid, size, facts: rawFacts(prefix, sha256), held: { outcome: 'quarantined', reason }, log: child };
+}
+
+/**
+ * A message the server would not send: fetching it failed `attempts` times in a row
+ * (counted per UID, as a failure in the pipeline is), the last time with `error`. Held for
+ * a person with none of its bytes (its row gives the UID and the size the server reported),
+ * so the mailbox moves on past it; nothing is done to it on the server (it is not marked
+ * read, moved or deleted), where an admin can look at it.
+ */
+export function unfetchableMessage(
+  mailbox: Mailbox,
+  at: { uid: number; uidValidity: number; size: number },
+  attempts: number,
+  error: string,
+  log: Logger = logger,
+): PreparedMessage {
+  const child = log.child({ mailbox_id: mailbox.id, uid: at.uid });
+  const raw = Buffer.alloc(0);
+  const reason = fitText(
+    `the server could not send this message (UID ${at.uid}) in ${attempts} attempts in a row; it is left on the server as it is. The last error: ${error}`,
+    2000,
+  );
+  child.error({ error }, 'the server could not send a message; held without its bytes');
+  const facts = { messageId: `<unfetchable.${at.uidValidity}.${at.uid}@mailbox-${mailbox.id}.invalid>`, to: [], cc: [], attachments: 0 };
+  return { raw, sha256: sha256Of(raw), uid: at.uid, size: at.size, facts, held: { outcome: 'quarantined', reason }, log: child };
 }

@@ -3,11 +3,13 @@
  * the after-import actions, what of the existing mail is imported, UIDVALIDITY changes,
  * and an outage of one server that holds up neither the worker nor another mailbox.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { db } from '../../../src/db/knex';
 import { testImapLogin } from '../../../src/mail/imap/connection';
 import { ImapRole } from '../../../src/mail/imap/imapRole';
 import type { Mailbox } from '../../../src/models/Mailbox';
-import { retryInboundEmail } from '../../../src/mail/inbound/heldMail';
+import { assignInboundEmail, retryInboundEmail } from '../../../src/mail/inbound/heldMail';
 import { Dovecot } from '../../helpers/dovecot';
 import { makeContact, makeCustomer } from '../../helpers/factories';
 import { buildMail, makeMailbox } from '../../helpers/mail';
@@ -213,4 +215,46 @@ test('one message failing unexpectedly in a batch is recorded as failed; the res
   } finally {
     await db().raw('drop trigger if exists boom on tickets');
   }
+});
+
+test('a message the server cannot send is held without its bytes after two failed attempts; the mail after it lands and the cursor moves on', async () => {
+  const box = await imapMailbox(dovecot, { import_existing: 'all' });
+  const user = box.imap_username!;
+  const mails = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => buildMail({ from: contactEmail, subject: `unreadable neighbour ${i}` })));
+  dovecot.writeMaildir(user, mails);
+  // two files the server cannot read: every FETCH naming them fails (Dovecot drops the connection).
+  // The fifth's name carries its size (,W=), so the server gives its size without reading it and
+  // only the FETCH of its bytes fails; the third's size FETCH fails already.
+  const newDir = path.join(dovecot.maildir(user), 'new');
+  const files = fs.readdirSync(newDir).sort();
+  fs.chmodSync(path.join(newDir, files[2]!), 0o000);
+  const sized = path.join(newDir, `${files[4]!},S=${mails[4]!.length},W=${mails[4]!.length}`);
+  fs.renameSync(path.join(newDir, files[4]!), sized);
+  fs.chmodSync(sized, 0o000);
+  await startRole();
+  const rows = await waitFor(
+    async () => {
+      const found = await db()('inbound_emails').where({ mailbox_id: box.id }).orderBy('imap_uid');
+      return found.length === 6 ? found : undefined;
+    },
+    { what: 'six rows', timeoutMs: 45_000 },
+  );
+  expect(rows.map((r) => r.outcome)).toEqual(['ticket_created', 'ticket_created', 'quarantined', 'ticket_created', 'quarantined', 'ticket_created']);
+  for (const uid of [3, 5]) {
+    expect(rows[uid - 1]).toMatchObject({
+      imap_uid: uid,
+      subject: null,
+      reason: expect.stringMatching(new RegExp(`^the server could not send this message \\(UID ${uid}\\) in 2 attempts in a row`)),
+    });
+  }
+  // nothing of them was kept, so no ticket can be made of them
+  await expect(assignInboundEmail(rows[4].id, { customer_id: 1 }, 1)).rejects.toMatchObject({
+    status: 409,
+    message: expect.stringMatching(/^only the first 0 of/),
+  });
+  await waitFor(async () => Number((await db()('mailboxes').where({ id: box.id }).first()).last_uid) === 6, { what: 'cursor past the backlog' });
+  expect(await db()('inbound_attempts').where({ mailbox_id: box.id })).toEqual([]);
+  // left on the server as they were: not marked read; their neighbours are
+  const flags = await dovecot.list(user);
+  expect(flags.filter((m) => !m.flags.includes('\\Seen')).map((m) => m.uid)).toEqual([3, 5]);
 });
