@@ -2,6 +2,7 @@
  * IMAP connections for a mailbox, through imapflow, with our logger and timeouts.
  */
 import { ImapFlow } from 'imapflow';
+import { config } from '../../config';
 import type { Logger } from '../../logger';
 import { logger as rootLogger } from '../../logger';
 import type { Mailbox } from '../../models/Mailbox';
@@ -29,6 +30,24 @@ function imapLogger(log: Logger) {
   };
 }
 
+/** Room over INBOUND_MAX_BYTES for a message's bytes and the size the server gave disagreeing a little. */
+const LITERAL_MARGIN_BYTES = 1024 * 1024;
+/** The longest line a server may send: a SEARCH answer names every UID of a mailbox (8 bytes each at ten million). */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * What one response may weigh (imapflow's defaults are 1 GB a literal, 1 GB a line, 2 GB a
+ * response). A message's bytes are fetched whole only when the size the server gave is
+ * within INBOUND_MAX_BYTES (otherwise only its start is): a larger literal is a server
+ * whose sizes lie, and the connection fails rather than hold it. That FETCH counts a failed
+ * attempt for the message, which is held without its bytes after MAX_ATTEMPTS (see
+ * mailboxWorker.ts), so the mailbox moves on.
+ */
+function responseLimits() {
+  const maxLiteralSize = config().inboundMaxBytes + LITERAL_MARGIN_BYTES;
+  return { maxLiteralSize, maxLineLength: MAX_LINE_BYTES, maxResponseSize: maxLiteralSize + MAX_LINE_BYTES };
+}
+
 /** A client for the mailbox's account (not yet connected). */
 export function imapClient(mailbox: Mailbox, log: Logger = rootLogger, opts: { verifyOnly?: boolean } = {}): ImapFlow {
   if (!mailbox.imap_host || !mailbox.imap_username) throw new Error('the mailbox has no IMAP host or username');
@@ -42,6 +61,7 @@ export function imapClient(mailbox: Mailbox, log: Logger = rootLogger, opts: { v
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 5 * 60_000,
+    ...responseLimits(),
     verifyOnly: opts.verifyOnly ?? false,
     // secure: TLS from the start; otherwise imapflow upgrades with STARTTLS when offered
     tls: mailTlsOptions(),

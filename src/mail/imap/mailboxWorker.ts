@@ -7,7 +7,7 @@
  * cursor: a crash at any moment loses nothing and duplicates nothing. It waits with IDLE
  * (re-checking every poll interval) and backs off with jitter when the server is down.
  */
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, SearchObject } from 'imapflow';
 import { now } from '../../clock';
 import { db } from '../../db/knex';
 import { loopTurn } from '../../loopTurns';
@@ -43,6 +43,17 @@ interface FetchedBatch {
   reads: Map<number, Promise<PreparedMessage>>;
   /** Messages the server would not send (held without their bytes, left on the server). */
   unfetchable: Set<number>;
+}
+
+/**
+ * The UIDs a UID SEARCH finds. A server that refuses the search (NO, BAD: imapflow answers
+ * false) fails the session, which backs off and asks again: read as "nothing found", it
+ * would have ended a first import with every unseen message skipped, and no row for any.
+ */
+export async function uidsMatching(client: ImapFlow, query: SearchObject): Promise<number[]> {
+  const found = await client.search(query, { uid: true });
+  if (!Array.isArray(found)) throw new Error(`the server refused UID SEARCH ${JSON.stringify(query)}`);
+  return found;
 }
 
 /** Backoff with full jitter: up to min(max, 1 s x 2^failures). */
@@ -214,9 +225,7 @@ export class MailboxWorker {
   private async importUnseen(client: ImapFlow, mailbox: Mailbox, until: number): Promise<void> {
     const from = (mailbox.last_uid ?? 0) + 1;
     const unseen =
-      from <= until
-        ? ((await client.search({ seen: false, uid: `${from}:${until}` }, { uid: true })) || []).filter((u) => u >= from && u <= until).sort((a, b) => a - b)
-        : [];
+      from <= until ? (await uidsMatching(client, { seen: false, uid: `${from}:${until}` })).filter((u) => u >= from && u <= until).sort((a, b) => a - b) : [];
     // everything below the first unseen message not yet done is done (read, or imported)
     await this.process(client, mailbox, unseen, (done) => {
       const next = unseen.find((u) => !done.has(u));
@@ -248,7 +257,7 @@ export class MailboxWorker {
   /** Everything above the cursor, in UID order. */
   private async drain(client: ImapFlow, mailbox: Mailbox): Promise<void> {
     const last = mailbox.last_uid ?? 0;
-    const found = (await client.search({ uid: `${last + 1}:*` }, { uid: true })) || [];
+    const found = await uidsMatching(client, { uid: `${last + 1}:*` });
     const uids = found.filter((u) => u > last).sort((a, b) => a - b);
     if (uids.length) await this.process(client, mailbox, uids, (done) => donePrefix(uids, done));
     await db()('mailboxes').where({ id: mailbox.id }).update({ last_polled_at: now() });
@@ -375,8 +384,10 @@ export class MailboxWorker {
     }
     for (const [uid, raw] of sources) {
       if (unfetchable.has(uid)) continue;
-      const read = over.has(uid)
-        ? Promise.resolve(oversizeMessage(mailbox, raw, sizes.get(uid)!, uid, this.opts.log))
+      // the size the server gave is not trusted: bytes over the limit are cut to its start (copied, so the rest can go)
+      const cut = over.has(uid) || raw.length > limit;
+      const read = cut
+        ? Promise.resolve(oversizeMessage(mailbox, Buffer.from(raw.subarray(0, keepBytes)), Math.max(raw.length, sizes.get(uid) ?? 0), uid, this.opts.log))
         : prepareMessage(mailbox, raw, uid, this.opts.log);
       read.catch(() => undefined); // awaited (and thrown) in its turn
       reads.set(uid, read);
