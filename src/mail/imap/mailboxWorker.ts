@@ -34,10 +34,16 @@ export interface WorkerOptions {
 
 const LOCK_CLASS = 727_003;
 
-/** A batch's raw messages by UID, and their reading in the CPU pool (begun when they arrived). */
 /** Failed attempts counted per UID (ingest.ts, failuresOf). */
 type Failures = Awaited<ReturnType<typeof failuresOf>>;
 
+/** Whether the server failed to send a message MAX_ATTEMPTS times in a row: then it is not asked for again. */
+const unfetchableIn = (failures: Failures) => (uid: number) => {
+  const counted = failures.get(uid);
+  return counted !== undefined && counted.stage === 'fetch' && counted.failures >= MAX_ATTEMPTS;
+};
+
+/** A batch's raw messages by UID, and their reading in the CPU pool (begun when they arrived). */
 interface FetchedBatch {
   sources: Map<number, Buffer>;
   reads: Map<number, Promise<PreparedMessage>>;
@@ -276,7 +282,8 @@ export class MailboxWorker {
     // already holds settle at once: without turns, thousands of them hold the event loop in one go
     const sizes = new Map<number, number>();
     const failures = await failuresOf(mailbox.id);
-    const asked = uids.filter((uid) => (failures.get(uid)?.failures ?? 0) < MAX_ATTEMPTS);
+    const unfetchable = unfetchableIn(failures);
+    const asked = uids.filter((uid) => !unfetchable(uid));
     try {
       for (const set of uidSets(asked)) {
         for await (const m of client.fetch(set, { uid: true, size: true }, { uid: true })) {
@@ -316,11 +323,8 @@ export class MailboxWorker {
         const batch = batches[i]!;
         const done = await this.ingestBatch(mailbox, batch, fetched);
         // a message the server would not send is left there as it is
-        await this.afterImport(
-          client,
-          mailbox,
-          done.filter((uid) => !fetched.unfetchable.has(uid)),
-        );
+        const imported = done.filter((uid) => !fetched.unfetchable.has(uid));
+        await this.afterImport(client, mailbox, imported);
         for (const uid of done) doneSoFar.add(uid);
         const cursor = cursorAfter(doneSoFar);
         if (cursor !== undefined && cursor > (mailbox.last_uid ?? 0)) await this.saveCursor(mailbox, mailbox.uid_validity!, cursor, false);
@@ -341,7 +345,9 @@ export class MailboxWorker {
     const last = asked.reduce((max, uid) => (answered(uid) && uid > max ? uid : max), 0);
     const suspect = asked.find((uid) => uid > last && !answered(uid));
     if (suspect === undefined) return;
-    await countFailure(db(), mailbox.id, suspect, e).catch((again) => this.opts.log.warn({ err: again, uid: suspect }, 'could not count a failed FETCH'));
+    await countFailure(db(), mailbox.id, suspect, e, 'fetch').catch((again) =>
+      this.opts.log.warn({ err: again, uid: suspect }, 'could not count a failed FETCH'),
+    );
   }
 
   /**
@@ -354,7 +360,7 @@ export class MailboxWorker {
    */
   private async fetchBatch(client: ImapFlow, mailbox: Mailbox, batch: number[], sizes: Map<number, number>, failures: Failures): Promise<FetchedBatch> {
     const { maxBytes: limit, keepBytes } = oversizeLimits();
-    const unfetchable = new Set(batch.filter((uid) => (failures.get(uid)?.failures ?? 0) >= MAX_ATTEMPTS));
+    const unfetchable = new Set(batch.filter(unfetchableIn(failures)));
     const over = new Set(batch.filter((uid) => !unfetchable.has(uid) && (sizes.get(uid) ?? 0) > limit));
     const whole = batch.filter((uid) => !unfetchable.has(uid) && !over.has(uid));
     const sources = new Map<number, Buffer>();

@@ -323,13 +323,17 @@ function errorSummary(e: unknown): string {
   return what.length <= 1000 ? what : `${what.slice(0, 300)} … ${what.slice(-600)}`;
 }
 
+/** Where an attempt at a message failed: the server did not send it, or reading or deciding it threw. */
+export type AttemptStage = 'fetch' | 'pipeline';
+
 /** Counts a failed attempt at a message of the IMAP poller, in a transaction of its own; returns the count. */
-export async function countFailure(outer: Knex, mailboxId: number, uid: number, e: unknown): Promise<number> {
+export async function countFailure(outer: Knex, mailboxId: number, uid: number, e: unknown, stage: AttemptStage = 'pipeline'): Promise<number> {
   const { rows } = await outer.raw(
-    `insert into inbound_attempts (mailbox_id, imap_uid, failures, last_error, updated_at) values (?, ?, 1, ?, ?)
-     on conflict (mailbox_id, imap_uid) do update set failures = inbound_attempts.failures + 1, last_error = excluded.last_error, updated_at = excluded.updated_at
+    `insert into inbound_attempts (mailbox_id, imap_uid, failures, last_error, stage, updated_at) values (?, ?, 1, ?, ?, ?)
+     on conflict (mailbox_id, imap_uid) do update
+       set failures = inbound_attempts.failures + 1, last_error = excluded.last_error, stage = excluded.stage, updated_at = excluded.updated_at
      returning failures`,
-    [mailboxId, uid, errorSummary(e), now()],
+    [mailboxId, uid, errorSummary(e), stage, now()],
   );
   return Number(rows[0].failures);
 }
@@ -338,11 +342,11 @@ export async function countFailure(outer: Knex, mailboxId: number, uid: number, 
  * The failed attempts counted for the mailbox's messages, by UID: few (only messages that
  * failed and that the cursor has not passed yet; saving the cursor deletes the others).
  */
-export async function failuresOf(mailboxId: number): Promise<Map<number, { failures: number; lastError: string }>> {
-  const rows: { imap_uid: string | number; failures: number; last_error: string | null }[] = await db()('inbound_attempts')
+export async function failuresOf(mailboxId: number): Promise<Map<number, { failures: number; lastError: string; stage: AttemptStage }>> {
+  const rows: { imap_uid: string | number; failures: number; last_error: string | null; stage: AttemptStage }[] = await db()('inbound_attempts')
     .where({ mailbox_id: mailboxId })
-    .select('imap_uid', 'failures', 'last_error');
-  return new Map(rows.map((r) => [Number(r.imap_uid), { failures: Number(r.failures), lastError: r.last_error ?? '' }]));
+    .select('imap_uid', 'failures', 'last_error', 'stage');
+  return new Map(rows.map((r) => [Number(r.imap_uid), { failures: Number(r.failures), lastError: r.last_error ?? '', stage: r.stage }]));
 }
 
 /**

@@ -258,3 +258,25 @@ test('a message the server cannot send is held without its bytes after two faile
   const flags = await dovecot.list(user);
   expect(flags.filter((m) => !m.flags.includes('\\Seen')).map((m) => m.uid)).toEqual([3, 5]);
 });
+
+test('only failed fetches make a message unfetchable: one whose pipeline failed twice (a crash before its row) is read again', async () => {
+  const box = await imapMailbox(dovecot, { import_existing: 'all' });
+  const user = box.imap_username!;
+  // the cursor is set first (setting it clears the counts), then the counts, then the mail
+  await startRole();
+  await waitFor(async () => (await db()('mailboxes').where({ id: box.id }).first()).last_uid !== null, { what: 'cursor set' });
+  await role!.stop();
+  dovecot.writeMaildir(user, await Promise.all([0, 1].map((i) => buildMail({ from: contactEmail, subject: `counted before ${i}` }))));
+  await db()('inbound_attempts').insert([
+    { mailbox_id: box.id, imap_uid: 1, failures: 2, stage: 'pipeline', last_error: 'Error: crashed before its row' },
+    { mailbox_id: box.id, imap_uid: 2, failures: 2, stage: 'fetch', last_error: 'Error: Connection not available' },
+  ]);
+  await startRole();
+  await waitFor(async () => Number((await db()('mailboxes').where({ id: box.id }).first()).last_uid) === 2, { what: 'cursor past both' });
+  const rows = await db()('inbound_emails').where({ mailbox_id: box.id }).orderBy('imap_uid');
+  expect(rows.map((r) => [r.imap_uid, r.outcome, r.subject])).toEqual([
+    [1, 'ticket_created', 'counted before 0'],
+    [2, 'quarantined', null],
+  ]);
+  expect(rows[1].reason).toMatch(/could not send this message \(UID 2\) in 2 attempts in a row; .* Connection not available/);
+});
