@@ -66,12 +66,15 @@ export async function splitIntoLanes(uids: number[], sources: Map<number, Buffer
   return lanes.map((lane) => lane.sort((a, b) => a - b));
 }
 
-/** The highest UID up to which every message of the batch is done (the cursor may move there). */
-export function donePrefix(batch: number[], done: Set<number>): number | undefined {
-  let last: number | undefined;
-  for (const uid of [...batch].sort((a, b) => a - b)) {
-    if (!done.has(uid)) break;
-    last = uid;
-  }
-  return last;
+/**
+ * How many of `sorted` (UIDs in ascending order) are done from the start, asked again after
+ * each batch: it goes on from where it stopped (a message once done stays done), so a
+ * backlog of a million UIDs costs one pass in all, not a pass (or a sort) per batch.
+ */
+export function donePrefixCounter(sorted: readonly number[]): (done: Set<number>) => number {
+  let next = 0;
+  return (done) => {
+    while (next < sorted.length && done.has(sorted[next]!)) next++;
+    return next;
+  };
 }

@@ -17,7 +17,7 @@ import { Mailbox } from '../../models/Mailbox';
 import { MAX_ATTEMPTS, countFailure, failuresOf, ingestBatch, ingestOneByOne } from '../inbound/ingest';
 import { type PreparedMessage, oversizeLimits, oversizeMessage, prepareMessage, unfetchableMessage } from '../inbound/prepare';
 import { imapClient } from './connection';
-import { donePrefix, splitIntoLanes } from './lanes';
+import { donePrefixCounter, splitIntoLanes } from './lanes';
 import { uidSets } from './uidSets';
 
 export interface WorkerOptions {
@@ -233,9 +233,10 @@ export class MailboxWorker {
     const unseen =
       from <= until ? (await uidsMatching(client, { seen: false, uid: `${from}:${until}` })).filter((u) => u >= from && u <= until).sort((a, b) => a - b) : [];
     // everything below the first unseen message not yet done is done (read, or imported)
+    const doneCount = donePrefixCounter(unseen);
     await this.process(client, mailbox, unseen, (done) => {
-      const next = unseen.find((u) => !done.has(u));
-      return next === undefined ? until : next - 1;
+      const n = doneCount(done);
+      return n < unseen.length ? unseen[n]! - 1 : until;
     });
     if (!this.stopped && unseen.every((u) => u <= (mailbox.last_uid ?? 0))) await this.saveCursor(mailbox, mailbox.uid_validity!, until, false, null);
   }
@@ -265,7 +266,9 @@ export class MailboxWorker {
     const last = mailbox.last_uid ?? 0;
     const found = await uidsMatching(client, { uid: `${last + 1}:*` });
     const uids = found.filter((u) => u > last).sort((a, b) => a - b);
-    if (uids.length) await this.process(client, mailbox, uids, (done) => donePrefix(uids, done));
+    const doneCount = donePrefixCounter(uids);
+    // the cursor moves over the UIDs done from the start
+    if (uids.length) await this.process(client, mailbox, uids, (done) => uids[doneCount(done) - 1]);
     await db()('mailboxes').where({ id: mailbox.id }).update({ last_polled_at: now() });
   }
 
