@@ -142,6 +142,28 @@ protocol imap {
     for (let i = 0; i < 100 && !(await portOpen(this.port)); i++) await new Promise((r) => setTimeout(r, 50));
   }
 
+  /** The server's master process and every process it started (sessions, logins). */
+  private processes(): number[] {
+    const pidFile = path.join(this.dir, 'run', 'master.pid');
+    if (!fs.existsSync(pidFile)) return [];
+    const master = Number(fs.readFileSync(pidFile, 'utf8'));
+    const pairs = execFileSync('ps', ['-eo', 'pid=,ppid='])
+      .toString()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number));
+    return [master, ...pairs.filter(([, ppid]) => ppid === master).map(([pid]) => pid!)];
+  }
+
+  /** Freezes the server (SIGSTOP): its connections stay open and nothing answers, as a stalled server. */
+  freeze(): void {
+    for (const pid of this.processes()) process.kill(pid, 'SIGSTOP');
+  }
+
+  /** Lets a frozen server run on. */
+  thaw(): void {
+    for (const pid of this.processes()) process.kill(pid, 'SIGCONT');
+  }
+
   /** Stops the server and every session it serves, as an outage would (its mail stays). */
   async stop(): Promise<void> {
     const pidFile = path.join(this.dir, 'run', 'master.pid');

@@ -49,12 +49,10 @@ export class ImapRole {
   async sync(): Promise<void> {
     const rows: { id: number }[] = await db()('mailboxes').where({ active: true }).whereNotNull('imap_host').select('id');
     const wanted = new Set(rows.map((r) => r.id));
-    for (const [id, worker] of this.workers) {
-      if (!wanted.has(id)) {
-        this.workers.delete(id);
-        await worker.stop();
-      }
-    }
+    // removed mailboxes stop side by side: one whose server stalls does not hold up the others
+    const removed = [...this.workers].filter(([id]) => !wanted.has(id));
+    for (const [id] of removed) this.workers.delete(id);
+    await Promise.all(removed.map(([, worker]) => worker.stop()));
     for (const id of wanted) {
       if (this.workers.has(id) || this.stopped) continue;
       const worker = new MailboxWorker(id, {

@@ -34,6 +34,9 @@ export interface WorkerOptions {
 
 const LOCK_CLASS = 727_003;
 
+/** How long a stop waits for the server before closing the connection (imapflow's own socket timeout is 5 minutes). */
+const STOP_GRACE_MS = 10_000;
+
 /** Failed attempts counted per UID (ingest.ts, failuresOf). */
 type Failures = Awaited<ReturnType<typeof failuresOf>>;
 
@@ -83,11 +86,20 @@ export class MailboxWorker {
     this.running ??= this.loop();
   }
 
-  /** Stops taking work, finishes the message in flight, logs out. */
+  /**
+   * Stops taking work, finishes the batch in flight and logs out; a server that does not
+   * answer within STOP_GRACE_MS has its connection closed (what was not committed is
+   * fetched again by the next session), so a stalled server cannot hold a shutdown.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake();
-    await this.running;
+    const closing = setTimeout(() => this.client?.close(), STOP_GRACE_MS);
+    try {
+      await this.running;
+    } finally {
+      clearTimeout(closing);
+    }
   }
 
   /** Ends the current wait now, or the next one at once (new mail, stop, a broken link). */
@@ -129,6 +141,11 @@ export class MailboxWorker {
         await this.session();
         failures = 0;
       } catch (e) {
+        if (this.stopped) {
+          // the connection closed by stop(): not the mailbox's error
+          await this.opts.locks.unlock(LOCK_CLASS, this.mailboxId);
+          break;
+        }
         failures++;
         const wait = backoffMs(failures, this.opts.backoffMaxMs);
         log.warn({ err: e, failures, retry_in_ms: wait }, 'mailbox session failed; backing off');

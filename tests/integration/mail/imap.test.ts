@@ -280,3 +280,29 @@ test('only failed fetches make a message unfetchable: one whose pipeline failed 
   ]);
   expect(rows[1].reason).toMatch(/could not send this message \(UID 2\) in 2 attempts in a row; .* Connection not available/);
 });
+
+test('a stop does not wait out a server that stalls in the middle of an import: the connection is closed after a grace period', async () => {
+  const box = await imapMailbox(dovecot, { import_existing: 'all' });
+  const user = box.imap_username!;
+  // 60 MB in batches of up to 32 MB: while one batch is ingested the next streams in, and the freeze catches it mid-FETCH
+  const mail = (await buildMail({ from: contactEmail, subject: 'one of many', text: 'x'.repeat(60_000) })).toString('latin1');
+  dovecot.writeMaildir(
+    user,
+    Array.from({ length: 1000 }, (_, i) => mail.replace(/^Message-ID: .*$/m, `Message-ID: <stall-${i}.${process.pid}@acme.test>`)),
+  );
+  await startRole();
+  await waitFor(async () => Number((await db()('inbound_emails').where({ mailbox_id: box.id }).count({ n: '*' }))[0]!.n) > 0, { what: 'the import under way' });
+  dovecot.freeze();
+  try {
+    const started = Date.now();
+    await role!.stop();
+    role = undefined;
+    // a FETCH in flight waited for imapflow's socket timeout: five minutes
+    expect(Date.now() - started).toBeLessThan(60_000);
+  } finally {
+    dovecot.thaw();
+  }
+  const stored = Number((await db()('inbound_emails').where({ mailbox_id: box.id }).count({ n: '*' }))[0]!.n);
+  expect(stored).toBeLessThan(1000);
+  expect((await db()('mailboxes').where({ id: box.id }).first()).last_error).toBeNull();
+}, 120_000);
