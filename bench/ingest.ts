@@ -102,6 +102,23 @@ async function count(knex: Knex, mailboxId: number): Promise<number> {
   return Number((await knex('inbound_emails').where({ mailbox_id: mailboxId }).count({ n: '*' }))[0]!.n);
 }
 
+/**
+ * APPEND-to-row latency on an idling mailbox: `samples` messages (`make(i)`), appended one
+ * at a time, each timed until its row is committed; sorted.
+ */
+async function appendLatencies(knex: Knex, dovecot: Dovecot, user: string, mailboxId: number, samples: number, make: (i: number) => Promise<Buffer>) {
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const before = await count(knex, mailboxId);
+    const raw = await make(i);
+    const sent = Date.now();
+    await dovecot.append(user, [raw]);
+    while ((await count(knex, mailboxId)) <= before) await new Promise((r) => setTimeout(r, 5));
+    latencies.push(Date.now() - sent);
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
 /** The mix as a signing domain sends it: a DKIM signature and the receiving server's Received line on top. */
 async function signedMix(mix: Buffer[], privateKey: string): Promise<Buffer[]> {
   const key = { signingDomain: 'customer.test', selector: 'bench', privateKey };
@@ -135,17 +152,8 @@ async function signedRun(dovecot: Dovecot, user: string, total: number, settings
     const box = await benchMailbox(dovecot, user, 'verify@helpdesk.test', settings);
     const { emailsPerSecond, role } = await ingestBacklog(knex, box, total);
     const outcomes = await outcomesOf(knex, box.id);
-    const latencies: number[] = [];
-    for (let i = 0; sample && i < Math.min(LATENCY_SAMPLES, 30); i++) {
-      const before = await count(knex, box.id);
-      const raw = await sample(i);
-      const sent = Date.now();
-      await dovecot.append(user, [raw]);
-      while ((await count(knex, box.id)) <= before) await new Promise((r) => setTimeout(r, 5));
-      latencies.push(Date.now() - sent);
-    }
+    const latencies = sample ? await appendLatencies(knex, dovecot, user, box.id, Math.min(LATENCY_SAMPLES, 30), sample) : [];
     await role.stop();
-    latencies.sort((a, b) => a - b);
     const summaries = await knex('inbound_emails')
       .where({ mailbox_id: box.id })
       .groupByRaw("auth->>'summary'")
@@ -244,23 +252,16 @@ export async function benchIngest(): Promise<void> {
     });
 
     // latency: one message at a time into the idling mailbox
-    const latencies: number[] = [];
-    for (let i = 0; i < LATENCY_SAMPLES; i++) {
-      const before = await count(knex, box.id);
-      const raw = await compose({
+    const ping = (i: number) =>
+      compose({
         from: contacts[i % contacts.length],
         to: 'support@helpdesk.test',
         subject: `latency ${i}`,
         text: 'ping',
         messageId: `<latency-${i}@customer.test>`,
       });
-      const sent = Date.now();
-      await dovecot.append(user, [raw]);
-      while ((await count(knex, box.id)) <= before) await new Promise((r) => setTimeout(r, 5));
-      latencies.push(Date.now() - sent);
-    }
+    const latencies = await appendLatencies(knex, dovecot, user, box.id, LATENCY_SAMPLES, ping);
     await role.stop();
-    latencies.sort((a, b) => a - b);
     report({
       bench: 'ingest',
       figure: 'latency APPEND to committed ticket (IDLE)',
