@@ -8,6 +8,7 @@ import path from 'node:path';
 import { db } from '../../../src/db/knex';
 import { testImapLogin } from '../../../src/mail/imap/connection';
 import { ImapRole } from '../../../src/mail/imap/imapRole';
+import { uidsMatching } from '../../../src/mail/imap/mailboxWorker';
 import type { Mailbox } from '../../../src/models/Mailbox';
 import { assignInboundEmail, retryInboundEmail } from '../../../src/mail/inbound/heldMail';
 import { Dovecot } from '../../helpers/dovecot';
@@ -306,3 +307,42 @@ test('a stop does not wait out a server that stalls in the middle of an import: 
   expect(stored).toBeLessThan(1000);
   expect((await db()('mailboxes').where({ id: box.id }).first()).last_error).toBeNull();
 }, 120_000);
+
+test('a SEARCH the server refuses is an error, not "nothing found"', async () => {
+  const user = `user${process.pid}x${++seq}`;
+  await dovecot.append(user, [await buildMail({ from: contactEmail, subject: 'there is mail' })]);
+  const client = await dovecot.client(user);
+  try {
+    await client.mailboxOpen('INBOX');
+    expect(await uidsMatching(client, { uid: '1:*' })).toEqual([1]);
+    // UID 0 does not exist in any mailbox: Dovecot answers BAD, which imapflow gives as false
+    await expect(uidsMatching(client, { uid: '0' })).rejects.toThrow('the server refused UID SEARCH {"uid":"0"}');
+  } finally {
+    await client.logout();
+  }
+});
+
+test('a message whose recorded size is a lie: Dovecot drops the FETCH, the message is held after two attempts and the mail after it lands', async () => {
+  const box = await imapMailbox(dovecot, { import_existing: 'all' });
+  const user = box.imap_username!;
+  const big = await buildMail({ from: contactEmail, subject: 'bigger than it says', text: 'y'.repeat(200_000) });
+  dovecot.writeMaildir(user, [big, await buildMail({ from: contactEmail, subject: 'after the liar' })]);
+  // the file's name gives Dovecot its size (,W=): 1,000 bytes for 200 KB. Dovecot notices when it reads the
+  // file and drops the connection (a server that sent the bytes anyway would have them cut at INBOUND_MAX_BYTES)
+  const newDir = path.join(dovecot.maildir(user), 'new');
+  const first = fs.readdirSync(newDir).sort()[0]!;
+  fs.renameSync(path.join(newDir, first), path.join(newDir, `${first},S=1000,W=1000`));
+  await startRole();
+  const rows = await waitFor(
+    async () => {
+      const found = await db()('inbound_emails').where({ mailbox_id: box.id }).orderBy('imap_uid');
+      return found.length === 2 ? found : undefined;
+    },
+    { what: 'two rows', timeoutMs: 45_000 },
+  );
+  expect(rows.map((r) => [r.outcome, r.subject])).toEqual([
+    ['quarantined', null],
+    ['ticket_created', 'after the liar'],
+  ]);
+  expect(rows[0].reason).toMatch(/^the server could not send this message \(UID 1\) in 2 attempts in a row/);
+});
