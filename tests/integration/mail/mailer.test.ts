@@ -566,18 +566,6 @@ describe('delivery faults', () => {
     expect(failed.rejected_recipients.sort()).toEqual([`x${n}@acme.test`, `y${n}@acme.test`]);
   });
 
-  it('a refusal whose text holds a NUL and control characters is recorded without them (jsonb refuses NUL)', async () => {
-    const n = unique();
-    sink.reject.set(`nul${n}@acme.test`, '550 no such\u0000 user\u0001 here');
-    const row = await queuePlain(`nul${n}@acme.test`);
-    await drain();
-    const failed = await db()('outbound_emails').where({ id: row.id }).first();
-    expect(failed).toMatchObject({ state: 'failed', claim_token: null });
-    expect(failed.last_error).toMatch(/550 no such\s+user\s+here/);
-    // eslint-disable-next-line no-control-regex -- what must not be stored
-    expect(failed.last_error).not.toMatch(/[\u0000-\u0008]/);
-  });
-
   it('a message whose ticket was deleted before it went fails, saying so', async () => {
     const { ticket, pat } = await ticketFromCustomerMail();
     await drain();
