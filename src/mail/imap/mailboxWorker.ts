@@ -410,10 +410,10 @@ export class MailboxWorker {
     }
     for (const [uid, raw] of sources) {
       if (unfetchable.has(uid)) continue;
-      // the size the server gave is not trusted: bytes over the limit are cut to its start (copied, so the rest can go)
+      // the size the server gave is not trusted: bytes over the limit are held by their start too
       const cut = over.has(uid) || raw.length > limit;
       const read = cut
-        ? Promise.resolve(oversizeMessage(mailbox, Buffer.from(raw.subarray(0, keepBytes)), Math.max(raw.length, sizes.get(uid) ?? 0), uid, this.opts.log))
+        ? Promise.resolve(oversizeMessage(mailbox, raw, Math.max(raw.length, sizes.get(uid) ?? 0), uid, this.opts.log))
         : prepareMessage(mailbox, raw, uid, this.opts.log);
       read.catch(() => undefined); // awaited (and thrown) in its turn
       reads.set(uid, read);

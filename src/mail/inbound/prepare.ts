@@ -117,8 +117,12 @@ export function oversizeLimits(): OversizeLimits {
  * fetched: only its start (`prefix`) was fetched, so no such message is ever held in
  * memory whole. It is held for a person with that start, its row giving the real size.
  */
-export function oversizeMessage(mailbox: Mailbox, prefix: Buffer, size: number, uid?: number, log: Logger = logger): PreparedMessage {
+export function oversizeMessage(mailbox: Mailbox, start: Buffer, size: number, uid?: number, log: Logger = logger): PreparedMessage {
   const child = log.child({ mailbox_id: mailbox.id, uid });
+  // more than the start when a server ignores a partial FETCH, or sends more than the size it gave:
+  // cut (a copy, so the rest can go)
+  const { keepBytes } = oversizeLimits();
+  const prefix = start.length > keepBytes ? Buffer.from(start.subarray(0, keepBytes)) : start;
   const sha256 = sha256Of(prefix);
   const reason = `the message is ${size} bytes, over the ${config().inboundMaxBytes} byte limit; only its first ${prefix.length} bytes were fetched and kept`;
   child.warn({ size, kept: prefix.length }, 'message over INBOUND_MAX_BYTES held; only its start was fetched');
